@@ -1,0 +1,56 @@
+# Portcullis: `make run` for a local demo, `make test` for the test suite.
+# Defaults: SQLite and eagerly run tasks. Export DATABASE_URL and CELERY_BROKER_URL to use
+# PostgreSQL and Redis instead (see README.md).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# Touched once the project and its test dependencies are installed; redone when pyproject.toml changes.
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CELERYBEAT_SCHEDULE ?= celerybeat-schedule
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint worker beat
+
+help:
+	@echo "make run     install, migrate, seed the demo tenant and serve on http://$(HOST):$(PORT)/"
+	@echo "make test    run the test suite (SQLite and eager tasks unless DATABASE_URL/CELERY_BROKER_URL are set)"
+	@echo "make lint    ruff check"
+	@echo "make install create $(VENV) and install Portcullis with its test dependencies"
+	@echo "make worker  a Celery worker (needs CELERY_BROKER_URL)"
+	@echo "make beat    Celery beat, the periodic task scheduler (needs CELERY_BROKER_URL)"
+
+$(PY):
+	@echo "Creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(PY)
+	@echo "Installing Portcullis and its test dependencies into $(VENV)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py seed_demo
+	@echo
+	@echo "Serving on http://$(HOST):$(PORT)/ - log in at http://$(HOST):$(PORT)/admin/ with the admin credentials above."
+	@$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(INSTALLED)
+	@$(PY) -m pytest -q tests --ignore=tests/bench
+
+lint: $(INSTALLED)
+	@$(BIN)/ruff check .
+
+worker: $(INSTALLED)
+	@test -n "$$CELERY_BROKER_URL" || { echo "Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) first."; exit 2; }
+	@$(PY) -m celery -A portal worker -l info
+
+beat: $(INSTALLED)
+	@test -n "$$CELERY_BROKER_URL" || { echo "Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) first."; exit 2; }
+	@$(PY) -m celery -A portal beat -l info --schedule $(CELERYBEAT_SCHEDULE)

@@ -1,0 +1,32 @@
+from oauth2_provider.settings import oauth2_settings
+
+from consent.models import UserGrant
+from oauthcore.models import ResourceServerScope
+
+
+def consented_scopes(*, user, client, audience: str) -> frozenset[str] | None:
+    """The scopes the user has approved for this app and API, or None if never asked."""
+    stored = UserGrant.objects.filter(user=user, client=client, audience=audience)
+    scope = stored.values_list("scope", flat=True).first()
+    return None if scope is None else frozenset(scope)
+
+
+def authorized_apps(user) -> list[UserGrant]:
+    """The user's consents, each with ``permissions`` (value and description): two statements."""
+    grants = list(UserGrant.objects.filter(user=user).select_related("client__partner").order_by("-updated_at"))
+    audiences = {grant.audience for grant in grants}
+    descriptions = {
+        (identifier, value): description
+        for identifier, value, description in ResourceServerScope.objects.filter(
+            resource_server__identifier__in=audiences
+        ).values_list("resource_server__identifier", "value", "description")
+    }
+    for grant in grants:
+        grant.permissions = [
+            {
+                "value": value,
+                "description": descriptions.get((grant.audience, value)) or oauth2_settings.SCOPES.get(value, value),
+            }
+            for value in grant.scope
+        ]
+    return grants

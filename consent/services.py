@@ -1,0 +1,40 @@
+"""Recording and taking back a user's consent."""
+
+from django.db import transaction
+
+from consent.models import UserGrant
+from consent.tasks import revoke_consent_tokens
+from oauthcore.audit import Actor, record_event
+from portal.tasks_base import enqueue_on_commit
+
+
+def user_grant_revoke(*, actor: Actor, grant: UserGrant) -> None:
+    """Delete the consent; a task revokes every token issued under it once this commits."""
+    with transaction.atomic():
+        record_event(
+            actor=actor,
+            action="consent.revoke",
+            target=grant,
+            data={"user": grant.user_id, "client_id": grant.client.client_id, "audience": grant.audience},
+        )
+        audience, user_id, application_id = grant.audience, grant.user_id, grant.client_id
+        grant.delete()
+        enqueue_on_commit(revoke_consent_tokens, user_id=user_id, application_id=application_id, audience=audience)
+
+
+def user_grant_record(*, user, client, audience: str, scopes) -> UserGrant:
+    """Remember what the user approved: added to what they had approved before for this API."""
+    with transaction.atomic():
+        grant, created = UserGrant.objects.select_for_update().get_or_create(
+            user=user, client=client, audience=audience, defaults={"scope": sorted(set(scopes))}
+        )
+        if not created:
+            grant.scope = sorted(set(grant.scope) | set(scopes))
+            grant.save(update_fields=["scope", "updated_at"])
+        record_event(
+            actor=Actor.user(user),
+            action="consent.grant",
+            target=grant,
+            data={"client_id": client.client_id, "audience": audience, "scope": sorted(set(scopes))},
+        )
+    return grant

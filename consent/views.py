@@ -1,0 +1,37 @@
+"""``/account/apps``: the apps a user has authorized, and taking an authorization back."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from consent.models import UserGrant
+from consent.selectors import authorized_apps
+from consent.services import user_grant_revoke
+from oauthcore.audit import Actor
+from portal.security import decision_page
+
+
+@never_cache
+@decision_page
+@login_required
+def apps(request):
+    return render(request, "consent/authorized_apps.html", {"grants": authorized_apps(request.user)})
+
+
+@never_cache
+@decision_page
+@login_required
+@require_http_methods(["GET", "POST"])
+def revoke(request, grant_id: str):
+    # Only the user's own consents: anyone else's is "not found", whatever its id.
+    grant = get_object_or_404(UserGrant.objects.select_related("client"), pk=grant_id, user=request.user)
+    if request.method == "GET":  # without JavaScript, the confirmation is a page of its own
+        return render(request, "consent/revoke_confirm.html", {"grant": grant})
+    name = grant.client.name
+    user_grant_revoke(actor=Actor.user(request.user), grant=grant)
+    if request.htmx:
+        return render(request, "consent/grant_revoked.html", {"grant_id": grant_id, "name": name})
+    messages.success(request, f"{name} no longer has access to your account.")
+    return redirect("account-apps")

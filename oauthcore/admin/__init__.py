@@ -1,0 +1,22 @@
+"""The Django admin: the tenant admin's home.
+
+django-oauth-toolkit's own admin module registers its swapped models (applications and tokens)
+with the classes named in ``OAUTH2_PROVIDER`` (``oauthcore.admin.ApplicationAdmin`` …); this
+package registers every other model of the app.
+"""
+
+from oauthcore.admin import client_grants, directory, resource_servers, simulator
+from oauthcore.admin.applications import ApplicationAdmin
+from oauthcore.admin.tokens import AccessTokenAdmin, GrantAdmin, IDTokenAdmin, RefreshTokenAdmin
+
+__all__ = [
+    "AccessTokenAdmin",
+    "ApplicationAdmin",
+    "GrantAdmin",
+    "IDTokenAdmin",
+    "RefreshTokenAdmin",
+    "client_grants",
+    "directory",
+    "resource_servers",
+    "simulator",
+]

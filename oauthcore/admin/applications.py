@@ -1,0 +1,292 @@
+"""Applications (OAuth clients) and, inline, their client grants."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.utils.html import format_html
+
+from oauthcore.admin.base import (
+    LinesField,
+    ServiceAdminMixin,
+    ServiceModelForm,
+    TokenCascadeMixin,
+    adopt,
+    service_errors_to_form,
+)
+from oauthcore.admin.client_grants import ClientGrantForm, ClientGrantInlineFormSet, save_client_grant_forms
+from oauthcore.constants import GrantType
+from oauthcore.models import Application, ClientGrant
+from oauthcore.services.applications import (
+    UPDATABLE_FIELDS,
+    application_create,
+    application_delete,
+    application_rotate_secret,
+    application_update,
+)
+from oauthcore.services.tokens import application_tokens_revoke
+
+# Form field name -> service keyword.
+SERVICE_NAMES = {"redirect_uris": "callbacks"}
+ADD_ONLY_FIELDS = ("is_first_party", "third_party_security_mode", "partner")
+CREATE_ARGUMENTS = ("name", "app_type", *ADD_ONLY_FIELDS)
+
+
+class ApplicationForm(ServiceModelForm):
+    """Never shows nor accepts the client secret; DOT's derived columns stay out."""
+
+    redirect_uris = LinesField(
+        as_list=False,
+        label="Callback URLs",
+        help_text="One per line. Exact URLs: no wildcards, no fragments.",
+    )
+    allowed_origins = LinesField(
+        as_list=False,
+        label="Allowed origins (CORS)",
+        help_text="One per line, e.g. https://app.example.com",
+    )
+    web_origins = LinesField(
+        label="Allowed web origins",
+        help_text="Origins allowed to use silent authentication. One per line.",
+    )
+    logo_uri = forms.URLField(label="Logo URL", max_length=2000, required=False, assume_scheme="https")
+    grant_types = forms.MultipleChoiceField(
+        choices=GrantType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unchecked on creation for the defaults of the application type.",
+    )
+
+    class Meta:
+        model = Application
+        fields = [
+            "name",
+            "description",
+            "logo_uri",
+            "app_type",
+            "partner",
+            "is_first_party",
+            "third_party_security_mode",
+            "redirect_uris",
+            "allowed_origins",
+            "web_origins",
+            "redirection_policy",
+            "grant_types",
+            "token_endpoint_auth_method",
+            "client_metadata",
+        ]
+
+    def clean_client_metadata(self):
+        metadata = self.cleaned_data.get("client_metadata")
+        return {} if metadata is None else metadata
+
+    def service_fields(self, names) -> dict:
+        return {
+            SERVICE_NAMES.get(name, name): (
+                self.cleaned_data[name].split() if name == "redirect_uris" else self.cleaned_data[name]
+            )
+            for name in names
+            if SERVICE_NAMES.get(name, name) in UPDATABLE_FIELDS
+        }
+
+
+class ClientGrantInline(admin.TabularInline):
+    model = ClientGrant
+    fk_name = "client"
+    form = ClientGrantForm
+    formset = ClientGrantInlineFormSet
+    fields = (
+        "resource_server",
+        "subject_type",
+        "scope",
+        "allow_all_scopes",
+        "organization_usage",
+        "allow_any_organization",
+        "is_system",
+    )
+    readonly_fields = ("is_system",)
+    extra = 0
+    verbose_name = "client grant (API access)"
+    verbose_name_plural = "client grants (API access)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("resource_server")
+
+
+class ApplicationAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
+    form = ApplicationForm
+    list_display = (
+        "name",
+        "client_id",
+        "app_type",
+        "is_first_party",
+        "third_party_security_mode",
+        "partner",
+        "grant_count",
+        "created_via",
+        "created",
+    )
+    list_display_links = ("name", "client_id")
+    list_select_related = ("partner",)
+    list_filter = (
+        "app_type",
+        "is_first_party",
+        "third_party_security_mode",
+        "created_via",
+        "token_endpoint_auth_method",
+        ("partner", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("name", "client_id", "description", "partner__name")
+    autocomplete_fields = ("partner",)
+    date_hierarchy = "created"
+    ordering = ("-created",)
+    view_on_site = False  # DOT's own application pages are not routed
+    actions = ("rotate_secret", "revoke_tokens", "delete_selected")
+    add_fieldsets = (
+        (None, {"fields": ("name", "description", "logo_uri", "app_type", "partner")}),
+        (
+            "Ownership",
+            {
+                "fields": ("is_first_party", "third_party_security_mode"),
+                "description": "Fixed at creation. Third-party apps default to strict mode.",
+            },
+        ),
+        ("Application URIs", {"fields": ("redirect_uris", "allowed_origins", "web_origins", "redirection_policy")}),
+        ("Advanced", {"fields": ("grant_types", "token_endpoint_auth_method", "client_metadata")}),
+    )
+    change_fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "client_id",
+                    "client_secret_display",
+                    "description",
+                    "logo_uri",
+                    "app_type",
+                    "partner",
+                )
+            },
+        ),
+        ("Ownership", {"fields": ("is_first_party", "third_party_security_mode", "created_via")}),
+        ("Application URIs", {"fields": ("redirect_uris", "allowed_origins", "web_origins", "redirection_policy")}),
+        ("Advanced", {"fields": ("grant_types", "token_endpoint_auth_method", "client_metadata")}),
+        ("Dates", {"fields": ("created", "updated")}),
+    )
+    change_readonly_fields = (
+        "client_id",
+        "client_secret_display",
+        "created_via",
+        "created",
+        "updated",
+        *ADD_ONLY_FIELDS,
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        return self.change_fieldsets if obj is not None else self.add_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.change_readonly_fields if obj is not None else ()
+
+    def get_inlines(self, request, obj):
+        # Grants need the application's id: they are added once it exists.
+        return [ClientGrantInline] if obj is not None else []
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(grant_count=Count("client_grants"))
+
+    @admin.display(description="client grants", ordering="grant_count")
+    def grant_count(self, obj):
+        return obj.grant_count
+
+    @admin.display(description="client secret")
+    def client_secret_display(self, obj):
+        if obj is None or not obj.client_secret_hint:
+            return "—"
+        return format_html(
+            "<code>••••{}</code> <span class='help'>(only the last four characters are kept for display; "
+            "use the “Rotate client secret” action for a new secret)</span>",
+            obj.client_secret_hint,
+        )
+
+    # -- writes ------------------------------------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        with service_errors_to_form():
+            if change:
+                fields = form.service_fields(form.changed_data)
+                if fields:
+                    application_update(actor=self.actor(request), application=obj, **fields)
+                return
+            data = form.cleaned_data
+            issued = application_create(
+                actor=self.actor(request),
+                name=data["name"],
+                app_type=data["app_type"],
+                is_first_party=data["is_first_party"],
+                third_party_security_mode=data["third_party_security_mode"],
+                partner=data.get("partner"),
+                **form.service_fields(name for name in form.fields if name not in CREATE_ARGUMENTS),
+            )
+        adopt(obj, issued.application)
+        obj._plain_client_secret = issued.client_secret
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is ClientGrant:
+            with service_errors_to_form():
+                save_client_grant_forms(self.actor(request), formset, client=form.instance)
+        else:  # pragma: no cover - no other inline
+            super().save_formset(request, form, formset, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = obj.__dict__.pop("_plain_client_secret", None)
+        if secret:
+            show_secret(request, obj, secret, created=True)
+        return super().response_add(request, obj, post_url_continue)
+
+    def delete_model(self, request, obj):
+        application_delete(actor=self.actor(request), application=obj)
+
+    def delete_queryset(self, request, queryset):
+        self.delete_each(request, queryset, lambda app: application_delete(actor=self.actor(request), application=app))
+
+    # -- actions -------------------------------------------------------------------------------------------
+
+    @admin.action(
+        description="Rotate client secret (one application; the old secret stops working)", permissions=["change"]
+    )
+    def rotate_secret(self, request, queryset):
+        applications = list(queryset[:2])
+        if len(applications) != 1:
+            self.message_user(request, "Select exactly one application to rotate its secret.", messages.ERROR)
+            return
+        application = applications[0]
+        try:
+            secret = application_rotate_secret(actor=self.actor(request), application=application)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return
+        show_secret(request, application, secret, created=False)
+
+    @admin.action(description="Revoke all tokens of the selected applications", permissions=["change"])
+    def revoke_tokens(self, request, queryset):
+        for application in queryset:
+            counts = application_tokens_revoke(
+                actor=self.actor(request), application=application, reason="revoked by a tenant admin"
+            )
+            self.message_user(request, f"{application}: revoked {counts}.", messages.SUCCESS)
+
+
+def show_secret(request, application, secret: str, *, created: bool) -> None:
+    what = "The client secret" if created else "The new client secret"
+    messages.warning(
+        request,
+        format_html(
+            "{} of {} is <code>{}</code> — copy it now: it is stored hashed and will not be shown again.",
+            what,
+            application,
+            secret,
+        ),
+        extra_tags="client-secret",
+    )

@@ -1,0 +1,304 @@
+"""Connections, users, tenant settings and the audit log."""
+
+import json
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from oauthcore.admin.base import ServiceAdminMixin, ServiceModelForm, TokenCascadeMixin, adopt, service_errors_to_form
+from oauthcore.constants import DATABASE_CONNECTION_NAME
+from oauthcore.models import AuditEvent, Connection, TenantSettings, User
+from oauthcore.models.tenant import SINGLETON_ID
+from oauthcore.services.connections import (
+    connection_create,
+    connection_delete,
+    connection_set_domain_level,
+    connection_set_enabled_clients,
+    connection_update,
+)
+from oauthcore.services.tenant import UPDATABLE_FIELDS as TENANT_FIELDS
+from oauthcore.services.tenant import tenant_settings_update
+
+# -- connections ---------------------------------------------------------------------------------------------
+
+
+class ConnectionForm(ServiceModelForm):
+    class Meta:
+        model = Connection
+        fields = ["name", "display_name", "strategy", "is_domain_connection", "enabled_clients"]
+
+
+@admin.register(Connection)
+class ConnectionAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = ConnectionForm
+    list_display = (
+        "name",
+        "display_name",
+        "strategy",
+        "is_domain_connection",
+        "enabled_client_count",
+        "user_count",
+        "created_at",
+    )
+    list_filter = ("strategy", "is_domain_connection")
+    search_fields = ("name", "display_name", "id")
+    autocomplete_fields = ("enabled_clients",)
+    actions = ("promote", "demote", "delete_selected")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("name", "display_name", "strategy", "is_domain_connection", "enabled_clients")
+        return (
+            "id",
+            "name",
+            "display_name",
+            "strategy",
+            "is_domain_connection",
+            "enabled_clients",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("id", "name", "strategy", "created_at", "updated_at") if obj is not None else ()
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(client_total=Count("enabled_clients", distinct=True), user_total=Count("users", distinct=True))
+        )
+
+    @admin.display(description="enabled apps", ordering="client_total")
+    def enabled_client_count(self, obj):
+        return obj.client_total
+
+    @admin.display(description="users", ordering="user_total")
+    def user_count(self, obj):
+        return obj.user_total
+
+    def has_delete_permission(self, request, obj=None):
+        # Every user without another connection lands in the database connection.
+        return super().has_delete_permission(request, obj) and not (
+            obj is not None and obj.name == DATABASE_CONNECTION_NAME
+        )
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        actor = self.actor(request)
+        with service_errors_to_form():
+            if change:
+                domain_level = obj.is_domain_connection
+                obj.is_domain_connection = form.initial["is_domain_connection"]  # changed by its own service
+                fields = {name: data[name] for name in form.changed_data if name == "display_name"}
+                if fields:
+                    connection_update(actor=actor, connection=obj, **fields)
+                obj.is_domain_connection = domain_level
+                if "is_domain_connection" in form.changed_data:
+                    connection_set_domain_level(
+                        actor=actor, connection=obj, is_domain_connection=data["is_domain_connection"]
+                    )
+                return
+            created = connection_create(
+                actor=actor,
+                name=data["name"],
+                strategy=data["strategy"],
+                display_name=data["display_name"],
+                is_domain_connection=data["is_domain_connection"],
+            )
+        adopt(obj, created)
+
+    def save_related(self, request, form, formsets, change):
+        """Enabled clients through the service (audited), not form.save_m2m()."""
+        obj = form.instance
+        before = set(obj.enabled_clients.values_list("pk", flat=True)) if change else set()
+        after = {app.pk for app in form.cleaned_data.get("enabled_clients", ())}
+        changes = {pk: True for pk in after - before} | {pk: False for pk in before - after}
+        if changes:
+            connection_set_enabled_clients(actor=self.actor(request), connection=obj, changes=changes)
+        for formset in formsets:  # pragma: no cover - no inlines
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        connection_delete(actor=self.actor(request), connection=obj)
+
+    def delete_queryset(self, request, queryset):
+        self.delete_each(request, queryset, lambda connection: self.delete_model(request, connection))
+
+    def _set_domain_level(self, request, queryset, value: bool) -> None:
+        changed = 0
+        for connection in queryset:
+            if connection.is_domain_connection != value:
+                connection_set_domain_level(
+                    actor=self.actor(request), connection=connection, is_domain_connection=value
+                )
+                changed += 1
+        verb = "promoted to" if value else "demoted from"
+        self.message_user(request, f"{changed} connection(s) {verb} domain level.", messages.SUCCESS)
+
+    @admin.action(description="Promote to domain level (open to every third-party app)", permissions=["change"])
+    def promote(self, request, queryset):
+        self._set_domain_level(request, queryset, True)
+
+    @admin.action(description="Demote from domain level", permissions=["change"])
+    def demote(self, request, queryset):
+        self._set_domain_level(request, queryset, False)
+
+
+# -- users -----------------------------------------------------------------------------------------------------
+
+
+@admin.register(User)
+class UserAdmin(TokenCascadeMixin, DjangoUserAdmin):
+    list_display = (
+        "username",
+        "email",
+        "display_user_id",
+        "connection",
+        "first_name",
+        "last_name",
+        "is_staff",
+        "is_active",
+    )
+    list_select_related = ("connection",)
+    list_filter = ("connection", "is_staff", "is_superuser", "is_active", "groups")
+    search_fields = ("username", "email", "first_name", "last_name", "uid")
+    readonly_fields = ("display_user_id", "last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("username", "password", "display_user_id", "connection")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("username", "email", "connection", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        # The connection is part of the user_id (the tokens' sub): fixed once the user exists.
+        readonly = super().get_readonly_fields(request, obj)
+        return (*readonly, "connection") if obj is not None else readonly
+
+    @admin.display(description="user_id", ordering="uid")
+    def display_user_id(self, obj):
+        return obj.user_id if obj.connection_id else "—"
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if "connection" not in initial:
+            default = Connection.objects.filter(name=DATABASE_CONNECTION_NAME).values_list("pk", flat=True).first()
+            if default:
+                initial["connection"] = default
+        return initial
+
+
+# -- tenant settings -----------------------------------------------------------------------------------------
+
+
+class TenantSettingsForm(ServiceModelForm):
+    class Meta:
+        model = TenantSettings
+        fields = sorted(TENANT_FIELDS)
+
+
+@admin.register(TenantSettings)
+class TenantSettingsAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """One row: the changelist opens it; it is never added twice nor deleted."""
+
+    form = TenantSettingsForm
+    fieldsets = (
+        (None, {"fields": ("friendly_name", "support_email")}),
+        (
+            "Applications and partners",
+            {
+                "fields": ("default_audience", "enable_dynamic_client_registration", "require_partner_approval"),
+            },
+        ),
+        ("Changed", {"fields": ("updated_at",)}),
+    )
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not TenantSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, extra_context)  # the usual 403
+        pk = TenantSettings.objects.values_list("pk", flat=True).first()
+        if pk is None:
+            return HttpResponseRedirect(reverse("admin:oauthcore_tenantsettings_add"))
+        return HttpResponseRedirect(reverse("admin:oauthcore_tenantsettings_change", args=[pk]))
+
+    def response_change(self, request, obj):
+        if "_continue" not in request.POST and "_addanother" not in request.POST:
+            self.message_user(request, "The tenant settings were saved.", messages.SUCCESS)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return HttpResponseRedirect(reverse("admin:oauthcore_tenantsettings_change", args=[obj.pk]))
+
+    def save_model(self, request, obj, form, change):
+        names = form.changed_data if change else list(form.fields)
+        fields = {name: form.cleaned_data[name] for name in names if name in TENANT_FIELDS}
+        with service_errors_to_form():
+            saved = tenant_settings_update(actor=self.actor(request), **fields)
+        adopt(obj, saved)
+        if obj.pk != SINGLETON_ID:  # pragma: no cover - the model allows no other row
+            raise AssertionError("tenant settings are a single row")
+
+
+# -- audit log -----------------------------------------------------------------------------------------------
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the log is written by the services, never by hand."""
+
+    list_display = ("created_at", "action", "actor_type", "actor_label", "target_type", "target_id", "short_reason")
+    list_filter = ("action", "actor_type", "target_type")
+    search_fields = ("action", "actor_id", "actor_label", "target_type", "target_id")
+    date_hierarchy = "created_at"
+    fields = (
+        "created_at",
+        "action",
+        "actor_type",
+        "actor_id",
+        "actor_label",
+        "target_type",
+        "target_id",
+        "reason",
+        "data_display",
+    )
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="reason")
+    def short_reason(self, obj):
+        return obj.reason if len(obj.reason) <= 80 else obj.reason[:79] + "…"
+
+    @admin.display(description="data")
+    def data_display(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True, default=str))

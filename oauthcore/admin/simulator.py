@@ -1,0 +1,285 @@
+"""The access simulator and the access matrix: two admin pages over ``oauthcore.selectors``.
+
+Neither page decides anything itself: the simulator calls ``selectors.simulate`` and the matrix
+``selectors.access_matrix``, which both hand the facts to ``policy.decide`` (DESIGN.md §4).
+
+The pages live at ``/admin/oauthcore/simulator/`` and ``/admin/oauthcore/access-matrix/``, outside
+any one model's URLs, so they are added in front of the admin site's own URL patterns (before its
+catch-all view) by wrapping ``admin.site.get_urls`` once, when this module is imported by the
+admin autodiscovery (before the URLconf is loaded).
+"""
+
+import re
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from oauthcore.models import Application, ClientGrant, ResourceServer, TenantSettings
+from oauthcore.policy import AudienceSource, Flow, resolve_audience
+from oauthcore.selectors import SimulatedRequest, access_matrix, simulate
+
+SIMULATOR_URL_NAME = "oauthcore_simulator"
+MATRIX_URL_NAME = "oauthcore_access_matrix"
+MATRIX_PAGE_SIZE = 50
+MATRIX_CELL_SCOPES = 8  # a cell lists this many effective scopes, the rest as "+N more"
+NO_API = ""
+MAX_BIGINT = 2**63 - 1
+# RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+
+FLOW_LABELS = {
+    Flow.AUTHORIZE: "authorize (the /authorize request, up to the consent screen)",
+    Flow.AUTHORIZATION_CODE: "authorization_code (exchanging the code at /oauth/token)",
+    Flow.REFRESH_TOKEN: "refresh_token",
+    Flow.CLIENT_CREDENTIALS: "client_credentials (machine to machine)",
+    Flow.DEVICE_CODE: "device code (RFC 8628)",
+}
+
+
+# -- the simulator's form ------------------------------------------------------------------------------------
+
+
+def _is_application_pk(value) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and int(text) <= MAX_BIGINT
+
+
+class ApplicationAutocomplete(AutocompleteSelect):
+    """The admin's application autocomplete, which renders a bad id from a shared URL as nothing, not a 500.
+
+    (The stock widget looks the selected value up by id, and a non-numeric id crashes that query.)
+    """
+
+    def optgroups(self, name, value, attrs=None):
+        return super().optgroups(name, [v for v in value if _is_application_pk(v)], attrs)
+
+
+def api_choices() -> list[tuple[str, str]]:
+    apis = ResourceServer.objects.order_by("-is_system", "name").only("identifier", "name", "is_system")
+    return [
+        (NO_API, "none (tenant default / userinfo)"),
+        *((api.identifier, f"{api.name} ({api.identifier}){' · system' if api.is_system else ''}") for api in apis),
+    ]
+
+
+class SimulatorForm(forms.Form):
+    application = forms.ModelChoiceField(
+        queryset=Application.objects.all(),
+        widget=ApplicationAutocomplete(ClientGrant._meta.get_field("client"), admin.site, attrs={"data-width": "36em"}),
+        error_messages={"invalid_choice": "No application with this id."},
+    )
+    api = forms.ChoiceField(
+        label="API",
+        required=False,
+        help_text="The audience asked for. “none” is a request without audience or resource.",
+    )
+    flow = forms.ChoiceField(choices=[(flow.value, FLOW_LABELS[flow]) for flow in Flow], initial=Flow.AUTHORIZE)
+    scopes = forms.CharField(
+        required=False,
+        max_length=4000,
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text="Space-separated, e.g. “openid read:things”. Empty: the request has no scope parameter.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["api"].choices = api_choices()
+        self.fields["api"].error_messages["invalid_choice"] = "No API with this identifier."
+
+    def clean_scopes(self) -> list[str]:
+        scopes = self.cleaned_data["scopes"].split()
+        bad = [scope for scope in scopes if not SCOPE_TOKEN.match(scope)]
+        if bad:
+            raise forms.ValidationError(f"Not a valid scope: {' '.join(bad)}")
+        return list(dict.fromkeys(scopes))
+
+
+# -- helpers shared by both pages ----------------------------------------------------------------------------
+
+
+def simulator_url(site, *, application, audience: str | None, flow: Flow, scopes=()) -> str:
+    query = {"application": application.pk, "api": audience or NO_API, "flow": flow.value, "scopes": " ".join(scopes)}
+    return f"{admin_url(site, SIMULATOR_URL_NAME)}?{urlencode(query)}"
+
+
+def admin_url(site, name: str, *args) -> str:
+    return reverse(f"admin:{name}", args=[quote(arg) for arg in args], current_app=site.name)
+
+
+def party_label(application: Application) -> str:
+    if application.is_first_party:
+        return "First party"
+    return f"Third party ({application.third_party_security_mode})"
+
+
+def check_permission(site, request) -> None:
+    """Whoever may see the applications' changelist may use both pages."""
+    model_admin = site._registry.get(Application)
+    if model_admin is None or not model_admin.has_view_permission(request):
+        raise PermissionDenied
+
+
+def page_context(site, request, title: str, **context) -> dict:
+    request.current_app = site.name
+    return {
+        **site.each_context(request),
+        "title": title,
+        "opts": Application._meta,
+        "app_label": Application._meta.app_label,
+        "simulator_url": admin_url(site, SIMULATOR_URL_NAME),
+        "matrix_url": admin_url(site, MATRIX_URL_NAME),
+        **context,
+    }
+
+
+# -- the simulator ---------------------------------------------------------------------------------------------
+
+
+def run_simulation(site, request, data: dict) -> dict:
+    """Decide for the form's cleaned ``data``; returns what the result panel shows."""
+    application = data["application"]
+    flow = Flow(data["flow"])
+    scopes = data["scopes"]
+    default_audience = None
+    audience = data["api"] or None
+    source = AudienceSource.AUDIENCE
+    if audience is None:
+        default_audience = TenantSettings.load().default_audience or None
+        audience, source = resolve_audience(audience=None, resource=None, default_audience=default_audience)
+    decision = simulate(
+        SimulatedRequest(
+            application=application,
+            audience=audience,
+            flow=flow,
+            scopes=frozenset(scopes),
+            scope_given=bool(scopes),
+            audience_source=source or AudienceSource.AUDIENCE,
+        )
+    )
+    grant_url = None
+    if decision.grant_id and request.user.has_perm("oauthcore.view_clientgrant"):
+        grant_url = admin_url(site, "oauthcore_clientgrant_change", decision.grant_id)
+    return {
+        "decision": decision,
+        "application": application,
+        "application_url": admin_url(site, "oauthcore_application_change", application.pk),
+        "party": party_label(application),
+        "audience": audience,
+        "default_audience": default_audience,
+        "flow_label": FLOW_LABELS[flow],
+        "requested": scopes,
+        "effective": sorted(decision.scopes),
+        "to_consent": sorted(decision.scopes_to_consent),
+        "grant_url": grant_url,
+    }
+
+
+def simulator_view(request, *, site):
+    check_permission(site, request)
+    if "flow" in request.GET:  # submitted (a prefilled link without a flow only fills the form in)
+        form = SimulatorForm(request.GET)
+    else:
+        prefilled = ("application", "api", "scopes")
+        form = SimulatorForm(initial={name: request.GET[name] for name in prefilled if name in request.GET})
+    result = run_simulation(site, request, form.cleaned_data) if form.is_bound and form.is_valid() else None
+    context = page_context(site, request, "Access simulator", form=form, result=result, media=form.media)
+    return TemplateResponse(request, "admin/oauthcore/simulator.html", context)
+
+
+# -- the access matrix -----------------------------------------------------------------------------------------
+
+
+def matrix_line(site, decision, *, application, audience: str, flow: Flow, scopes) -> dict:
+    if decision.allowed:
+        effective = sorted(decision.scopes)
+        shown = " ".join(effective[:MATRIX_CELL_SCOPES]) or "(no scopes)"
+        more = len(effective) - MATRIX_CELL_SCOPES
+        text = f"✔ {shown}" + (f" … +{more} more" if more > 0 else "")
+        title = " ".join(effective)
+    else:
+        text, title = f"✘ {decision.reason}", decision.description
+    return {
+        "allowed": decision.allowed,
+        "text": text,
+        "title": title,
+        "url": simulator_url(site, application=application, audience=audience, flow=flow, scopes=sorted(scopes)),
+    }
+
+
+def matrix_view(request, *, site):
+    check_permission(site, request)
+    applications = Application.objects.order_by("name", "pk")
+    q = request.GET.get("q", "").strip()
+    if q:
+        applications = applications.filter(Q(name__icontains=q) | Q(client_id__icontains=q))
+    third_party_only = request.GET.get("third_party") == "1"
+    if third_party_only:
+        applications = applications.filter(is_first_party=False)
+    page = Paginator(applications, MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
+    apps, apis, cells = access_matrix(applications=page.object_list)
+    api_scopes = {api.pk: frozenset(scope.value for scope in api.scopes.all()) for api in apis}  # prefetched
+    rows = []
+    for application in apps:
+        row_cells = []
+        for api in apis:
+            cell = cells[(application.pk, api.pk)]
+            where = {"application": application, "audience": api.identifier}
+            row_cells.append(
+                {
+                    "user": matrix_line(site, cell.user, flow=Flow.AUTHORIZE, scopes=api_scopes[api.pk], **where),
+                    "client": matrix_line(site, cell.client, flow=Flow.CLIENT_CREDENTIALS, scopes=(), **where),
+                }
+            )
+        rows.append(
+            {
+                "application": application,
+                "url": admin_url(site, "oauthcore_application_change", application.pk),
+                "party": party_label(application),
+                "cells": row_cells,
+            }
+        )
+    context = page_context(
+        site,
+        request,
+        "Access matrix",
+        columns=[{"api": api, "url": admin_url(site, "oauthcore_resourceserver_change", api.pk)} for api in apis],
+        rows=rows,
+        page=page,
+        q=q,
+        third_party_only=third_party_only,
+    )
+    return TemplateResponse(request, "admin/oauthcore/access_matrix.html", context)
+
+
+# -- hooking into the admin site -------------------------------------------------------------------------------
+
+
+def get_urls(site) -> list:
+    return [
+        path("oauthcore/simulator/", site.admin_view(simulator_view), {"site": site}, name=SIMULATOR_URL_NAME),
+        path("oauthcore/access-matrix/", site.admin_view(matrix_view), {"site": site}, name=MATRIX_URL_NAME),
+    ]
+
+
+def install(site) -> None:
+    """Put the two pages in front of ``site``'s URL patterns (once)."""
+    if getattr(site.get_urls, "with_access_pages", False):
+        return
+    site_urls = site.get_urls
+
+    def get_site_urls():
+        return [*get_urls(site), *site_urls()]
+
+    get_site_urls.with_access_pages = True
+    site.get_urls = get_site_urls
+
+
+install(admin.site)

@@ -1,0 +1,52 @@
+"""Bearer tokens issued by this server for the Management API audience."""
+
+import hashlib
+
+from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from oauthcore.conf import portcullis_settings
+from oauthcore.models import AccessToken
+
+
+class ManagementTokenAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <jwt>``, looked up as django-oauth-toolkit stores it (by checksum).
+
+    ``request.auth`` is the AccessToken (its application is the acting client);
+    ``request.user`` is the token's user, or AnonymousUser for client-credentials tokens.
+    """
+
+    keyword = "bearer"
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        scheme, _, raw = header.partition(" ")
+        raw = raw.strip()
+        if scheme.lower() != self.keyword or not raw or " " in raw:
+            raise exceptions.AuthenticationFailed("Bad HTTP authentication header format")
+        checksum = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+        token = (
+            AccessToken.objects.select_related("application", "user", "user__connection")
+            .filter(token_checksum=checksum)
+            .first()
+        )
+        if token is None or token.application is None or token.is_expired():
+            raise exceptions.AuthenticationFailed("Invalid token")
+        if token.audience != portcullis_settings.management_api_identifier:
+            raise exceptions.AuthenticationFailed("Bad audience")
+        return (token.user or AnonymousUser(), token)
+
+    def authenticate_header(self, request):
+        return f'Bearer realm="{portcullis_settings.management_api_identifier}"'
+
+
+class ManagementTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "oauthcore.api.authentication.ManagementTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

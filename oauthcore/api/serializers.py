@@ -1,0 +1,342 @@
+"""Request and response bodies, with Auth0's field names."""
+
+from collections.abc import Mapping
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from oauthcore.api.errors import ADDITIONAL_PROPERTIES
+from oauthcore.constants import (
+    AppType,
+    ClientPolicy,
+    ConnectionStrategy,
+    DefaultFor,
+    OrganizationUsage,
+    RedirectionPolicy,
+    SecurityMode,
+    SubjectType,
+    TokenEndpointAuthMethod,
+    UserPolicy,
+)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses properties it does not know, as Auth0 does ("Additional properties not allowed")."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {ADDITIONAL_PROPERTIES: [f"Additional properties not allowed ({', '.join(unknown)})"]}
+                )
+        return super().to_internal_value(data)
+
+
+def _strings(**kwargs):
+    return serializers.ListField(child=serializers.CharField(max_length=2000), **kwargs)
+
+
+def _omit(data: dict, *names: str, when=lambda value: value is None) -> dict:
+    for name in names:
+        if name in data and when(data[name]):
+            del data[name]
+    return data
+
+
+# -- clients ----------------------------------------------------------------------------------------
+
+
+class ClientSerializer(serializers.Serializer):
+    client_id = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    logo_uri = serializers.CharField(read_only=True)
+    app_type = serializers.ChoiceField(choices=AppType.choices, read_only=True)
+    is_first_party = serializers.BooleanField(read_only=True)
+    third_party_security_mode = serializers.ChoiceField(
+        choices=SecurityMode.choices, read_only=True, help_text="Third-party clients only."
+    )
+    redirection_policy = serializers.ChoiceField(choices=RedirectionPolicy.choices, read_only=True)
+    callbacks = _strings(read_only=True)
+    allowed_origins = _strings(read_only=True, source="allowed_origin_list")
+    web_origins = _strings(read_only=True)
+    grant_types = _strings(read_only=True)
+    token_endpoint_auth_method = serializers.ChoiceField(choices=TokenEndpointAuthMethod.choices, read_only=True)
+    client_metadata = serializers.DictField(child=serializers.CharField(), read_only=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.is_first_party:
+            data.pop("third_party_security_mode", None)
+        return data
+
+
+class ClientWithSecretSerializer(ClientSerializer):
+    client_secret = serializers.SerializerMethodField()
+
+    def get_client_secret(self, instance) -> str:
+        return self.context["client_secret"]
+
+
+class ClientUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=255)
+    description = serializers.CharField(max_length=140, allow_blank=True)
+    logo_uri = serializers.CharField(max_length=2000, allow_blank=True)
+    app_type = serializers.ChoiceField(choices=AppType.choices)
+    is_first_party = serializers.BooleanField(help_text="Fixed at creation: sending the same value is accepted.")
+    third_party_security_mode = serializers.ChoiceField(
+        choices=SecurityMode.choices, help_text="Third-party clients only; fixed at creation."
+    )
+    redirection_policy = serializers.ChoiceField(choices=RedirectionPolicy.choices)
+    callbacks = _strings()
+    allowed_origins = _strings()
+    web_origins = _strings()
+    grant_types = _strings()
+    token_endpoint_auth_method = serializers.ChoiceField(choices=TokenEndpointAuthMethod.choices)
+    client_metadata = serializers.DictField(child=serializers.CharField(max_length=255, allow_blank=True))
+
+
+class ClientCreateSerializer(ClientUpdateSerializer):
+    name = serializers.CharField(max_length=255, required=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in fields.items():
+            field.required = name == "name"
+        return fields
+
+
+# -- resource servers -------------------------------------------------------------------------------
+
+
+class ScopeSerializer(StrictSerializer):
+    value = serializers.CharField(max_length=280)
+    description = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
+
+
+class UserPolicySerializer(StrictSerializer):
+    policy = serializers.ChoiceField(choices=UserPolicy.choices)
+
+
+class ClientPolicySerializer(StrictSerializer):
+    policy = serializers.ChoiceField(choices=ClientPolicy.choices)
+
+
+class SubjectTypeAuthorizationSerializer(StrictSerializer):
+    user = UserPolicySerializer(required=False)
+    client = ClientPolicySerializer(required=False)
+
+
+class ResourceServerSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    identifier = serializers.CharField(read_only=True)
+    is_system = serializers.BooleanField(read_only=True)
+    scopes = ScopeSerializer(many=True, read_only=True)
+    signing_alg = serializers.ChoiceField(choices=[("RS256", "RS256")], read_only=True)
+    token_lifetime = serializers.IntegerField(read_only=True)
+    allow_offline_access = serializers.BooleanField(read_only=True)
+    skip_consent_for_verifiable_first_party_clients = serializers.BooleanField(read_only=True)
+    subject_type_authorization = SubjectTypeAuthorizationSerializer(read_only=True)
+    client_id = serializers.CharField(read_only=True, source="client.client_id", help_text="The linked client.")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        return _omit(data, "client_id")
+
+
+class ResourceServerUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200)
+    identifier = serializers.CharField(max_length=600, help_text="Fixed at creation.")
+    scopes = ScopeSerializer(many=True)
+    signing_alg = serializers.ChoiceField(choices=[("RS256", "RS256")])
+    token_lifetime = serializers.IntegerField()
+    allow_offline_access = serializers.BooleanField()
+    skip_consent_for_verifiable_first_party_clients = serializers.BooleanField()
+    subject_type_authorization = SubjectTypeAuthorizationSerializer()
+    client_id = serializers.CharField(allow_null=True, help_text="The API's linked confidential client.")
+
+
+class ResourceServerCreateSerializer(ResourceServerUpdateSerializer):
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in fields.items():
+            field.required = name == "identifier"
+        return fields
+
+
+# -- client grants ----------------------------------------------------------------------------------
+
+
+class ClientGrantSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True)
+    client_id = serializers.CharField(read_only=True, source="client.client_id", help_text="Absent for default grants.")
+    default_for = serializers.ChoiceField(choices=DefaultFor.choices, read_only=True)
+    audience = serializers.CharField(read_only=True)
+    scope = _strings(read_only=True, help_text="Omitted when allow_all_scopes is true.")
+    allow_all_scopes = serializers.BooleanField(read_only=True)
+    subject_type = serializers.ChoiceField(choices=SubjectType.choices, read_only=True)
+    organization_usage = serializers.ChoiceField(choices=OrganizationUsage.choices, read_only=True)
+    allow_any_organization = serializers.BooleanField(read_only=True)
+    is_system = serializers.BooleanField(read_only=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        _omit(data, "client_id", "default_for", "organization_usage")
+        if instance.allow_all_scopes:
+            data.pop("scope", None)
+        return data
+
+
+class ClientGrantUpdateSerializer(StrictSerializer):
+    scope = _strings()
+    allow_all_scopes = serializers.BooleanField()
+    organization_usage = serializers.ChoiceField(choices=OrganizationUsage.choices, allow_null=True)
+    allow_any_organization = serializers.BooleanField()
+    # Fixed at creation: sending the same value again is accepted, a change is refused.
+    client_id = serializers.CharField()
+    default_for = serializers.ChoiceField(choices=DefaultFor.choices)
+    audience = serializers.CharField()
+    subject_type = serializers.ChoiceField(choices=SubjectType.choices)
+
+
+class ClientGrantCreateSerializer(StrictSerializer):
+    client_id = serializers.CharField(required=False, help_text="Exactly one of client_id and default_for.")
+    default_for = serializers.ChoiceField(choices=DefaultFor.choices, required=False)
+    audience = serializers.CharField(max_length=600)
+    scope = _strings(required=False)
+    allow_all_scopes = serializers.BooleanField(required=False)
+    subject_type = serializers.ChoiceField(choices=SubjectType.choices, required=False, default=SubjectType.CLIENT)
+    organization_usage = serializers.ChoiceField(choices=OrganizationUsage.choices, required=False, allow_null=True)
+    allow_any_organization = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        if ("client_id" in attrs) == ("default_for" in attrs):
+            raise serializers.ValidationError("Exactly one of client_id and default_for is required.")
+        return attrs
+
+
+# -- connections ------------------------------------------------------------------------------------
+
+
+class ConnectionSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+    strategy = serializers.ChoiceField(choices=ConnectionStrategy.choices, read_only=True)
+    is_domain_connection = serializers.BooleanField(read_only=True)
+
+
+class ConnectionUpdateSerializer(StrictSerializer):
+    display_name = serializers.CharField(max_length=128, allow_blank=True)
+    is_domain_connection = serializers.BooleanField()
+
+
+class ConnectionCreateSerializer(ConnectionUpdateSerializer):
+    name = serializers.CharField(max_length=128)
+    strategy = serializers.ChoiceField(choices=ConnectionStrategy.choices)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in fields.items():
+            field.required = name in ("name", "strategy")
+        return fields
+
+
+class EnabledClientSerializer(serializers.Serializer):
+    client_id = serializers.CharField(read_only=True)
+
+
+class EnabledClientsSerializer(serializers.Serializer):
+    clients = EnabledClientSerializer(many=True, read_only=True)
+    next = serializers.CharField(read_only=True, required=False)
+
+
+class EnabledClientChangeSerializer(StrictSerializer):
+    client_id = serializers.CharField()
+    status = serializers.BooleanField()
+
+
+# -- grants (users' consents) -----------------------------------------------------------------------
+
+
+class UserGrantSerializer(serializers.Serializer):
+    id = serializers.CharField(read_only=True)
+    clientID = serializers.CharField(read_only=True, source="client.client_id")
+    user_id = serializers.CharField(read_only=True, source="user.user_id")
+    audience = serializers.CharField(read_only=True)
+    scope = _strings(read_only=True)
+
+
+# -- users ------------------------------------------------------------------------------------------
+
+
+class IdentitySerializer(serializers.Serializer):
+    connection = serializers.CharField(read_only=True)
+    provider = serializers.CharField(read_only=True)
+    user_id = serializers.CharField(read_only=True)
+    isSocial = serializers.BooleanField(read_only=True)
+
+
+def auth0_datetime(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+class UserSerializer(serializers.Serializer):
+    user_id = serializers.CharField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    created_at = serializers.SerializerMethodField()
+    updated_at = serializers.SerializerMethodField()
+    identities = serializers.SerializerMethodField()
+
+    def get_created_at(self, user) -> str:
+        return auth0_datetime(user.date_joined)
+
+    def get_updated_at(self, user) -> str:
+        return auth0_datetime(max(filter(None, [user.date_joined, user.last_login])))
+
+    @extend_schema_field(IdentitySerializer(many=True))
+    def get_identities(self, user) -> list:
+        return [
+            {
+                "connection": user.connection.name,
+                "provider": user.connection.strategy,
+                "user_id": user.uid,
+                "isSocial": False,
+            }
+        ]
+
+
+class UserCreateSerializer(StrictSerializer):
+    connection = serializers.CharField(max_length=128)
+    email = serializers.EmailField()
+    username = serializers.CharField(max_length=150, required=False)
+    password = serializers.CharField(write_only=True, max_length=1024, trim_whitespace=False)
+
+
+# -- tenant settings --------------------------------------------------------------------------------
+
+
+class TenantFlagsSerializer(StrictSerializer):
+    enable_dynamic_client_registration = serializers.BooleanField()
+
+
+class TenantSettingsSerializer(serializers.Serializer):
+    friendly_name = serializers.CharField(read_only=True)
+    support_email = serializers.CharField(read_only=True)
+    default_audience = serializers.CharField(read_only=True)
+    flags = serializers.SerializerMethodField()
+
+    @extend_schema_field(TenantFlagsSerializer)
+    def get_flags(self, tenant) -> dict:
+        return {"enable_dynamic_client_registration": tenant.enable_dynamic_client_registration}
+
+
+class TenantSettingsUpdateSerializer(StrictSerializer):
+    friendly_name = serializers.CharField(max_length=255, required=False)
+    support_email = serializers.CharField(max_length=254, allow_blank=True, required=False)
+    default_audience = serializers.CharField(max_length=600, allow_blank=True, required=False)
+    flags = TenantFlagsSerializer(required=False)

@@ -1,0 +1,54 @@
+"""Mounted at ``api/v2/``: Auth0's paths, without trailing slashes."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from oauthcore.api.errors import envelope
+from oauthcore.api.views.client_grants import ClientGrantViewSet
+from oauthcore.api.views.clients import ClientViewSet
+from oauthcore.api.views.connections import ConnectionViewSet
+from oauthcore.api.views.grants import GrantViewSet
+from oauthcore.api.views.resource_servers import ResourceServerViewSet
+from oauthcore.api.views.tenant import TenantSettingsViewSet
+from oauthcore.api.views.users import UserViewSet
+
+app_name = "management_api"
+
+COLLECTION = {"get": "list", "post": "create"}
+ITEM = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+
+
+def not_found(request, rest=""):
+    from django.http import JsonResponse
+
+    return JsonResponse(envelope(404, "Not Found", "inexistent_resource"), status=404)
+
+
+urlpatterns = [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="management_api:schema"), name="docs"),
+    path("clients", ClientViewSet.as_view(COLLECTION), name="clients"),
+    path("clients/<str:pk>", ClientViewSet.as_view(ITEM), name="client"),
+    path("clients/<str:pk>/rotate-secret", ClientViewSet.as_view({"post": "rotate_secret"}), name="client-rotate"),
+    path("resource-servers", ResourceServerViewSet.as_view(COLLECTION), name="resource-servers"),
+    path("resource-servers/<path:pk>", ResourceServerViewSet.as_view(ITEM), name="resource-server"),
+    path("client-grants", ClientGrantViewSet.as_view(COLLECTION), name="client-grants"),
+    path("client-grants/<str:pk>", ClientGrantViewSet.as_view(ITEM), name="client-grant"),
+    path("connections", ConnectionViewSet.as_view(COLLECTION), name="connections"),
+    path("connections/<str:pk>", ConnectionViewSet.as_view(ITEM), name="connection"),
+    path(
+        "connections/<str:pk>/clients",
+        ConnectionViewSet.as_view({"get": "clients", "patch": "update_clients"}),
+        name="connection-clients",
+    ),
+    path("grants", GrantViewSet.as_view({"get": "list", "delete": "destroy_by_user"}), name="grants"),
+    path("grants/<str:pk>", GrantViewSet.as_view({"delete": "destroy"}), name="grant"),
+    path("users", UserViewSet.as_view(COLLECTION), name="users"),
+    path("users/<str:pk>", UserViewSet.as_view({"get": "retrieve", "delete": "destroy"}), name="user"),
+    path(
+        "tenants/settings",
+        TenantSettingsViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="tenant-settings",
+    ),
+    re_path(r"^(?P<rest>.*)$", not_found),
+]

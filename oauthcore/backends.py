@@ -1,0 +1,22 @@
+"""Log in with a username or an email address, case-insensitively for the email."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Q
+
+
+class UsernameOrEmailBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        if not username or password is None:
+            return None
+        User = get_user_model()
+        user = User._default_manager.filter(Q(username=username) | Q(email__iexact=username)).order_by("id").first()
+        if user is None:
+            # Spend the same time as a real check, so the response does not reveal who exists.
+            User().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

@@ -1,0 +1,67 @@
+"""System checks: refuse to start with a configuration that would be unsafe or broken."""
+
+from importlib.metadata import version
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import checks
+
+from oauthcore.conf import portcullis_settings
+
+
+@checks.register(checks.Tags.security)
+def check_issuer(app_configs, **kwargs):
+    issuer = portcullis_settings.ISSUER
+    parts = urlsplit(issuer)
+    errors = []
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        errors.append(
+            checks.Error(
+                f"PORTCULLIS_ISSUER must be an absolute http(s) URL without query or fragment, not {issuer!r}.",
+                id="portcullis.E001",
+            )
+        )
+    elif not settings.DEBUG and parts.scheme != "https":
+        errors.append(
+            checks.Warning(
+                "PORTCULLIS_ISSUER uses http with DEBUG off: tokens and secrets would travel in clear text.",
+                hint="Serve Portcullis over https and set PORTCULLIS_ISSUER=https://…",
+                id="portcullis.W001",
+            )
+        )
+    return errors
+
+
+@checks.register(checks.Tags.security)
+def check_client_secret_hasher(app_configs, **kwargs):
+    hashers = settings.PASSWORD_HASHERS
+    wanted = "oauthcore.credentials.ClientSecretHasher"
+    if wanted not in hashers:
+        return [checks.Error(f"{wanted} must be listed in PASSWORD_HASHERS.", id="portcullis.E002")]
+    if hashers[0] == wanted:
+        return [
+            checks.Error(
+                f"{wanted} must not be the first PASSWORD_HASHERS entry: user passwords need a slow hasher.",
+                id="portcullis.E003",
+            )
+        ]
+    if settings.OAUTH2_PROVIDER.get("CLIENT_SECRET_HASHER") != "portcullis_client_secret":
+        return [
+            checks.Error(
+                "OAUTH2_PROVIDER['CLIENT_SECRET_HASHER'] must be 'portcullis_client_secret'.", id="portcullis.E004"
+            )
+        ]
+    return []
+
+
+@checks.register(checks.Tags.compatibility)
+def check_oauthlib_version(app_configs, **kwargs):
+    major = int(version("oauthlib").split(".")[0])
+    if major >= 4:
+        return [
+            checks.Error(
+                "oauthlib 4 breaks django-oauth-toolkit 3.4's device flow; install oauthlib>=3.3.1,<4.",
+                id="portcullis.E005",
+            )
+        ]
+    return []

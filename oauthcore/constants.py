@@ -1,0 +1,116 @@
+"""Enumerations and fixed values of the domain, with the names Auth0 uses on the wire."""
+
+from django.db import models
+
+
+class AppType(models.TextChoices):
+    REGULAR_WEB = "regular_web", "Regular web application"
+    SPA = "spa", "Single page application"
+    NATIVE = "native", "Native application"
+    NON_INTERACTIVE = "non_interactive", "Machine to machine"
+
+
+class SecurityMode(models.TextChoices):
+    STRICT = "strict", "Strict"
+    PERMISSIVE = "permissive", "Permissive"
+
+
+class RedirectionPolicy(models.TextChoices):
+    OPEN_REDIRECT_PROTECTION = "open_redirect_protection", "Open redirect protection"
+    ALLOW_ALWAYS = "allow_always", "Allow always"
+
+
+class TokenEndpointAuthMethod(models.TextChoices):
+    NONE = "none", "None (public client)"
+    CLIENT_SECRET_POST = "client_secret_post", "Client secret in the body (POST)"
+    CLIENT_SECRET_BASIC = "client_secret_basic", "Client secret in HTTP Basic"
+
+
+class GrantType(models.TextChoices):
+    AUTHORIZATION_CODE = "authorization_code", "Authorization code"
+    REFRESH_TOKEN = "refresh_token", "Refresh token"
+    CLIENT_CREDENTIALS = "client_credentials", "Client credentials"
+    DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code", "Device code"
+
+
+# DESIGN.md §4.1: no implicit, no password grant for anyone; strict third-party apps get fewer.
+SUPPORTED_GRANT_TYPES = frozenset(GrantType.values)
+STRICT_THIRD_PARTY_GRANT_TYPES = frozenset(
+    {GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN, GrantType.CLIENT_CREDENTIALS}
+)
+
+# django-oauth-toolkit names its grant types differently.
+DOT_GRANT_TYPE_NAMES = {
+    "authorization-code": GrantType.AUTHORIZATION_CODE,
+    "client-credentials": GrantType.CLIENT_CREDENTIALS,
+    GrantType.DEVICE_CODE.value: GrantType.DEVICE_CODE,
+    "refresh_token": GrantType.REFRESH_TOKEN,
+}
+
+
+class CreatedVia(models.TextChoices):
+    ADMIN = "admin", "Django admin"
+    PORTAL = "portal", "Partner portal"
+    API = "api", "Management API"
+    DYNAMIC = "dynamic", "Dynamic client registration"
+
+
+class SubjectType(models.TextChoices):
+    CLIENT = "client", "Client (machine to machine)"
+    USER = "user", "User (delegated)"
+
+
+class UserPolicy(models.TextChoices):
+    ALLOW_ALL = "allow_all", "All apps allowed"
+    REQUIRE_CLIENT_GRANT = "require_client_grant", "Per-app authorization"
+    DENY_ALL = "deny_all", "No apps allowed"
+
+
+class ClientPolicy(models.TextChoices):
+    REQUIRE_CLIENT_GRANT = "require_client_grant", "Per-app authorization"
+    DENY_ALL = "deny_all", "No apps allowed"
+
+
+class DefaultFor(models.TextChoices):
+    THIRD_PARTY_CLIENTS = "third_party_clients", "All third-party applications"
+
+
+class OrganizationUsage(models.TextChoices):
+    DENY = "deny", "Deny"
+    ALLOW = "allow", "Allow"
+    REQUIRE = "require", "Require"
+
+
+class ConnectionStrategy(models.TextChoices):
+    DATABASE = "auth0", "Database (Django users)"
+
+
+DATABASE_CONNECTION_NAME = "Username-Password-Authentication"
+THIRD_PARTY_CLIENT_ID_PREFIX = "tpc_"
+THIRD_PARTY_CLIENT_ID_RANDOM_LENGTH = 22
+CLIENT_ID_LENGTH = 32
+MAX_TOKEN_LIFETIME = 2_592_000
+DEFAULT_TOKEN_LIFETIME = 86_400
+MAX_CLIENT_METADATA_KEYS = 10
+MAX_CLIENT_METADATA_VALUE_LENGTH = 255
+
+MANAGEMENT_API_NAME = "Portcullis Management API"
+# The Management API's scopes: one per action a resource supports.
+MANAGEMENT_API_SCOPES = {
+    "clients": ("read", "create", "update", "delete"),
+    "client_grants": ("read", "create", "update", "delete"),
+    "resource_servers": ("read", "create", "update", "delete"),
+    "connections": ("read", "create", "update", "delete"),
+    "grants": ("read", "delete"),
+    "users": ("read", "create", "update", "delete"),
+    "tenant_settings": ("read", "update"),
+}
+
+
+def management_api_scopes() -> list[tuple[str, str]]:
+    """``(value, description)`` for every Management API scope, e.g. ``read:clients``."""
+    return [
+        (f"{action}:{resource}", f"{action.capitalize()} {resource.replace('_', ' ')}")
+        for resource, actions in MANAGEMENT_API_SCOPES.items()
+        for action in actions
+    ]

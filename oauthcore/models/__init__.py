@@ -1,0 +1,26 @@
+from oauthcore.models.applications import Application
+from oauthcore.models.audit import ActorType, AuditEvent
+from oauthcore.models.client_grants import ClientGrant
+from oauthcore.models.connections import Connection
+from oauthcore.models.keys import SigningKey
+from oauthcore.models.resource_servers import ResourceServer, ResourceServerScope
+from oauthcore.models.tenant import TenantSettings
+from oauthcore.models.tokens import AccessToken, Grant, IDToken, RefreshToken
+from oauthcore.models.users import User
+
+__all__ = [
+    "AccessToken",
+    "ActorType",
+    "Application",
+    "AuditEvent",
+    "ClientGrant",
+    "Connection",
+    "Grant",
+    "IDToken",
+    "RefreshToken",
+    "ResourceServer",
+    "ResourceServerScope",
+    "SigningKey",
+    "TenantSettings",
+    "User",
+]

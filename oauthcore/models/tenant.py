@@ -1,0 +1,39 @@
+"""Tenant-wide settings: one row."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+SINGLETON_ID = 1
+
+
+class TenantSettings(models.Model):
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    friendly_name = models.CharField(max_length=255, default="Portcullis")
+    support_email = models.EmailField(blank=True)
+    enable_dynamic_client_registration = models.BooleanField(default=False)
+    default_audience = models.CharField(
+        max_length=600, blank=True, help_text="The API used when a token request names none."
+    )
+    require_partner_approval = models.BooleanField(
+        default=False, help_text="New partners wait for a tenant admin's approval."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "tenant settings"
+        verbose_name_plural = "tenant settings"
+        constraints = [models.CheckConstraint(name="tenant_settings_singleton", condition=Q(id=SINGLETON_ID))]
+
+    def __str__(self):
+        return "Tenant settings"
+
+    @classmethod
+    def load(cls) -> "TenantSettings":
+        return cls.objects.get_or_create(id=SINGLETON_ID)[0]
+
+    def clean(self):
+        from oauthcore.models.resource_servers import ResourceServer
+
+        if self.default_audience and not ResourceServer.objects.filter(identifier=self.default_audience).exists():
+            raise ValidationError({"default_audience": f"Service not found: {self.default_audience}"})

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from oauthcore.views import accounts, discovery
+from oauthcore.views.authorize import AuthorizeView
+from oauthcore.views.tokens import IntrospectView, RevokeView, TokenView, UserInfoView
+
+urlpatterns = [
+    path("authorize", AuthorizeView.as_view(), name="authorize"),
+    path("oauth/token", TokenView.as_view(), name="token"),
+    path("oauth/revoke", RevokeView.as_view(), name="revoke"),
+    path("oauth/introspect", IntrospectView.as_view(), name="introspect"),
+    path("userinfo", UserInfoView.as_view(), name="userinfo"),
+    path(".well-known/openid-configuration", discovery.openid_configuration, name="openid-configuration"),
+    path(".well-known/oauth-authorization-server", discovery.oauth_authorization_server, name="oauth-metadata"),
+    path(".well-known/jwks.json", discovery.jwks, name="jwks"),
+    path("login", accounts.LoginView.as_view(), name="login"),
+    path("logout", accounts.LogoutView.as_view(), name="logout"),
+]

@@ -1,0 +1,82 @@
+"""Small validators shared by the models, so every entry point refuses the same input the same way."""
+
+import ipaddress
+from urllib.parse import urlsplit
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def callback_url_error(url: str, *, strict_third_party: bool, app_type: str) -> str | None:
+    """Why ``url`` is not an acceptable callback, or None. Callbacks are matched exactly."""
+    if not isinstance(url, str) or not url:
+        return "Callback URLs must be non-empty strings."
+    if any(ch.isspace() for ch in url):
+        return f"{url!r} contains white space."
+    if "*" in url:
+        return f"{url!r}: wildcards are not allowed; callback URLs must be exact."
+    parts = urlsplit(url)
+    if not parts.scheme:
+        return f"{url!r} is not an absolute URL."
+    if parts.fragment or url.endswith("#"):
+        return f"{url!r} must not contain a fragment."
+    if parts.scheme in {"http", "https"}:
+        if not parts.hostname:
+            return f"{url!r} has no host."
+        if strict_third_party and parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            return f"{url!r}: third-party applications must use https (http only for localhost)."
+        return None
+    # A private-use scheme (RFC 8252 §7.1), for native apps: reverse-domain style, e.g. com.example.app:/cb
+    if parts.scheme in {"javascript", "data", "file", "vbscript"}:
+        return f"{url!r}: the {parts.scheme} scheme is not allowed."
+    if app_type != "native":
+        return f"{url!r}: only native applications may use a custom URL scheme."
+    if strict_third_party and "." not in parts.scheme:
+        return f"{url!r}: a native app's custom scheme must be reverse-domain style (e.g. com.example.app)."
+    return None
+
+
+def origin_error(origin: str) -> str | None:
+    """Why ``origin`` is not a web origin (scheme://host[:port]), or None."""
+    if not isinstance(origin, str) or not origin:
+        return "Origins must be non-empty strings."
+    if "*" in origin:
+        return f"{origin!r}: wildcards are not allowed; origins must be exact."
+    parts = urlsplit(origin)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return f"{origin!r} is not an origin (scheme://host[:port])."
+    if parts.path not in {"", "/"} or parts.query or parts.fragment:
+        return f"{origin!r} is not an origin: it has a path, query or fragment."
+    return None
+
+
+def resource_server_identifier_error(identifier: str) -> str | None:
+    """An API identifier is an absolute URL (it is also the RFC 8707 resource indicator)."""
+    if not identifier:
+        return "The identifier is required."
+    if any(ch.isspace() for ch in identifier):
+        return "The identifier must not contain white space."
+    parts = urlsplit(identifier)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return "The identifier must be an absolute URL, such as https://api.example.com/."
+    if parts.fragment or "#" in identifier:
+        return "The identifier must not contain a fragment."
+    return None
+
+
+def scope_value_error(value: str) -> str | None:
+    if not value:
+        return "A scope value is required."
+    if any(ch.isspace() for ch in value) or '"' in value or "\\" in value:
+        return f"{value!r}: scope values cannot contain white space, quotes or backslashes."
+    return None

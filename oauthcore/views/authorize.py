@@ -1,0 +1,212 @@
+"""``/authorize``: validate, log the user in, decide, ask for consent, answer with a code or an error.
+
+oauthlib validates the request (client, exact redirect URI, response type, PKCE) and the
+validator applies the policy without knowing the user yet. Once the user is known, the same
+``decide`` runs again with what only the user brings: their connection, their stored consent
+and ``prompt``. Errors follow the app's redirection policy (DESIGN.md §4.8): with open redirect
+protection they are shown on our own page; an unregistered redirect URI is never redirected to.
+"""
+
+from dataclasses import replace
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.oauth2_backends import OAuthLibCore
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.oauth2.rfc6749 import errors
+
+from consent.selectors import consented_scopes
+from consent.services import user_grant_record
+from oauthcore.access_tokens import userinfo_audience
+from oauthcore.conf import portcullis_settings
+from oauthcore.constants import RedirectionPolicy
+from oauthcore.models import Application, ResourceServerScope
+from oauthcore.policy import Decision, Flow, decide
+from oauthcore.validator import audit_denial
+from portal.security import decision_page
+
+ERROR_TEMPLATE = "oauthcore/authorize_error.html"
+CONSENT_TEMPLATE = "oauthcore/consent.html"
+
+
+def _iss_param(uri: str) -> str:
+    separator = "&" if "?" in uri else "?"
+    return f"{uri}{separator}{urlencode({'iss': portcullis_settings.issuer})}"
+
+
+def url_without(request, *names: str, prompt: str | None = None) -> str:
+    """The request's path and query without ``names``, and without ``prompt``'s value ``prompt``."""
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    if prompt and "prompt" in query:
+        remaining = [value for value in query["prompt"].split() if value != prompt]
+        if remaining:
+            query["prompt"] = " ".join(remaining)
+        else:
+            query.pop("prompt")
+    return f"{request.path}?{query.urlencode()}"
+
+
+class AuthorizeOAuthLibCore(OAuthLibCore):
+    """Authorization request parameters come from the query string only; a consent form's own
+    fields (``scope`` checkboxes, ``decision``) must never be read as OAuth parameters."""
+
+    def extract_body(self, request):
+        return []
+
+
+@method_decorator([never_cache, decision_page], name="dispatch")
+class AuthorizeView(OAuthLibMixin, View):
+    oauthlib_backend_class = AuthorizeOAuthLibCore
+
+    def get(self, request):
+        return self.handle(request)
+
+    def post(self, request):
+        return self.handle(request, answer=request.POST.get("decision"))
+
+    # -- the flow -------------------------------------------------------------------------------
+
+    def handle(self, request, answer: str | None = None):
+        try:
+            _scopes, credentials = self.validate_authorization_request(request)
+        except FatalClientError as error:
+            return self.error_page(request, error.oauthlib_error, None)
+        except OAuthToolkitError as error:
+            return self.error(request, error.oauthlib_error, self.application_of(error.oauthlib_error))
+        oauthlib_request = credentials.pop("request")
+        application = oauthlib_request.client
+        prompt = frozenset((request.GET.get("prompt") or "").split())
+        if self.login_needed(request, prompt, answering=answer is not None):
+            if "none" in prompt:
+                return self.error(request, errors.LoginRequired(request=oauthlib_request), application)
+            # Back here after logging in, without what asked for it (or it would ask forever).
+            return redirect_to_login(url_without(request, "max_age", prompt="login"), settings.LOGIN_URL)
+
+        client, api, facts = oauthlib_request.portcullis_inputs
+        audience = oauthlib_request.portcullis_audience or userinfo_audience()
+        stored = consented_scopes(user=request.user, client=application, audience=audience)
+        facts = replace(
+            facts,
+            user_connection_is_domain=request.user.connection.is_domain_connection,
+            consented_scopes=stored,
+            prompt=frozenset() if answer else prompt,
+        )
+        decision = decide(client, api, facts, Flow.AUTHORIZE)
+        if decision.denied:
+            audit_denial(decision, application, Flow.AUTHORIZE)
+            error = errors.CustomOAuth2Error(
+                error=decision.error, description=decision.description, request=oauthlib_request
+            )
+            # A user of the wrong connection gets an error page, never a redirect (rule 6).
+            force_page = decision.reason == "connection_not_domain_level"
+            return self.error(request, error, application, force_page=force_page)
+
+        if not decision.consent_required:
+            return self.approve(request, decision.scopes, credentials, application)
+        if answer is None:
+            return self.consent_page(request, application, decision, stored)
+        if answer != "accept":
+            return self.error(request, errors.AccessDeniedError(request=oauthlib_request), application)
+        approved = frozenset(request.POST.getlist("scope")) & decision.scopes_to_consent
+        if not approved:  # unticking everything is declining
+            return self.error(request, errors.AccessDeniedError(request=oauthlib_request), application)
+        granted = (decision.scopes - decision.scopes_to_consent) | approved
+        user_grant_record(user=request.user, client=application, audience=audience, scopes=granted)
+        return self.approve(request, granted, credentials, application)
+
+    @staticmethod
+    def login_needed(request, prompt: frozenset[str], *, answering: bool) -> bool:
+        """Not logged in, or ``prompt=login``, or a login older than ``max_age`` seconds (OIDC).
+
+        A consent answer comes right after a login the request already asked for.
+        """
+        if not request.user.is_authenticated:
+            return True
+        if answering:
+            return False
+        if "login" in prompt:
+            return True
+        max_age = request.GET.get("max_age", "")
+        if max_age.isdigit() and request.user.last_login is not None:
+            return (timezone.now() - request.user.last_login).total_seconds() > int(max_age)
+        return False
+
+    def approve(self, request, scopes, credentials, application):
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=request, scopes=" ".join(sorted(scopes)), credentials=credentials, allow=True
+            )
+        except OAuthToolkitError as error:
+            return self.error(request, error.oauthlib_error, application)
+        return HttpResponseRedirect(uri)
+
+    # -- pages and errors -----------------------------------------------------------------------
+
+    def consent_page(self, request, application: Application, decision: Decision, stored):
+        """The permissions asked for, grouped: the API's scopes, then those about the user's account."""
+        rows = ResourceServerScope.objects.filter(
+            resource_server__identifier=decision.audience, value__in=decision.scopes_to_consent
+        ).values_list("value", "description", "resource_server__name")
+        api_scopes = {value: (description or value) for value, description, _name in rows}
+        groups = []
+        if api_scopes:
+            groups.append(
+                {
+                    "title": rows[0][2],
+                    "identifier": decision.audience,
+                    "permissions": [{"value": v, "description": api_scopes[v]} for v in sorted(api_scopes)],
+                }
+            )
+        account = sorted(decision.scopes_to_consent - set(api_scopes))
+        if account:
+            groups.append(
+                {
+                    "title": "Your account",
+                    "identifier": "",
+                    "permissions": [{"value": v, "description": oauth2_settings.SCOPES.get(v, v)} for v in account],
+                }
+            )
+        context = {
+            "application": application,
+            "partner": application.partner,
+            "user": request.user,
+            "groups": groups,
+            "already_granted": sorted((stored or frozenset()) & (decision.scopes - decision.scopes_to_consent)),
+            "form_action": request.get_full_path(),
+        }
+        return render(request, CONSENT_TEMPLATE, context)
+
+    @staticmethod
+    def application_of(error) -> Application | None:
+        client_id = getattr(error, "client_id", None)
+        if not client_id:
+            return None
+        return Application.objects.filter(client_id=client_id).first()
+
+    def error(self, request, error, application: Application | None, *, force_page: bool = False):
+        """Redirect the error to the (validated) callback, or show it here (rule 8)."""
+        redirect_uri = getattr(error, "redirect_uri", None)
+        protected = application is None or application.redirection_policy != RedirectionPolicy.ALLOW_ALWAYS
+        if force_page or protected or not redirect_uri:
+            return self.error_page(request, error, application)
+        separator = "&" if "?" in redirect_uri else "?"
+        return HttpResponseRedirect(_iss_param(f"{redirect_uri}{separator}{error.urlencoded}"))
+
+    def error_page(self, request, error, application: Application | None):
+        context = {
+            "error": getattr(error, "error", "invalid_request"),
+            "description": getattr(error, "description", "") or "",
+            "application": application,
+        }
+        return render(request, ERROR_TEMPLATE, context, status=400 if error.status_code < 500 else 500)

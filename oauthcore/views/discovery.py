@@ -1,0 +1,60 @@
+"""Discovery documents (OpenID Connect and RFC 8414) and the JWKS: what is supported, exactly."""
+
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+from oauthcore.conf import portcullis_settings
+from oauthcore.keys import active_signing_key, published_keys
+
+OIDC_SCOPES = ["openid", "profile", "email", "offline_access"]
+CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "nickname", "email", "email_verified"]
+
+
+def server_metadata() -> dict:
+    issuer = portcullis_settings.issuer
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": OIDC_SCOPES,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": CLAIMS,
+        "authorization_response_iss_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
+
+
+def _json(data: dict) -> JsonResponse:
+    response = JsonResponse(data)
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def openid_configuration(request):
+    return _json(server_metadata())
+
+
+@require_GET
+def oauth_authorization_server(request):
+    return _json(server_metadata())
+
+
+@require_GET
+def jwks(request):
+    active_signing_key()  # a fresh install publishes a key before it signs the first token
+    return _json({"keys": published_keys()})

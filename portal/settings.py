@@ -1,0 +1,258 @@
+"""Portcullis settings.
+
+Everything comes from environment variables with embedded defaults, so a bare checkout runs on
+SQLite with eagerly executed tasks. See README.md, "Configuration".
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.env import email_settings, env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", True)
+
+DEV_SECRET_KEY = "portcullis-development-key-do-not-use-in-production"
+SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+
+ISSUER = env_str("PORTCULLIS_ISSUER", "http://127.0.0.1:8000").rstrip("/")
+_issuer_host = urlsplit(ISSUER).hostname or "127.0.0.1"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", sorted({_issuer_host, "localhost", "127.0.0.1"}))
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "oauth2_provider",
+    "oauthcore",
+    "consent",
+    "portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail fast when PostgreSQL is unreachable instead of hanging a worker.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "oauthcore.User"
+AUTHENTICATION_BACKENDS = ["oauthcore.backends.UsernameOrEmailBackend"]
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/account/apps"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    # Never first: user passwords keep the slow default. Client secrets are 384 random bits,
+    # so a salted SHA-256 is as strong as a slow derivation and costs microseconds.
+    "oauthcore.credentials.ClientSecretHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Security headers. The consent and account pages add their own stricter policies.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", ISSUER.startswith("https://"))
+
+globals().update(email_settings(env_str("EMAIL_URL")))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portcullis <no-reply@localhost>")
+
+# Portcullis' own settings, in one namespace (read through oauthcore.conf.portcullis_settings).
+PORTCULLIS = {
+    "ISSUER": ISSUER,
+    "CLIENT_SECRET_BYTES": 48,
+}
+
+
+def _token_lifetime(request):
+    """Seconds a new access token lives (the API's token_lifetime), read when oauthlib asks."""
+    from oauthcore.access_tokens import token_lifetime
+
+    return token_lifetime(request)
+
+
+# django-oauth-toolkit: every model swapped into oauthcore before the first migration.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauthcore.Application"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauthcore.Grant"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauthcore.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauthcore.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauthcore.IDToken"
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "oauthcore.validator.PolicyValidator",
+    "OAUTH2_BACKEND_CLASS": "oauthcore.oauthlib_core.FormOrJSONOAuthLibCore",
+    "ACCESS_TOKEN_GENERATOR": "oauthcore.access_tokens.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    # Per-API lifetimes: oauthlib calls this with the request the validator has prepared.
+    "EXTRA_SERVER_KWARGS": {"token_expires_in": _token_lifetime},
+    "RESOURCE_SERVER_TOKEN_RESOURCE_VALIDATOR": "oauthcore.access_tokens.resource_matches",
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": ISSUER,
+    "OIDC_USERINFO_ENDPOINT": f"{ISSUER}/userinfo",
+    "SCOPES": {
+        "openid": "Sign you in",
+        "profile": "Read your name",
+        "email": "Read your email address",
+        "offline_access": "Stay connected when you are away",
+    },
+    "DEFAULT_SCOPES": [],
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "CLIENT_ID_GENERATOR_CLASS": "oauthcore.credentials.ClientIdGenerator",
+    "CLIENT_SECRET_GENERATOR_CLASS": "oauthcore.credentials.ClientSecretGenerator",
+    "CLIENT_SECRET_HASHER": "portcullis_client_secret",
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Third-party refresh tokens never live forever: 30 days idle (Auth0's default).
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "CLEAR_EXPIRED_TOKENS_BATCH_SIZE": 1000,
+    "CLEAR_EXPIRED_TOKENS_BATCH_INTERVAL": 0,
+    "APPLICATION_ADMIN_CLASS": "oauthcore.admin.ApplicationAdmin",
+    "ACCESS_TOKEN_ADMIN_CLASS": "oauthcore.admin.AccessTokenAdmin",
+    "GRANT_ADMIN_CLASS": "oauthcore.admin.GrantAdmin",
+    "ID_TOKEN_ADMIN_CLASS": "oauthcore.admin.IDTokenAdmin",
+    "REFRESH_TOKEN_ADMIN_CLASS": "oauthcore.admin.RefreshTokenAdmin",
+}
+
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Portcullis Management API",
+    "DESCRIPTION": "Auth0 Management API v2 shapes: paths, fields, paging and errors. "
+    "Bearer tokens for the Management API audience, one scope per action.",
+    "VERSION": "2",
+    "SCHEMA_PATH_PREFIX": "/api/v2",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs page are public; the endpoints they describe are not.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AppTypeEnum": "oauthcore.constants.AppType",
+        "SubjectTypeEnum": "oauthcore.constants.SubjectType",
+    },
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    },
+    "SECURITY": [{"bearerAuth": []}],
+}
+
+# Celery: without a broker, tasks run eagerly in the calling process (the embedded default).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = {
+    "clear-expired-tokens": {
+        "task": "oauthcore.tasks.clear_expired_tokens",
+        "schedule": crontab(minute="*/15"),
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

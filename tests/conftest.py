@@ -1,0 +1,77 @@
+"""Shared fixtures. Objects are made through the project's own services, never mocked."""
+
+import pytest
+
+from oauthcore.audit import Actor
+from oauthcore.constants import AppType, SubjectType
+from oauthcore.services.applications import application_create
+from oauthcore.services.client_grants import client_grant_create
+from oauthcore.services.resource_servers import resource_server_create
+
+pytest_plugins = ["tests.celery_worker"]
+
+
+def pytest_configure(config):
+    """Live-server request threads each open their own database connection: with persistent
+    connections they would outlive the test session and keep the test database from being dropped."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture
+def actor():
+    return Actor.system("tests")
+
+
+@pytest.fixture
+def make_api(actor):
+    counter = iter(range(1, 10_000))
+
+    def make(
+        identifier=None, name=None, scopes=(("read:things", "Read things"), ("write:things", "Write things")), **fields
+    ):
+        n = next(counter)
+        return resource_server_create(
+            actor=actor,
+            identifier=identifier or f"https://api{n}.example.com/",
+            name=name or f"API {n}",
+            scopes=scopes,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_app(actor):
+    def make(name="App", app_type=AppType.REGULAR_WEB, **fields):
+        fields.setdefault("callbacks", ["https://app.example.com/callback"])
+        return application_create(actor=actor, name=name, app_type=app_type, **fields).application
+
+    return make
+
+
+@pytest.fixture
+def make_grant(actor):
+    def make(api, client=None, default_for=None, subject_type=SubjectType.CLIENT, **fields):
+        return client_grant_create(
+            actor=actor,
+            audience=api.identifier,
+            client=client,
+            default_for=default_for,
+            subject_type=subject_type,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_signing_key_cache():
+    """Each test starts from its own database, so no process may remember another test's key."""
+    from oauthcore.keys import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()

@@ -1,0 +1,56 @@
+"""The access-decision matrix (DESIGN.md §4), shared by the unit tests of ``decide`` and the
+same cases run over HTTP against a live server.
+
+``expected`` is the table a tenant admin reads (Auth0's policy table for first- and third-party
+apps), written independently of ``oauthcore.policy``.
+"""
+
+import itertools
+
+CLIENT_KINDS = ("first_party", "strict", "permissive")
+USER_POLICIES = ("allow_all", "require_client_grant", "deny_all")
+CLIENT_POLICIES = ("require_client_grant", "deny_all")
+GRANT_SITUATIONS = ("own", "default", "both", "none")
+API_KINDS = ("custom", "system")
+FLOWS = ("authorize", "client_credentials")
+
+API_SCOPES = frozenset({"read", "write", "admin"})
+OWN_SCOPES = frozenset({"read"})
+DEFAULT_SCOPES = frozenset({"write"})
+REQUESTED = frozenset({"read", "write", "admin"})
+
+CASES = list(itertools.product(CLIENT_KINDS, USER_POLICIES, CLIENT_POLICIES, GRANT_SITUATIONS, API_KINDS, FLOWS))
+
+
+def grants_of(situation: str) -> tuple[bool, bool]:
+    """(has own grant, has default grant)."""
+    return situation in ("own", "both"), situation in ("default", "both")
+
+
+def expected(client_kind, user_policy, client_policy, grants, api_kind, flow):
+    """("allowed", scopes) or ("denied", reason)."""
+    first_party = client_kind == "first_party"
+    has_own, has_default = grants_of(grants)
+    if api_kind == "system" and not first_party:
+        return "denied", "system_api_third_party"
+    policy = user_policy if flow == "authorize" else client_policy
+    if policy == "deny_all":
+        return "denied", "policy_deny_all"
+    if policy == "allow_all" and client_kind != "strict":
+        return "allowed", REQUESTED & API_SCOPES
+    if has_own:
+        ceiling = OWN_SCOPES
+    elif has_default and not first_party and api_kind != "system":
+        ceiling = DEFAULT_SCOPES
+    else:
+        return "denied", "client_grant_missing"
+    if flow == "client_credentials":
+        return "allowed", ceiling  # no scope parameter: the whole ceiling
+    return "allowed", REQUESTED & ceiling
+
+
+def denial_message(client_id: str, audience: str, flow: str, reason: str) -> str:
+    message = f'Client "{client_id}" is not authorized to access resource server "{audience}".'
+    if flow == "client_credentials" and reason != "system_api_third_party":
+        message += ' You need to create a "client-grant" associated to this API.'
+    return message

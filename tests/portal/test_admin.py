@@ -1,0 +1,284 @@
+"""Partners and access requests in the admin: the tenant admin decides through the services."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from oauthcore.audit import Actor
+from oauthcore.models import AuditEvent, ClientGrant
+from portal.models import AccessRequest, Partner, PartnerMembership, RequestStatus, Role
+from portal.services import access_request_create, partner_create
+
+pytestmark = pytest.mark.django_db
+
+
+def url(model, view="changelist", *args):
+    return reverse(f"admin:portal_{model._meta.model_name}_{view}", args=args)
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "oauthcore.credentials.ClientSecretHasher",
+    ]
+
+
+@pytest.fixture
+def owner():
+    return get_user_model().objects.create_user(username="olga", email="olga@partner.example")
+
+
+@pytest.fixture
+def partner(owner):
+    return partner_create(actor=Actor.user(owner), name="Acme", owner=owner)
+
+
+@pytest.fixture
+def make_request(partner, owner, make_app, make_api):
+    counter = iter(range(1000))
+
+    def make(scope=("read:things", "write:things"), subject_type="client", api=None, app=None):
+        app = app or make_app(name=f"Acme app {next(counter)}", is_first_party=False, partner=partner)
+        return access_request_create(
+            actor=Actor.user(owner),
+            partner=partner,
+            client=app,
+            resource_server=api or make_api(),
+            subject_type=subject_type,
+            scope=list(scope),
+            justification="We sync orders.",
+            requested_by=owner,
+        )
+
+    return make
+
+
+def post_change(admin_client, access_request, **data):
+    return admin_client.post(url(AccessRequest, "change", access_request.pk), {"decision_reason": "", **data})
+
+
+# -- pages -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", [Partner, PartnerMembership, AccessRequest], ids=lambda m: m.__name__)
+def test_changelist_search_and_change_pages_render(admin_client, partner, make_request, model):
+    obj = {Partner: partner, PartnerMembership: partner.memberships.get(), AccessRequest: make_request()}[model]
+    assert admin_client.get(url(model)).status_code == 200
+    response = admin_client.get(url(model), {"q": "Acme"})
+    assert list(response.context["cl"].result_list) == [obj]
+    assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
+
+
+def test_partner_and_membership_add_pages_render(admin_client):
+    assert admin_client.get(url(Partner, "add")).status_code == 200
+    assert admin_client.get(url(PartnerMembership, "add")).status_code == 200
+
+
+def test_access_requests_are_not_added_in_the_admin(admin_client):
+    assert admin_client.get(url(AccessRequest, "add")).status_code == 403
+
+
+# -- partners --------------------------------------------------------------------------------------------------
+
+
+def test_adding_a_partner_makes_its_owner_a_member(admin_client, owner):
+    response = admin_client.post(
+        url(Partner, "add"), {"name": "Globex", "website": "https://globex.example", "owner": owner.pk}
+    )
+
+    assert response.status_code == 302
+    partner = Partner.objects.get(name="Globex")
+    assert list(partner.memberships.values_list("user__username", "role")) == [("olga", Role.OWNER)]
+    assert AuditEvent.objects.filter(action="partner.create", target_id=str(partner.pk), actor_type="user").exists()
+
+
+def test_a_partner_needs_an_owner(admin_client):
+    response = admin_client.post(url(Partner, "add"), {"name": "Globex"})
+
+    assert response.status_code == 200
+    assert "owner" in response.context["adminform"].form.errors
+
+
+def test_owner_autocomplete_answers(admin_client, owner):
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "portal",
+            "model_name": "partnermembership",
+            "field_name": "user",
+            "term": "olg",
+        },
+    )
+    assert response.status_code == 200
+    assert [r["id"] for r in response.json()["results"]] == [str(owner.pk)]
+
+
+def test_deleting_a_partner_deletes_its_apps_through_the_service(admin_client, partner, make_request):
+    access_request = make_request()
+
+    response = admin_client.post(url(Partner, "delete", partner.pk), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Partner.objects.exists()
+    assert AuditEvent.objects.filter(action="client.delete", data__client_id=access_request.client.client_id).exists()
+    assert AuditEvent.objects.filter(action="partner.delete").exists()
+
+
+def test_suspend_and_activate_actions(admin_client, partner):
+    admin_client.post(url(Partner), {"action": "suspend", "_selected_action": [partner.pk]})
+    partner.refresh_from_db()
+    assert partner.status == Partner.Status.SUSPENDED
+
+    admin_client.post(url(Partner), {"action": "activate", "_selected_action": [partner.pk]})
+    partner.refresh_from_db()
+    assert partner.status == Partner.Status.ACTIVE
+    assert AuditEvent.objects.filter(action="partner.suspended").exists()
+
+
+def test_the_last_owner_cannot_be_removed(admin_client, partner):
+    membership = partner.memberships.get()
+    data = {
+        "name": "Acme",
+        "website": "",
+        "status": "active",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "1",
+        "memberships-0-id": membership.pk,
+        "memberships-0-partner": partner.pk,
+        "memberships-0-user": membership.user_id,
+        "memberships-0-role": "owner",
+        "memberships-0-DELETE": "on",
+    }
+
+    response = admin_client.post(url(Partner, "change", partner.pk), data)
+
+    assert response.status_code == 200
+    assert "at least one owner" in response.text
+    assert partner.memberships.exists()
+
+
+def test_adding_a_member_goes_through_the_service(admin_client, partner):
+    dev = get_user_model().objects.create_user(username="dev")
+
+    response = admin_client.post(
+        url(PartnerMembership, "add"), {"partner": partner.pk, "user": dev.pk, "role": "developer"}
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="partner.member_add", data__user=dev.pk).exists()
+
+    again = admin_client.post(url(PartnerMembership, "add"), {"partner": partner.pk, "user": dev.pk, "role": "admin"})
+    assert again.status_code == 200
+    assert "already a member" in again.text
+
+
+# -- access requests -------------------------------------------------------------------------------------------
+
+
+def test_approve_action_creates_a_client_grant(admin_client, make_request):
+    access_request = make_request()
+
+    response = admin_client.post(
+        url(AccessRequest), {"action": "approve_selected", "_selected_action": [access_request.pk]}, follow=True
+    )
+
+    assert response.status_code == 200
+    access_request.refresh_from_db()
+    assert access_request.status == RequestStatus.APPROVED
+    assert access_request.decided_by.username == "admin"
+    grant = ClientGrant.objects.get(client=access_request.client)
+    assert (grant.audience, grant.subject_type, grant.scope) == (
+        access_request.resource_server.identifier,
+        "client",
+        ["read:things", "write:things"],
+    )
+
+
+def test_approving_on_the_change_page_may_narrow_the_scopes(admin_client, make_request):
+    access_request = make_request()
+
+    response = post_change(admin_client, access_request, granted_scope=["read:things"], _approve="Approve")
+
+    assert response.status_code == 302
+    access_request.refresh_from_db()
+    assert (access_request.status, access_request.granted_scope) == (RequestStatus.APPROVED, ["read:things"])
+    assert ClientGrant.objects.get(client=access_request.client).scope == ["read:things"]
+
+
+def test_rejecting_on_the_change_page_needs_a_reason(admin_client, make_request):
+    access_request = make_request()
+
+    response = post_change(admin_client, access_request, _reject="Reject")
+    assert response.status_code == 200
+    assert "decision_reason" in response.context["adminform"].form.errors
+
+    response = post_change(admin_client, access_request, decision_reason="Not for orders.", _reject="Reject")
+    assert response.status_code == 302
+    access_request.refresh_from_db()
+    assert (access_request.status, access_request.decision_reason) == (RequestStatus.REJECTED, "Not for orders.")
+    assert not ClientGrant.objects.filter(client=access_request.client).exists()
+
+
+def test_reject_action_asks_for_a_reason(admin_client, make_request):
+    requests = [make_request(), make_request()]
+    selected = {"action": "reject_selected", "_selected_action": [r.pk for r in requests]}
+
+    page = admin_client.post(url(AccessRequest), selected)
+    assert page.status_code == 200
+    assert "Reason" in page.text
+    empty = admin_client.post(url(AccessRequest), {**selected, "post": "yes", "reason": " "})
+    assert empty.status_code == 200
+    assert AccessRequest.objects.filter(status=RequestStatus.PENDING).count() == 2
+
+    response = admin_client.post(
+        url(AccessRequest), {**selected, "post": "yes", "reason": "Out of scope."}, follow=True
+    )
+
+    assert any("Rejected 2" in m for m in messages_of(response))
+    assert set(AccessRequest.objects.values_list("status", "decision_reason")) == {
+        (RequestStatus.REJECTED, "Out of scope.")
+    }
+
+
+def test_a_decided_request_is_read_only(admin_client, make_request):
+    access_request = make_request()
+    post_change(admin_client, access_request, decision_reason="No.", _reject="Reject")
+
+    page = admin_client.get(url(AccessRequest, "change", access_request.pk))
+    assert "_approve" not in page.text
+    response = post_change(admin_client, access_request, granted_scope=["read:things"], _approve="Approve")
+
+    assert response.status_code == 200
+    assert "already rejected" in response.text
+    access_request.refresh_from_db()
+    assert access_request.status == RequestStatus.REJECTED
+    assert not ClientGrant.objects.exists()
+
+
+# -- no query per row ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", [Partner, PartnerMembership, AccessRequest], ids=lambda m: m.__name__)
+def test_changelists_do_not_query_per_row(admin_client, django_assert_max_num_queries, make_request, model):
+    def populate(n):
+        for _ in range(n):
+            make_request()
+            user = get_user_model().objects.create_user(username=f"member{get_user_model().objects.count()}")
+            partner_create(actor=Actor.system(), name=f"Partner {Partner.objects.count()}", owner=user)
+
+    populate(3)
+    admin_client.get(url(model))
+    with CaptureQueriesContext(db_connection) as few:
+        admin_client.get(url(model))
+    populate(20)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = admin_client.get(url(model))
+
+    assert response.context["cl"].result_count >= 20

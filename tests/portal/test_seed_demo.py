@@ -1,0 +1,168 @@
+"""``manage.py seed_demo``: the demo tenant, built through the services, and safe to run twice."""
+
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
+from django.core.management import CommandError, call_command
+
+from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, CreatedVia, SubjectType, UserPolicy
+from oauthcore.models import (
+    Application,
+    AuditEvent,
+    ClientGrant,
+    Connection,
+    ResourceServer,
+    ResourceServerScope,
+)
+from portal.models import Partner, PartnerMembership, Role
+
+ORDERS = "https://api.demo.portcullis.test/orders/"
+CATALOG = "https://api.demo.portcullis.test/catalog/"
+CREDENTIALS_RE = re.compile(r"^\s+client_id:\s+(\S+)\n\s+client_secret:\s+(\S+)$", re.MULTILINE)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def credentials_file(tmp_path):
+    return tmp_path / "demo-credentials.env"
+
+
+@pytest.fixture
+def seed(credentials_file):
+    """Run the command; its credentials file goes to a temporary folder, never next to the code."""
+
+    def run(**options) -> str:
+        out = StringIO()
+        call_command("seed_demo", stdout=out, credentials_file=credentials_file, **options)
+        return out.getvalue()
+
+    return run
+
+
+def counts() -> dict[str, int]:
+    models = [
+        get_user_model(),
+        ResourceServer,
+        ResourceServerScope,
+        Application,
+        ClientGrant,
+        Partner,
+        PartnerMembership,
+        AuditEvent,
+    ]
+    counted = {model._meta.label: model.objects.count() for model in models}
+    counted["enabled connections"] = Connection.enabled_clients.through.objects.count()
+    return counted
+
+
+def test_seed_demo_builds_the_demo_tenant(seed):
+    output = seed(force=True)
+
+    orders = ResourceServer.objects.get(identifier=ORDERS)
+    assert orders.name == "Orders API"
+    assert orders.user_policy == UserPolicy.REQUIRE_CLIENT_GRANT
+    assert orders.allow_offline_access is True
+    assert set(orders.scopes.values_list("value", flat=True)) == {"read:orders", "write:orders"}
+    catalog = ResourceServer.objects.get(identifier=CATALOG)
+    assert catalog.user_policy == UserPolicy.ALLOW_ALL
+    assert list(catalog.scopes.values_list("value", flat=True)) == ["read:catalog"]
+
+    assert Connection.objects.get(name=DATABASE_CONNECTION_NAME).is_domain_connection is True
+
+    partner = Partner.objects.get(name="Acme Partners")
+    third_party = Application.objects.get(partner=partner)
+    assert third_party.is_strict_third_party
+    assert third_party.client_id.startswith("tpc_")
+    assert third_party.created_via == CreatedVia.PORTAL
+    assert third_party.app_type == AppType.REGULAR_WEB
+    assert third_party.grant_types == ["authorization_code", "refresh_token"]
+    assert "https://oauth.pstmn.io/v1/callback" in third_party.callbacks
+
+    web = Application.objects.get(name="Portcullis Demo Web")
+    assert web.is_first_party and web.app_type == AppType.REGULAR_WEB
+    m2m = Application.objects.get(app_type=AppType.NON_INTERACTIVE)
+    assert m2m.is_first_party and m2m.grant_types == ["client_credentials"]
+
+    default = ClientGrant.objects.get(default_for="third_party_clients")
+    assert (default.audience, default.subject_type, default.scope) == (CATALOG, SubjectType.USER, ["read:catalog"])
+    grant = ClientGrant.objects.get(client=third_party)
+    assert (grant.audience, grant.subject_type, grant.scope) == (ORDERS, SubjectType.USER, ["read:orders"])
+    grant = ClientGrant.objects.get(client=m2m)
+    assert (grant.audience, grant.subject_type) == (ORDERS, SubjectType.CLIENT)
+
+    User = get_user_model()
+    admin = User.objects.get(username="admin")
+    assert admin.is_staff and admin.is_superuser and admin.check_password("admin-demo-password")
+    alice = User.objects.get(username="alice")
+    assert not alice.is_staff and alice.check_password("alice-demo-password")
+    member = PartnerMembership.objects.get(partner=partner)
+    assert (member.user.username, member.role) == ("acme-dev", Role.OWNER)
+
+    # Every write went through the services, so every one of them is in the audit log.
+    assert AuditEvent.objects.filter(actor_label="seed_demo").count() >= 10
+
+    assert "http://127.0.0.1:8000/admin/" in output
+    for username in ("admin", "alice", "acme-dev"):
+        assert f"username {username}" in output
+    issued = dict(CREDENTIALS_RE.findall(output))
+    assert set(issued) == {web.client_id, third_party.client_id, m2m.client_id}
+    for app in (web, third_party, m2m):
+        assert issued[app.client_id] != app.client_secret  # stored hashed, printed in clear
+        assert check_password(issued[app.client_id], app.client_secret)
+
+
+def test_seed_demo_twice_changes_nothing(seed):
+    first = seed(force=True)
+    before = counts()
+    secrets_at_rest = dict(Application.objects.values_list("client_id", "client_secret"))
+
+    second = seed(force=True)
+
+    assert counts() == before
+    assert dict(Application.objects.values_list("client_id", "client_secret")) == secrets_at_rest
+    assert "nothing to create" in second
+    assert "http://127.0.0.1:8000/admin/" in second and "username admin" in second
+    # Client ids are repeated; secrets are not (they cannot be: only their hashes are stored).
+    for client_id in secrets_at_rest:
+        assert client_id in second
+    assert CREDENTIALS_RE.findall(second) == []
+    assert "Rotate it in the admin" in second
+    assert first != second
+
+
+def test_seed_demo_refuses_to_run_without_debug(settings, seed):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        seed()
+    assert not ResourceServer.objects.filter(identifier=ORDERS).exists()
+
+
+def test_seed_demo_runs_without_force_in_debug(settings, seed):
+    settings.DEBUG = True
+    assert "Demo tenant seeded" in seed()
+
+
+def test_seed_demo_login_url_follows_the_issuer(settings, seed):
+    settings.ISSUER = "https://auth.example.com"
+    assert "Log in to the admin at https://auth.example.com/admin/" in seed(force=True)
+
+
+def test_seed_demo_keeps_the_demo_credentials_for_the_readme(credentials_file, seed):
+    first = seed(force=True)
+    secrets = dict(CREDENTIALS_RE.findall(first))
+    values = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in credentials_file.read_text().splitlines()
+        if line.startswith("export ")
+    )
+    m2m = Application.objects.get(name="Portcullis Demo Fulfilment Service")
+    assert values["DEMO_M2M_CLIENT_ID"] == m2m.client_id
+    assert values["DEMO_M2M_CLIENT_SECRET"] == secrets[m2m.client_id]
+    partner_app = Application.objects.get(name="Acme Order Sync")
+    assert values["DEMO_PARTNER_CLIENT_ID"] == partner_app.client_id
+    seed(force=True)  # a second run knows no secret, and keeps the ones written before
+    assert f"export DEMO_M2M_CLIENT_SECRET={secrets[m2m.client_id]}" in credentials_file.read_text()
