@@ -71,3 +71,20 @@ def email_settings(url: str) -> dict:
         "EMAIL_USE_TLS": query.get("tls", ["0"])[0].lower() in TRUE_VALUES,
         "EMAIL_TIMEOUT": 10,
     }
+
+
+def cache_settings(url: str) -> dict:
+    """Django ``CACHES`` from a ``CACHE_URL``: ``redis://host:6379/1`` (shared by every process),
+    ``locmem://`` (one process only; the default) or ``dummy://`` (caches nothing)."""
+    scheme = urlsplit(url).scheme if url else "locmem"
+    if scheme in {"redis", "rediss"}:
+        backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        # Bounded: a cache that stops answering must not hang a request.
+        backend["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
+    elif scheme == "locmem":
+        backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portcullis"}
+    elif scheme == "dummy":
+        backend = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    else:
+        raise ImproperlyConfigured(f"CACHE_URL scheme must be redis, rediss, locmem or dummy: {url!r}")
+    return {"default": {**backend, "KEY_PREFIX": "portcullis"}}

@@ -11,7 +11,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import email_settings, env_bool, env_int, env_list, env_str
+from portal.env import cache_settings, email_settings, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -141,6 +141,8 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", ISSUER.startswith("https://"))
 
 globals().update(email_settings(env_str("EMAIL_URL")))
+# Rate limits and other state shared by every web process live in this cache: Redis in production.
+CACHES = cache_settings(env_str("CACHE_URL"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portcullis <no-reply@localhost>")
 
 # Portcullis' own settings, in one namespace (read through oauthcore.conf.portcullis_settings).

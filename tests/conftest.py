@@ -75,3 +75,12 @@ def _fresh_signing_key_cache():
     clear_cache()
     yield
     clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters and cached lookups never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

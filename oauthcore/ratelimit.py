@@ -1,0 +1,103 @@
+"""Rate limits shared by every process, kept in Django's cache.
+
+A limit such as ``5/s`` or ``10/m`` is checked with a sliding window: the count of the current
+fixed window plus the previous window's count weighted by how much of it still overlaps the last
+``period`` seconds. That keeps a client from doubling its rate across a window boundary while
+costing one ``get_many`` and one ``incr`` per check.
+
+The cache must be shared between the web processes for a limit to mean anything: configure
+``CACHE_URL`` (Redis) in production. When the cache cannot be reached the check lets the request
+through and logs it: an outage of the limiter must not become an outage of the server.
+"""
+
+import hashlib
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\w*\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    limit: int
+    period: int  # seconds
+
+    @classmethod
+    def parse(cls, text: str) -> "Rate":
+        """``"5/s"``, ``"10/m"``, ``"100/h"``, ``"20/10m"`` (20 per 10 minutes)."""
+        match = RATE_RE.match(str(text))
+        if not match:
+            raise ValueError(f"A rate looks like 5/s, 10/m or 100/h, not {text!r}.")
+        count, multiple, unit = match.groups()
+        period = int(multiple or 1) * PERIODS[unit]
+        if int(count) < 1 or period < 1:
+            raise ValueError(f"A rate allows at least one request per period, not {text!r}.")
+        return cls(limit=int(count), period=period)
+
+    def __str__(self) -> str:
+        return f"{self.limit}/{self.period}s"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: int = 0  # whole seconds until a request would be allowed again (denials only)
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _window_key(scope: str, key: str, window: int) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # keys may hold addresses or usernames
+    return f"ratelimit:{scope}:{digest}:{window}"
+
+
+def hit(scope: str, key: str, rate: Rate, *, now: float | None = None) -> Verdict:
+    """Count one request for ``key`` under ``scope`` and say whether ``rate`` still allows it.
+
+    A refused request is counted too, so a client that keeps hammering stays refused.
+    """
+    now = time.time() if now is None else now
+    window, offset = divmod(now, rate.period)
+    window = int(window)
+    current_key = _window_key(scope, key, window)
+    previous_key = _window_key(scope, key, window - 1)
+    try:
+        cache.add(current_key, 0, timeout=rate.period * 2 + 1)
+        current = cache.incr(current_key)
+        previous = cache.get(previous_key) or 0
+    except Exception:  # the cache is down: let the request through, and say so
+        logger.warning("Rate limiter unavailable for %s; request allowed.", scope, exc_info=True)
+        return Verdict(True)
+    overlap = 1 - offset / rate.period
+    if previous * overlap + current <= rate.limit:
+        return Verdict(True)
+    return Verdict(False, retry_after=_retry_after(previous, current, overlap, offset, rate))
+
+
+def _retry_after(previous: int, current: int, overlap: float, offset: float, rate: Rate) -> int:
+    """Seconds until the weighted count drops back under the limit, assuming no further requests."""
+    if current >= rate.limit:  # only the next window forgets the current one's requests
+        return max(1, math.ceil(rate.period - offset))
+    # previous * (overlap - t / period) + current <= limit - 1 (the next request must fit)
+    needed = previous * overlap + current - (rate.limit - 1)
+    seconds = needed / previous * rate.period if previous else rate.period - offset
+    return max(1, math.ceil(min(seconds, rate.period - offset)))
+
+
+def reset(scope: str, key: str, rate: Rate, *, now: float | None = None) -> None:
+    """Forget ``key``'s recent requests under ``scope`` (e.g. after a successful sign-in)."""
+    now = time.time() if now is None else now
+    window = int(now // rate.period)
+    try:
+        cache.delete_many([_window_key(scope, key, window), _window_key(scope, key, window - 1)])
+    except Exception:
+        logger.warning("Rate limiter unavailable for %s; nothing reset.", scope, exc_info=True)
