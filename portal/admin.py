@@ -18,7 +18,7 @@ from oauthcore.admin.base import (
     service_errors_to_form,
 )
 from oauthcore.admin.client_grants import scope_summary
-from portal.models import AccessRequest, Partner, PartnerMembership, RequestStatus, Role
+from portal.models import AccessRequest, OutboundEmail, Partner, PartnerMembership, RequestStatus, Role
 from portal.services import (
     access_request_approve,
     access_request_reject,
@@ -419,3 +419,31 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/portal/accessrequest/reject_selected.html", context)
+
+
+# -- outgoing email ------------------------------------------------------------------------------------------
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """What Portcullis has sent or still has to send; written only by portal.outbox."""
+
+    list_display = ("created_at", "kind", "recipients", "subject", "sent_at", "attempts")
+    list_filter = ("kind", ("sent_at", admin.EmptyFieldListFilter))
+    search_fields = ("subject", "to", "message_id")
+    date_hierarchy = "created_at"
+    fields = ("kind", "to", "subject", "message_id", "created_at", "sent_at", "attempts", "last_error")
+    readonly_fields = fields
+
+    @admin.display(description="to")
+    def recipients(self, obj):
+        return ", ".join(obj.to)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

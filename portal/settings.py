@@ -249,6 +249,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oauthcore.tasks.clear_expired_tokens",
         "schedule": crontab(minute="*/15"),
     },
+    "resend-stale-emails": {
+        "task": "portal.tasks.resend_stale_emails",
+        "schedule": crontab(minute="*"),
+    },
 }
 
 LOGGING = {

@@ -103,7 +103,7 @@ def _stop(worker: CeleryWorker) -> None:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, tmp_path_factory):
+def celery_worker(django_db_setup, smtp_server, tmp_path_factory):
     """A running worker bound to the test database, or None when tasks run eagerly."""
     from django.conf import settings
     from django.db import connection
@@ -118,6 +118,8 @@ def celery_worker(django_db_setup, tmp_path_factory):
         **os.environ,
         "DATABASE_URL": _worker_database_url(connection.settings_dict),
         "DJANGO_SETTINGS_MODULE": "portal.settings",
+        # Mail sent by tasks goes to the tests' own SMTP server (tests/smtp.py).
+        "EMAIL_URL": smtp_server.url,
         "PYTHONUNBUFFERED": "1",
     }
     _purge(app, app.conf.task_default_queue)

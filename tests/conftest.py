@@ -8,7 +8,7 @@ from oauthcore.services.applications import application_create
 from oauthcore.services.client_grants import client_grant_create
 from oauthcore.services.resource_servers import resource_server_create
 
-pytest_plugins = ["tests.celery_worker"]
+pytest_plugins = ["tests.celery_worker", "tests.smtp"]
 
 
 def pytest_configure(config):

@@ -282,3 +282,19 @@ def test_changelists_do_not_query_per_row(admin_client, django_assert_max_num_qu
         response = admin_client.get(url(model))
 
     assert response.context["cl"].result_count >= 20
+
+
+def test_outgoing_email_is_listed_read_only_without_its_body(admin_client):
+    from portal.models import OutboundEmail
+
+    email = OutboundEmail.objects.create(
+        kind="partner.verify_email", to=["dev@acme.example"], subject="Verify", body="secret-link", message_id="<a@b>"
+    )
+    listing = admin_client.get(url(OutboundEmail), {"q": "Verify"})
+    assert listing.status_code == 200 and "dev@acme.example" in listing.text
+    page = admin_client.get(url(OutboundEmail, "change", email.pk))
+    assert page.status_code == 200
+    assert "secret-link" not in page.text  # a one-time link is never shown
+    assert admin_client.get(url(OutboundEmail, "add")).status_code == 403
+    assert admin_client.post(url(OutboundEmail, "delete", email.pk), {"post": "yes"}).status_code == 403
+    assert OutboundEmail.objects.filter(pk=email.pk).exists()
