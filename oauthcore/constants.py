@@ -53,6 +53,11 @@ class CreatedVia(models.TextChoices):
     PORTAL = "portal", "Partner portal"
     API = "api", "Management API"
     DYNAMIC = "dynamic", "Dynamic client registration"
+    CIMD = "cimd", "Client ID metadata document"
+
+
+# Apps that registered themselves (RFC 7591, or a client ID metadata document): never client credentials.
+SELF_REGISTERED = frozenset({CreatedVia.DYNAMIC, CreatedVia.CIMD})
 
 
 class SubjectType(models.TextChoices):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q
 
-from oauthcore.constants import CreatedVia, DefaultFor
+from oauthcore.constants import SELF_REGISTERED, DefaultFor
 from oauthcore.models import Application, ClientGrant, ResourceServer, ResourceServerScope
 from oauthcore.policy import (
     ApiFacts,
@@ -31,7 +31,7 @@ def client_facts(application: Application) -> ClientFacts:
         app_type=application.app_type,
         grant_types=frozenset(application.grant_types),
         is_confidential=application.is_confidential,
-        dynamically_registered=application.created_via == CreatedVia.DYNAMIC,
+        dynamically_registered=application.created_via in SELF_REGISTERED,
     )
 
 
@@ -82,6 +82,24 @@ def applicable_grants(
         else:
             default = grant
     return grant_facts(own), grant_facts(default)
+
+
+def decide_stored(*, application: Application, audience: str | None, scopes, flow: Flow, user) -> Decision:
+    """Decide again for a request stored earlier (a device authorization), now that its user is known."""
+    resource_server = resource_server_with_scopes(audience) if audience else None
+    own = default = None
+    if resource_server is not None:
+        own, default = applicable_grants(application=application, audience=audience, subject_type=flow.subject_type)
+    facts = RequestFacts(
+        requested_scopes=frozenset(scopes),
+        scope_given=True,
+        audience=audience or None,
+        own_grant=own,
+        default_grant=default,
+        user_connection_is_domain=user.connection.is_domain_connection,
+    )
+    api = api_facts(resource_server) if resource_server is not None else None
+    return decide(client_facts(application), api, facts, flow)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oauthcore.views import accounts, discovery
+from oauthcore.views import accounts, device, discovery, registration
 from oauthcore.views.authorize import AuthorizeView
 from oauthcore.views.tokens import IntrospectView, RevokeView, TokenView, UserInfoView
 
@@ -10,6 +10,14 @@ urlpatterns = [
     path("oauth/revoke", RevokeView.as_view(), name="revoke"),
     path("oauth/introspect", IntrospectView.as_view(), name="introspect"),
     path("userinfo", UserInfoView.as_view(), name="userinfo"),
+    path("oauth/device/code", device.DeviceAuthorizationView.as_view(), name="device-code"),
+    path("activate", device.activate, name="device-activate"),
+    path("oidc/register", registration.RegisterView.as_view(), name="dcr-register"),
+    path(
+        "oidc/register/<str:client_id>",
+        registration.RegistrationManagementView.as_view(),
+        name="dcr-registration",
+    ),
     path(".well-known/openid-configuration", discovery.openid_configuration, name="openid-configuration"),
     path(".well-known/oauth-authorization-server", discovery.oauth_authorization_server, name="oauth-metadata"),
     path(".well-known/jwks.json", discovery.jwks, name="jwks"),

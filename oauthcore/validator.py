@@ -29,6 +29,7 @@ from oauthcore.policy import (
     resolve_audience,
 )
 from oauthcore.selectors import api_facts, applicable_grants, client_facts, resource_server_with_scopes
+from oauthcore.services.device import device_grant_poll
 
 ROTATING_APP_TYPES = frozenset({AppType.SPA, AppType.NATIVE})
 FLOWS_BY_GRANT_TYPE = {
@@ -48,6 +49,24 @@ def request_param(request, name: str):
     if isinstance(value, list | tuple):
         value = value[-1] if value else None
     return value or None
+
+
+def requested_resources(request) -> list[str]:
+    """Every RFC 8707 ``resource`` value sent, in the query or the body (oauthlib keeps only the last)."""
+    values = [value for name, value in parse_qsl(urlsplit(request.uri or "").query) if name == "resource"]
+    values += [value for name, value in (getattr(request, "decoded_body", None) or []) if name == "resource"]
+    return list(dict.fromkeys(value for value in values if value))
+
+
+def check_resource(request, bound_audience: str | None) -> None:
+    """A token request may repeat the ``resource`` its grant was issued for, and nothing else (RFC 8707 §2.2)."""
+    resources = requested_resources(request)
+    if resources and resources != [bound_audience or ""]:
+        raise errors.CustomOAuth2Error(
+            error="invalid_target",
+            description=f"The requested resource does not match the authorization grant: {' '.join(resources)}",
+            request=request,
+        )
 
 
 def audit_denial(decision: Decision, client, flow: Flow) -> None:
@@ -111,7 +130,12 @@ class PolicyValidator(OAuth2Validator):
     def _target(self, request, audience: str | None, subject_type: str) -> Target:
         """``audience`` None: read it from the request (then the tenant default); "" means none."""
         if audience is None:
-            asked, resource = request_param(request, "audience"), request_param(request, "resource")
+            resources = requested_resources(request)
+            if len(resources) > 1:  # one API per token: its ``aud`` is the one resource
+                raise errors.CustomOAuth2Error(
+                    error="invalid_target", description="Request one resource at a time.", request=request
+                )
+            asked, resource = request_param(request, "audience"), (resources[0] if resources else None)
             # The tenant default is read only when the request names no API.
             default = None if asked or resource else TenantSettings.load().default_audience
             identifier, source = resolve_audience(audience=asked, resource=resource, default_audience=default)
@@ -142,6 +166,8 @@ class PolicyValidator(OAuth2Validator):
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         """The authorize request (GET and consent POST) and client credentials."""
         flow = FLOWS_BY_GRANT_TYPE.get(request.grant_type) or Flow.AUTHORIZE
+        if flow is Flow.DEVICE_CODE and request_param(request, "device_code"):
+            return self._validate_device_poll(request)
         target = self._target(request, None, flow.subject_type)
         facts = RequestFacts(
             requested_scopes=frozenset(scopes or ()),
@@ -162,6 +188,7 @@ class PolicyValidator(OAuth2Validator):
         grant = Grant.objects.select_related("user__connection").filter(code=code, application=client).first()
         if grant is None or grant.is_expired():
             return False
+        check_resource(request, grant.audience)
         request.user = grant.user
         request.scopes = grant.scope.split()
         if grant.nonce:
@@ -186,6 +213,7 @@ class PolicyValidator(OAuth2Validator):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         stored = request.refresh_token_instance
+        check_resource(request, stored.audience)
         original = frozenset(super().get_original_scopes(refresh_token, request).split())
         target = self._target(request, stored.audience, "user")
         facts = RequestFacts(
@@ -197,6 +225,26 @@ class PolicyValidator(OAuth2Validator):
             original_scopes=original,
         )
         self._decide(request, Flow.REFRESH_TOKEN, facts, target.resource_server)
+        return True
+
+    def _validate_device_poll(self, request):
+        """The device polls (RFC 8628 §3.4): its authorization's state, then the policy once more."""
+        grant, error = device_grant_poll(device_code=request_param(request, "device_code"), client=request.client)
+        if error is not None:
+            raise errors.CustomOAuth2Error(error=error.code, description=error.description, request=request)
+        check_resource(request, grant.audience)
+        request.user = grant.user
+        target = self._target(request, grant.audience, "user")
+        facts = RequestFacts(
+            requested_scopes=frozenset(grant.scope.split()),
+            scope_given=True,
+            audience=grant.audience or None,
+            own_grant=target.own_grant,
+            default_grant=target.default_grant,
+            user_connection_is_domain=grant.user.connection.is_domain_connection,
+        )
+        decision = self._decide(request, Flow.DEVICE_CODE, facts, target.resource_server)
+        request.scopes = sorted(decision.scopes)
         return True
 
     def rotate_refresh_token(self, request):

@@ -149,6 +149,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portcullis <no-reply@localho
 PORTCULLIS = {
     "ISSUER": ISSUER,
     "CLIENT_SECRET_BYTES": 48,
+    "DCR_RATE": env_str("PORTCULLIS_DCR_RATE", "5/s"),
 }
 
 
@@ -165,6 +166,7 @@ OAUTH2_PROVIDER_GRANT_MODEL = "oauthcore.Grant"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauthcore.AccessToken"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauthcore.RefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauthcore.IDToken"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauthcore.DeviceGrant"
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "oauthcore.validator.PolicyValidator",
     "OAUTH2_BACKEND_CLASS": "oauthcore.oauthlib_core.FormOrJSONOAuthLibCore",
@@ -197,6 +199,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    # The device flow's user and scopes come from oauthcore's DeviceGrant, read by the validator.
+    "OAUTH_PRE_TOKEN_VALIDATION": [],
     "CLEAR_EXPIRED_TOKENS_BATCH_SIZE": 1000,
     "CLEAR_EXPIRED_TOKENS_BATCH_INTERVAL": 0,
     "APPLICATION_ADMIN_CLASS": "oauthcore.admin.ApplicationAdmin",

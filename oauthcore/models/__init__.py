@@ -5,7 +5,7 @@ from oauthcore.models.connections import Connection
 from oauthcore.models.keys import SigningKey
 from oauthcore.models.resource_servers import ResourceServer, ResourceServerScope
 from oauthcore.models.tenant import TenantSettings
-from oauthcore.models.tokens import AccessToken, Grant, IDToken, RefreshToken
+from oauthcore.models.tokens import AccessToken, DeviceGrant, Grant, IDToken, RefreshToken
 from oauthcore.models.users import User
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "AuditEvent",
     "ClientGrant",
     "Connection",
+    "DeviceGrant",
     "Grant",
     "IDToken",
     "RefreshToken",

@@ -10,6 +10,7 @@ from oauthcore.constants import (
     DOT_GRANT_TYPE_NAMES,
     MAX_CLIENT_METADATA_KEYS,
     MAX_CLIENT_METADATA_VALUE_LENGTH,
+    SELF_REGISTERED,
     STRICT_THIRD_PARTY_GRANT_TYPES,
     SUPPORTED_GRANT_TYPES,
     AppType,
@@ -68,6 +69,10 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
         "portal.Partner", null=True, blank=True, on_delete=models.CASCADE, related_name="applications"
     )
     created_via = models.CharField(max_length=10, choices=CreatedVia.choices, default=CreatedVia.ADMIN)
+    # CIMD: the https URL the app calls itself by (its client ID metadata document); resolved to this row.
+    external_client_id = models.CharField(max_length=255, null=True, blank=True, unique=True, editable=False)
+    # RFC 7592: the SHA-256 of the registration access token of a dynamically registered app.
+    registration_token_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     client_secret_hint = models.CharField(
         max_length=4, blank=True, editable=False, help_text="The last four characters of the current secret."
     )
@@ -197,7 +202,7 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
                         "grant_types",
                         "client_credentials needs a confidential client (token_endpoint_auth_method other than none).",
                     )
-                if strict and self.created_via == CreatedVia.DYNAMIC:
+                if strict and self.created_via in SELF_REGISTERED:
                     add("grant_types", "client_credentials is not available to dynamically registered applications.")
             if len(set(grant_types)) != len(grant_types):
                 add("grant_types", "grant_types must not repeat a grant type.")
@@ -249,9 +254,10 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
         """DOT's own columns, derived from Portcullis' richer fields."""
         self.client_type = self.CLIENT_PUBLIC if not self.is_confidential else self.CLIENT_CONFIDENTIAL
         self.authorization_grant_type = self._dot_grant_type()
-        self.registration_source = (
-            self.RegistrationSource.DCR if self.created_via == CreatedVia.DYNAMIC else self.RegistrationSource.MANUAL
-        )
+        self.registration_source = {
+            CreatedVia.DYNAMIC: self.RegistrationSource.DCR,
+            CreatedVia.CIMD: self.RegistrationSource.CIMD,
+        }.get(self.created_via, self.RegistrationSource.MANUAL)
         self.hash_client_secret = True
         # ID tokens (RS256) for apps that may use OIDC; strict third-party apps get none (rule 9).
         self.algorithm = "" if self.is_strict_third_party else self.RS256_ALGORITHM

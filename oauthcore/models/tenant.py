@@ -11,7 +11,13 @@ class TenantSettings(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
     friendly_name = models.CharField(max_length=255, default="Portcullis")
     support_email = models.EmailField(blank=True)
-    enable_dynamic_client_registration = models.BooleanField(default=False)
+    enable_dynamic_client_registration = models.BooleanField(
+        default=False, help_text="Open registration at /oidc/register (RFC 7591): strict third-party apps."
+    )
+    enable_client_id_metadata_documents = models.BooleanField(
+        default=False,
+        help_text="Accept an https URL as client_id and read the app metadata it serves (client ID metadata documents).",
+    )
     default_audience = models.CharField(
         max_length=600, blank=True, help_text="The API used when a token request names none."
     )

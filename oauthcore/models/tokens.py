@@ -1,7 +1,13 @@
 """django-oauth-toolkit's token models, swapped into oauthcore so they can grow with the policy."""
 
 from django.db import models
-from oauth2_provider.models import AbstractAccessToken, AbstractGrant, AbstractIDToken, AbstractRefreshToken
+from oauth2_provider.models import (
+    AbstractAccessToken,
+    AbstractDeviceGrant,
+    AbstractGrant,
+    AbstractIDToken,
+    AbstractRefreshToken,
+)
 
 AUDIENCE_HELP = "The API identifier the token is for; empty for /userinfo-only tokens."
 
@@ -55,3 +61,20 @@ class IDToken(AbstractIDToken):
     class Meta(AbstractIDToken.Meta):
         swappable = "OAUTH2_PROVIDER_ID_TOKEN_MODEL"
         indexes = [models.Index(fields=["expires"], name="idt_expires")]
+
+
+class DeviceGrant(AbstractDeviceGrant):
+    """A device authorization (RFC 8628), swapped in so it remembers the API it was asked for:
+    DOT's own has no ``resource``, and the user must consent to a known API before the device polls."""
+
+    audience = models.CharField(max_length=600, blank=True, default="", help_text=AUDIENCE_HELP)
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta(AbstractDeviceGrant.Meta):
+        swappable = "OAUTH2_PROVIDER_DEVICE_GRANT_MODEL"
+        verbose_name = "device authorization"
+        constraints = [
+            *AbstractDeviceGrant.Meta.constraints,
+            models.UniqueConstraint(fields=["user_code"], name="devicegrant_unique_user_code"),
+        ]
+        indexes = [models.Index(fields=["expires"], name="devicegrant_expires")]

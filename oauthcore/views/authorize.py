@@ -57,6 +57,44 @@ def url_without(request, *names: str, prompt: str | None = None) -> str:
     return f"{request.path}?{query.urlencode()}"
 
 
+def consent_context(
+    request, application: Application, *, audience, to_consent, already_granted, form_action: str, hidden=()
+) -> dict:
+    """The consent screen's context (``/authorize`` and ``/activate`` alike): the permissions asked
+    for, grouped: the API's scopes, then those about the user's account."""
+    rows = ResourceServerScope.objects.filter(
+        resource_server__identifier=audience, value__in=to_consent
+    ).values_list("value", "description", "resource_server__name")
+    api_scopes = {value: (description or value) for value, description, _name in rows}
+    groups = []
+    if api_scopes:
+        groups.append(
+            {
+                "title": rows[0][2],
+                "identifier": audience,
+                "permissions": [{"value": v, "description": api_scopes[v]} for v in sorted(api_scopes)],
+            }
+        )
+    account = sorted(set(to_consent) - set(api_scopes))
+    if account:
+        groups.append(
+            {
+                "title": "Your account",
+                "identifier": "",
+                "permissions": [{"value": v, "description": oauth2_settings.SCOPES.get(v, v)} for v in account],
+            }
+        )
+    return {
+        "application": application,
+        "partner": application.partner,
+        "user": request.user,
+        "groups": groups,
+        "already_granted": sorted(already_granted),
+        "form_action": form_action,
+        "hidden_fields": list(hidden),
+    }
+
+
 class AuthorizeOAuthLibCore(OAuthLibCore):
     """Authorization request parameters come from the query string only; a consent form's own
     fields (``scope`` checkboxes, ``decision``) must never be read as OAuth parameters."""
@@ -154,37 +192,14 @@ class AuthorizeView(OAuthLibMixin, View):
     # -- pages and errors -----------------------------------------------------------------------
 
     def consent_page(self, request, application: Application, decision: Decision, stored):
-        """The permissions asked for, grouped: the API's scopes, then those about the user's account."""
-        rows = ResourceServerScope.objects.filter(
-            resource_server__identifier=decision.audience, value__in=decision.scopes_to_consent
-        ).values_list("value", "description", "resource_server__name")
-        api_scopes = {value: (description or value) for value, description, _name in rows}
-        groups = []
-        if api_scopes:
-            groups.append(
-                {
-                    "title": rows[0][2],
-                    "identifier": decision.audience,
-                    "permissions": [{"value": v, "description": api_scopes[v]} for v in sorted(api_scopes)],
-                }
-            )
-        account = sorted(decision.scopes_to_consent - set(api_scopes))
-        if account:
-            groups.append(
-                {
-                    "title": "Your account",
-                    "identifier": "",
-                    "permissions": [{"value": v, "description": oauth2_settings.SCOPES.get(v, v)} for v in account],
-                }
-            )
-        context = {
-            "application": application,
-            "partner": application.partner,
-            "user": request.user,
-            "groups": groups,
-            "already_granted": sorted((stored or frozenset()) & (decision.scopes - decision.scopes_to_consent)),
-            "form_action": request.get_full_path(),
-        }
+        context = consent_context(
+            request,
+            application,
+            audience=decision.audience,
+            to_consent=decision.scopes_to_consent,
+            already_granted=(stored or frozenset()) & (decision.scopes - decision.scopes_to_consent),
+            form_action=request.get_full_path(),
+        )
         return render(request, CONSENT_TEMPLATE, context)
 
     @staticmethod

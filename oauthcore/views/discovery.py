@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET
 
 from oauthcore.conf import portcullis_settings
 from oauthcore.keys import active_signing_key, published_keys
+from oauthcore.models import TenantSettings
 
 OIDC_SCOPES = ["openid", "profile", "email", "offline_access"]
 CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "nickname", "email", "email_verified"]
@@ -12,7 +13,8 @@ CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "nick
 
 def server_metadata() -> dict:
     issuer = portcullis_settings.issuer
-    return {
+    tenant = TenantSettings.load()
+    metadata = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/authorize",
         "token_endpoint": f"{issuer}/oauth/token",
@@ -22,7 +24,13 @@ def server_metadata() -> dict:
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "device_authorization_endpoint": f"{issuer}/oauth/device/code",
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -34,7 +42,13 @@ def server_metadata() -> dict:
         "authorization_response_iss_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
+        # RFC 8707: `resource` names the API (as Auth0's `audience`; one per token), the token's `aud`.
+        "resource_indicators_supported": True,
+        "client_id_metadata_document_supported": tenant.enable_client_id_metadata_documents,
     }
+    if tenant.enable_dynamic_client_registration:
+        metadata["registration_endpoint"] = f"{issuer}/oidc/register"
+    return metadata
 
 
 def _json(data: dict) -> JsonResponse:

@@ -20,6 +20,12 @@ from oauthcore.validator import PolicyValidator
 class TokenView(dot_views.TokenView):
     """``POST /oauth/token``: every grant type, decided by the policy in the validator."""
 
+    def post(self, request, *args, **kwargs):
+        # The device code's polling goes through oauthlib and the validator like every grant type
+        # (``services.device.device_grant_poll`` answers pending, slow_down, expired, denied): DOT's
+        # own device branch reads form bodies only, has no slow_down and answers unknown codes 404.
+        return self.authorization_flow_token_response(request)
+
 
 class RevokeView(dot_views.RevokeTokenView):
     """``POST /oauth/revoke`` (RFC 7009): a client revokes only its own tokens."""

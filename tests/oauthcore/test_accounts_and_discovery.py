@@ -48,8 +48,30 @@ def test_discovery_lists_exactly_what_is_supported(client, path):
     assert data["jwks_uri"] == "http://127.0.0.1:8000/.well-known/jwks.json"
     assert data["response_types_supported"] == ["code"]
     assert data["code_challenge_methods_supported"] == ["S256"]
-    assert set(data["grant_types_supported"]) == {"authorization_code", "refresh_token", "client_credentials"}
+    assert set(data["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    }
+    assert data["device_authorization_endpoint"] == "http://127.0.0.1:8000/oauth/device/code"
+    assert data["resource_indicators_supported"] is True
     assert "implicit" not in str(data) and "password" not in data["grant_types_supported"]
+    # Off by default: neither registration nor client ID metadata documents are advertised.
+    assert "registration_endpoint" not in data
+    assert data["client_id_metadata_document_supported"] is False
+
+
+@pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"])
+def test_discovery_advertises_registration_and_cimd_only_when_the_tenant_turns_them_on(client, path):
+    from oauthcore.models import TenantSettings
+
+    TenantSettings.objects.update_or_create(
+        id=1, defaults={"enable_dynamic_client_registration": True, "enable_client_id_metadata_documents": True}
+    )
+    data = client.get(path).json()
+    assert data["registration_endpoint"] == "http://127.0.0.1:8000/oidc/register"
+    assert data["client_id_metadata_document_supported"] is True
 
 
 def test_jwks_publishes_public_keys_only(client):
