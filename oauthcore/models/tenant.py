@@ -16,7 +16,7 @@ class TenantSettings(models.Model):
     )
     enable_client_id_metadata_documents = models.BooleanField(
         default=False,
-        help_text="Accept an https URL as client_id and read the app metadata it serves (client ID metadata documents).",
+        help_text="Accept an https URL as client_id: the app metadata it serves (client ID metadata documents).",
     )
     default_audience = models.CharField(
         max_length=600, blank=True, help_text="The API used when a token request names none."

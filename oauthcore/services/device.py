@@ -108,7 +108,7 @@ def device_grant_poll(*, device_code: str | None, client: Application) -> tuple[
     now = timezone.now()
     with transaction.atomic():
         grant = (
-            DeviceGrant.objects.select_for_update()
+            DeviceGrant.objects.select_for_update(of=("self",))
             .select_related("user__connection")
             .filter(device_code=device_code or "", client_id=client.client_id)
             .first()

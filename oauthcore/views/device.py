@@ -111,7 +111,10 @@ def activate(request):
         return _code_form(request, user_code, "That code is not valid or has expired. Check your device.", 400)
     application = Application.objects.select_related("partner").get(client_id=grant.client_id)
     decision = decide_stored(
-        application=application, audience=grant.audience, scopes=grant.scope.split(), flow=Flow.DEVICE_CODE,
+        application=application,
+        audience=grant.audience,
+        scopes=grant.scope.split(),
+        flow=Flow.DEVICE_CODE,
         user=request.user,
     )
     if decision.denied:  # e.g. a user of a connection this third-party app cannot use

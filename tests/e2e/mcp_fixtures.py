@@ -167,6 +167,8 @@ class McpClientRun:
             redirect_handler=redirect_handler,
             callback_handler=callback_handler,
         )
-        async with httpx2.AsyncClient(auth=provider, timeout=30) as http:
-            async with Client(streamable_http_client(self.server_url, http_client=http)) as client:
-                return await client.call_tool("echo", {"text": "hello from the agent"})
+        async with (
+            httpx2.AsyncClient(auth=provider, timeout=30) as http,
+            Client(streamable_http_client(self.server_url, http_client=http)) as client,
+        ):
+            return await client.call_tool("echo", {"text": "hello from the agent"})

@@ -76,9 +76,7 @@ def test_the_server_challenges_with_its_metadata(mcp_server, mcp_api, issuer):
 def test_an_mcp_client_registers_gets_consent_and_calls_a_tool(
     page, artifacts, alice, fake_app, mcp_server, mcp_api, make_grant, issuer
 ):
-    make_grant(
-        mcp_api, default_for=DefaultFor.THIRD_PARTY_CLIENTS, scope=[TOOL_SCOPE], subject_type=SubjectType.USER
-    )
+    make_grant(mcp_api, default_for=DefaultFor.THIRD_PARTY_CLIENTS, scope=[TOOL_SCOPE], subject_type=SubjectType.USER)
     run = McpClientRun(server_url=mcp_server.url, callback=f"{fake_app}/callback").start()
 
     authorization_url = run.next_authorization_url()
