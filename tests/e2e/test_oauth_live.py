@@ -523,3 +523,93 @@ def test_a_consent_answer_after_the_session_ended_asks_to_log_in(
         allow_redirects=False,
     )
     assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+
+
+# -- resource indicators (RFC 8707) --------------------------------------------------------------
+
+
+def resource_partner(actor, orders, make_grant):
+    app, secret = issue(
+        actor,
+        name="Resource App",
+        app_type=AppType.REGULAR_WEB,
+        is_first_party=False,
+        grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
+    )
+    make_grant(orders, client=app, scope=["read:orders"], subject_type=SubjectType.USER)
+    return app, secret
+
+
+def test_resource_names_the_api_and_becomes_the_tokens_aud(live_server, actor, orders, make_grant, user):
+    app, secret = resource_partner(actor, orders, make_grant)
+    client = oauth_client(app, secret, CALLBACK, "read:orders offline_access")
+    browser = Browser(live_server.url)
+    consent = browser.authorize(authorize_url(live_server, client, resource=orders.identifier), username="alice")
+    assert consent.kind == "consent", consent.page_text
+    back = browser.answer_consent(consent, accept=True)
+
+    # The token request may repeat the resource; naming another one is invalid_target.
+    with pytest.raises(OAuthError) as excinfo:
+        client.fetch_token(
+            token_url(live_server),
+            authorization_response=back.location,
+            code_verifier=VERIFIER,
+            resource="https://elsewhere.example.com/",
+        )
+    assert excinfo.value.error == "invalid_target"
+    token = client.fetch_token(
+        token_url(live_server), authorization_response=back.location, code_verifier=VERIFIER, resource=orders.identifier
+    )
+    claims = verify_jwt(live_server.url, token["access_token"], orders.identifier, ISSUER)
+    assert claims["aud"] == orders.identifier
+
+    with pytest.raises(OAuthError) as excinfo:
+        client.refresh_token(
+            token_url(live_server), refresh_token=token["refresh_token"], resource="https://x.example/"
+        )
+    assert excinfo.value.error == "invalid_target"
+    refreshed = client.refresh_token(
+        token_url(live_server), refresh_token=token["refresh_token"], resource=orders.identifier
+    )
+    assert verify_jwt(live_server.url, refreshed["access_token"], orders.identifier, ISSUER)["aud"] == orders.identifier
+
+
+def test_an_unknown_resource_is_invalid_target_and_audience_wins_over_resource(
+    live_server, actor, orders, make_grant, user
+):
+    app, secret = resource_partner(actor, orders, make_grant)
+    app.redirection_policy = RedirectionPolicy.ALLOW_ALWAYS
+    app.save()
+    client = oauth_client(app, secret, CALLBACK, "read:orders")
+    browser = Browser(live_server.url)
+    url = authorize_url(live_server, client, resource="https://unknown.example.com/")
+    refused = browser.authorize(url)  # decided before anyone logs in
+    assert refused.kind == "redirect"
+    assert refused.params["error"] == "invalid_target"
+    assert refused.params["error_description"] == "Service not found: https://unknown.example.com/"
+
+    both = browser.authorize(
+        authorize_url(live_server, client, audience=orders.identifier, resource="https://x.example/"),
+        username="alice",
+    )
+    assert both.kind == "consent" and "Read your orders" in both.page_text
+
+    two = browser.authorize(
+        f"{authorize_url(live_server, client, resource=orders.identifier)}&resource=https://x.example/"
+    )
+    assert two.kind == "redirect" and two.params["error"] == "invalid_target"
+
+
+def test_client_credentials_take_resource_as_the_audience(live_server, actor, orders, make_grant):
+    app, secret = issue(actor, name="M2M", app_type=AppType.NON_INTERACTIVE, callbacks=[])
+    make_grant(orders, client=app, scope=["read:orders"])
+    token = oauth_client(app, secret).fetch_token(
+        token_url(live_server), grant_type="client_credentials", resource=orders.identifier
+    )
+    assert verify_jwt(live_server.url, token["access_token"], orders.identifier, ISSUER)["aud"] == orders.identifier
+    with pytest.raises(OAuthError) as excinfo:
+        oauth_client(app, secret).fetch_token(
+            token_url(live_server), grant_type="client_credentials", resource="https://unknown.example.com/"
+        )
+    assert excinfo.value.error == "invalid_target"
+    assert excinfo.value.description == "Service not found: https://unknown.example.com/"
