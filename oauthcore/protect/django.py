@@ -7,6 +7,7 @@ Configure the API once in settings::
         "ISSUER": "https://auth.example.com",            # the Portcullis server
         "SCOPES": ["read:orders", "write:orders"],       # advertised in the metadata
         "NAME": "Orders API",                            # optional
+        "JWKS_MIN_REFETCH_SECONDS": 30,                  # optional: unknown kid -> refetch at most this often
     }
 
 then decorate views with ``@require_token("read:orders")`` (``request.token`` is the verified
@@ -21,7 +22,7 @@ from django.http import JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from oauthcore.protect.core import ProtectedResource, TokenError, TokenVerifier, bearer_token
+from oauthcore.protect.core import JWKSCache, ProtectedResource, TokenError, TokenVerifier, bearer_token
 
 _verifiers: dict[ProtectedResource, TokenVerifier] = {}
 _lock = threading.Lock()
@@ -45,7 +46,10 @@ def verifier_for(resource: ProtectedResource) -> TokenVerifier:
     with _lock:
         verifier = _verifiers.get(resource)
         if verifier is None:
-            verifier = _verifiers[resource] = TokenVerifier(resource)
+            config = getattr(settings, "PORTCULLIS_PROTECTED_RESOURCE", None) or {}
+            refetch = int(config.get("JWKS_MIN_REFETCH_SECONDS", 30))
+            keys = JWKSCache(resource.keys_url, min_refetch_seconds=refetch)
+            verifier = _verifiers[resource] = TokenVerifier(resource, keys=keys)
         return verifier
 
 
