@@ -15,9 +15,10 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from oauthcore.audit import Actor, record_event
+from oauthcore.cimd import cimd_application, is_cimd_client_id
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType
-from oauthcore.models import Grant, ResourceServer, TenantSettings
+from oauthcore.models import Application, Grant, ResourceServer, TenantSettings
 from oauthcore.policy import (
     AudienceSource,
     Decision,
@@ -107,6 +108,17 @@ class Target:
 
 
 class PolicyValidator(OAuth2Validator):
+    def _load_application(self, client_id, request):
+        """A client ID metadata document URL stands for the app made from it (when the tenant allows)."""
+        if is_cimd_client_id(client_id):
+            loaded = getattr(request, "client", None)
+            if isinstance(loaded, Application) and loaded.external_client_id == client_id:
+                return loaded
+            application = cimd_application(client_id)
+            request.client = application if application is not None and application.is_usable(request) else None
+            return request.client
+        return super()._load_application(client_id, request)
+
     # -- deciding ---------------------------------------------------------------------------
 
     def _deny(self, decision: Decision, request, flow: Flow):

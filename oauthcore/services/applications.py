@@ -58,6 +58,7 @@ def application_create(
     is_first_party: bool = True,
     third_party_security_mode: str = "",
     partner=None,
+    external_client_id: str | None = None,
     **fields,
 ) -> IssuedCredentials:
     unknown = set(fields) - UPDATABLE_FIELDS
@@ -70,6 +71,7 @@ def application_create(
         is_first_party=is_first_party,
         third_party_security_mode=third_party_security_mode,
         partner=partner,
+        external_client_id=external_client_id,
     )
     _assign(application, fields)
     secret = new_client_secret()
