@@ -1,5 +1,6 @@
 """Periodic and deferred work of the authorization server."""
 
+from django.utils import timezone
 from oauth2_provider.models import clear_expired
 
 from portal.tasks_base import portcullis_task
@@ -7,5 +8,9 @@ from portal.tasks_base import portcullis_task
 
 @portcullis_task
 def clear_expired_tokens() -> None:
-    """Delete expired and revoked tokens and authorization codes (DOT's cleartokens, in batches)."""
+    """Delete expired and revoked tokens, authorization codes (DOT's cleartokens, in batches) and
+    expired device authorizations (which also frees their user codes)."""
+    from oauthcore.models import DeviceGrant
+
     clear_expired()
+    DeviceGrant.objects.filter(expires__lt=timezone.now()).delete()

@@ -208,18 +208,22 @@ class PolicyValidator(OAuth2Validator):
         if grant.claims:
             request.claims = json.loads(grant.claims)
         # The grant or the policy may have changed since /authorize: decide again.
-        target = self._target(request, grant.audience, "user")
+        self._decide_again(request, Flow.AUTHORIZATION_CODE, grant.audience, request.scopes, grant.user)
+        return True
+
+    def _decide_again(self, request, flow: Flow, audience: str, scopes, user) -> None:
+        """A user-delegated grant stored earlier (a code, a device authorization), now redeemed."""
+        target = self._target(request, audience, "user")
         facts = RequestFacts(
-            requested_scopes=frozenset(request.scopes),
+            requested_scopes=frozenset(scopes),
             scope_given=True,
-            audience=grant.audience or None,
+            audience=audience or None,
             own_grant=target.own_grant,
             default_grant=target.default_grant,
-            user_connection_is_domain=grant.user.connection.is_domain_connection,
+            user_connection_is_domain=user.connection.is_domain_connection,
         )
-        decision = self._decide(request, Flow.AUTHORIZATION_CODE, facts, target.resource_server)
+        decision = self._decide(request, flow, facts, target.resource_server)
         request.scopes = sorted(decision.scopes)
-        return True
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
@@ -246,17 +250,7 @@ class PolicyValidator(OAuth2Validator):
             raise errors.CustomOAuth2Error(error=error.code, description=error.description, request=request)
         check_resource(request, grant.audience)
         request.user = grant.user
-        target = self._target(request, grant.audience, "user")
-        facts = RequestFacts(
-            requested_scopes=frozenset(grant.scope.split()),
-            scope_given=True,
-            audience=grant.audience or None,
-            own_grant=target.own_grant,
-            default_grant=target.default_grant,
-            user_connection_is_domain=grant.user.connection.is_domain_connection,
-        )
-        decision = self._decide(request, Flow.DEVICE_CODE, facts, target.resource_server)
-        request.scopes = sorted(decision.scopes)
+        self._decide_again(request, Flow.DEVICE_CODE, grant.audience, grant.scope.split(), grant.user)
         return True
 
     def rotate_refresh_token(self, request):

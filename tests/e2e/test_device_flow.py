@@ -50,21 +50,24 @@ class PollingDevice(threading.Thread):
             f"{base_url}/oauth/device/code", data={"client_id": client_id, **params}, timeout=10
         ).json()
 
+    def poll(self) -> dict:
+        response = requests.post(
+            f"{self.base_url}/oauth/token",
+            data={
+                "grant_type": DEVICE_GRANT,
+                "device_code": self.authorization["device_code"],
+                "client_id": self.client_id,
+            },
+            timeout=10,
+        )
+        return {"status": response.status_code, **response.json()}
+
     def run(self):
         interval = self.authorization["interval"]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             time.sleep(interval)
-            response = requests.post(
-                f"{self.base_url}/oauth/token",
-                data={
-                    "grant_type": DEVICE_GRANT,
-                    "device_code": self.authorization["device_code"],
-                    "client_id": self.client_id,
-                },
-                timeout=10,
-            )
-            answer = {"status": response.status_code, **response.json()}
+            answer = self.poll()
             self.answers.append(answer)
             if answer.get("error") == "slow_down":
                 interval += 5
@@ -112,16 +115,8 @@ def test_a_device_gets_a_token_once_the_user_consents(
     # The consent is the same record /authorize keeps: the user sees it at /account/apps.
     assert UserGrant.objects.get(user=alice, client=app).scope == ["watch:shows"]
 
-    again = requests.post(
-        f"{live_server.url}/oauth/token",
-        data={
-            "grant_type": DEVICE_GRANT,
-            "device_code": device.authorization["device_code"],
-            "client_id": app.client_id,
-        },
-        timeout=10,
-    )
-    assert again.status_code == 400 and again.json()["error"] == "expired_token"  # a device code is used once
+    again = device.poll()
+    assert again["status"] == 400 and again["error"] == "expired_token"  # a device code is used once
 
 
 def test_declining_tells_the_device_access_denied(page, live_server, actor, alice, tv_api, make_grant, fast_polling):

@@ -216,3 +216,18 @@ def test_admins_see_and_filter_where_an_app_came_from(admin_client, client, dcr_
     page = admin_client.get("/admin/oauthcore/application/", {"created_via__exact": "dynamic"}).content.decode()
     assert "Registered agent" in page and "Hand-made app" not in page
     assert "Dynamic client registration" in page
+
+
+def test_expired_device_authorizations_are_cleared(make_app):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from oauthcore.models import DeviceGrant
+    from oauthcore.tasks import clear_expired_tokens
+
+    now = timezone.now()
+    DeviceGrant.objects.create(client_id="c", device_code="old", user_code="BBBBBBBB", expires=now - timedelta(1))
+    DeviceGrant.objects.create(client_id="c", device_code="new", user_code="CCCCCCCC", expires=now + timedelta(1))
+    clear_expired_tokens()
+    assert list(DeviceGrant.objects.values_list("device_code", flat=True)) == ["new"]
