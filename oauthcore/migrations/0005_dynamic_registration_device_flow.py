@@ -2,7 +2,18 @@
 
 import django.db.models.deletion
 from django.conf import settings
+import importlib
+
 from django.db import migrations, models
+
+immutable_columns = importlib.import_module("oauthcore.migrations.0003_immutable_columns")
+
+
+def restore_sqlite_triggers(apps, schema_editor):
+    """SQLite adds these columns by rebuilding the application table, which drops its triggers."""
+    if schema_editor.connection.vendor == "sqlite":
+        immutable_columns.drop_triggers(apps, schema_editor)
+        immutable_columns.create_triggers(apps, schema_editor)
 
 
 class Migration(migrations.Migration):
@@ -61,4 +72,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('device_code',), name='oauthcore_devicegrant_unique_device_code'), models.UniqueConstraint(fields=('user_code',), name='devicegrant_unique_user_code')],
             },
         ),
+        migrations.RunPython(restore_sqlite_triggers, migrations.RunPython.noop),
     ]
