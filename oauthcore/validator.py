@@ -18,7 +18,7 @@ from oauthcore.audit import Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType
-from oauthcore.models import Application, Grant, ResourceServer, TenantSettings
+from oauthcore.models import AccessToken, Application, Grant, RefreshToken, ResourceServer, TenantSettings
 from oauthcore.policy import (
     AudienceSource,
     Decision,
@@ -264,7 +264,18 @@ class PolicyValidator(OAuth2Validator):
             # oauthlib always offers one; DESIGN.md §4 gives refresh tokens only for offline_access
             # on an API that allows offline access.
             token.pop("refresh_token", None)
-        return super()._save_bearer_token(token, request, *args, **kwargs)
+        used = getattr(request, "refresh_token_instance", None)
+        if used is not None and not RefreshToken.objects.select_for_update().filter(pk=used.pk, revoked=None).exists():
+            # Revoked after validate_refresh_token read it (a consent or grant taken back meanwhile).
+            # DOT re-reads it under lock without looking at ``revoked`` and would issue a new pair;
+            # holding the lock from here keeps a revocation from slipping in before we commit.
+            raise errors.InvalidGrantError(description="The refresh token was revoked.", request=request)
+        try:
+            return super()._save_bearer_token(token, request, *args, **kwargs)
+        except (RefreshToken.DoesNotExist, AccessToken.DoesNotExist) as exc:
+            # The refresh token was revoked (consent or grant taken back, app deleted) between its
+            # validation and now: DOT's re-read under lock finds it gone. An error, never a 500.
+            raise errors.InvalidGrantError(description="The refresh token was revoked.", request=request) from exc
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs):
         """What the refresh may carry: the original scopes, narrowed to today's ceiling."""

@@ -1,6 +1,7 @@
 """The token, revocation, introspection and userinfo endpoints."""
 
 import hashlib
+import json
 
 from django.http import JsonResponse
 from django.utils import timezone
@@ -10,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot_views
 from oauthlib.common import Request as OAuthlibRequest
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from oauthcore.conf import portcullis_settings
 from oauthcore.models import AccessToken, ResourceServer
@@ -24,7 +26,14 @@ class TokenView(dot_views.TokenView):
         # The device code's polling goes through oauthlib and the validator like every grant type
         # (``services.device.device_grant_poll`` answers pending, slow_down, expired, denied): DOT's
         # own device branch reads form bodies only, has no slow_down and answers unknown codes 404.
-        return self.authorization_flow_token_response(request)
+        try:
+            return self.authorization_flow_token_response(request)
+        except OAuth2Error as exc:  # raised while saving the tokens (a refresh token revoked meanwhile)
+            return JsonResponse(json.loads(exc.json), status=exc.status_code, headers=exc.headers)
+        except AccessToken.DoesNotExist:  # DOT re-reads the token it issued: revoked in between
+            return JsonResponse(
+                {"error": "invalid_grant", "error_description": "The grant was revoked."}, status=400
+            )
 
 
 class RevokeView(dot_views.RevokeTokenView):
