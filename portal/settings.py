@@ -249,6 +249,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oauthcore.tasks.clear_expired_tokens",
         "schedule": crontab(minute="*/15"),
     },
+    "retire-previous-client-secrets": {
+        "task": "oauthcore.tasks.retire_previous_client_secrets",
+        "schedule": crontab(minute="*/5"),
+    },
     "resend-stale-emails": {
         "task": "portal.tasks.resend_stale_emails",
         "schedule": crontab(minute="*"),

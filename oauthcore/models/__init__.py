@@ -1,4 +1,4 @@
-from oauthcore.models.applications import Application
+from oauthcore.models.applications import Application, PreviousClientSecret
 from oauthcore.models.audit import ActorType, AuditEvent
 from oauthcore.models.client_grants import ClientGrant
 from oauthcore.models.connections import Connection
@@ -17,6 +17,7 @@ __all__ = [
     "Connection",
     "Grant",
     "IDToken",
+    "PreviousClientSecret",
     "RefreshToken",
     "ResourceServer",
     "ResourceServerScope",
