@@ -5,6 +5,10 @@ from django.conf import settings
 DEFAULTS = {
     "ISSUER": "http://127.0.0.1:8000",
     "CLIENT_SECRET_BYTES": 48,
+    "PORTAL_INVITATION_DAYS": 7,
+    "PORTAL_VERIFICATION_DAYS": 3,
+    "PORTAL_SIGNUP_RATE": "10/h",
+    "PORTAL_EMAIL_RATE": "30/h",
 }
 
 

@@ -149,6 +149,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portcullis <no-reply@localho
 PORTCULLIS = {
     "ISSUER": ISSUER,
     "CLIENT_SECRET_BYTES": 48,
+    # Partner portal: how long emailed links work, and how often a portal action may send email.
+    "PORTAL_INVITATION_DAYS": env_int("PORTAL_INVITATION_DAYS", 7),
+    "PORTAL_VERIFICATION_DAYS": env_int("PORTAL_VERIFICATION_DAYS", 3),
+    "PORTAL_SIGNUP_RATE": env_str("PORTAL_SIGNUP_RATE", "10/h"),
+    "PORTAL_EMAIL_RATE": env_str("PORTAL_EMAIL_RATE", "30/h"),
 }
 
 
