@@ -10,9 +10,16 @@ register = template.Library()
 STATUS_TONES = {"approved": "ok", "active": "ok", "rejected": "bad", "suspended": "bad", "pending": "warn"}
 
 
-@register.simple_tag
-def tenant_name() -> str:
-    return TenantSettings.load().friendly_name
+@register.simple_tag(takes_context=True)
+def tenant_name(context) -> str:
+    """The tenant's friendly name, read once per request."""
+    request = context.get("request")
+    name = getattr(request, "_portcullis_tenant_name", None)
+    if name is None:
+        name = TenantSettings.load().friendly_name
+        if request is not None:
+            request._portcullis_tenant_name = name
+    return name
 
 
 @register.filter
