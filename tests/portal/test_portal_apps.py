@@ -62,17 +62,26 @@ def test_registering_each_app_type(client, acme, app_type, callbacks, confidenti
     )
     assert response.status_code == 201
     app = Application.objects.get(name="Acme Mobile")
-    assert (app.partner, app.is_first_party, app.third_party_security_mode) == (acme.partner, False, SecurityMode.STRICT)
+    assert (app.partner, app.is_first_party, app.third_party_security_mode) == (
+        acme.partner,
+        False,
+        SecurityMode.STRICT,
+    )
     assert app.created_via == CreatedVia.PORTAL and app.client_id.startswith("tpc_")
     assert app.callbacks == callbacks and app.is_confidential is confidential
-    expected = ["client_credentials"] if app_type == AppType.NON_INTERACTIVE else ["authorization_code", "refresh_token"]
+    expected = (
+        ["client_credentials"] if app_type == AppType.NON_INTERACTIVE else ["authorization_code", "refresh_token"]
+    )
     assert app.grant_types == expected
     page = response.content.decode()
     assert app.client_id in page
     secret = SECRET_RE.search(page)
     if confidential:  # shown this once, and it works
         assert secret and app.client_secret_hint == secret.group(1)[-4:]
-        assert secret.group(1) not in client.get(reverse("portal:app", args=[acme.partner.pk, app.client_id])).content.decode()
+        assert (
+            secret.group(1)
+            not in client.get(reverse("portal:app", args=[acme.partner.pk, app.client_id])).content.decode()
+        )
     else:
         assert secret is None and "public client" in page
     assert AuditEvent.objects.filter(action="client.create", target_id=str(app.pk)).exists()
@@ -109,7 +118,9 @@ def test_an_app_form_shows_field_errors_and_saves_nothing(client, acme):
         "'http://acme.example.com/callback': third-party applications must use https (http only for localhost).",
         "'https://*.acme.example.com/cb': wildcards are not allowed; callback URLs must be exact.",
     ]
-    assert errors["allowed_origins"] == ["'https://acme.example.com/path' is not an origin: it has a path, query or fragment."]
+    assert errors["allowed_origins"] == [
+        "'https://acme.example.com/path' is not an origin: it has a path, query or fragment."
+    ]
     assert not Application.objects.filter(name="Broken").exists()
 
 
@@ -238,7 +249,11 @@ def test_requesting_access_emails_the_tenant_admins(client, acme, orders, staff,
     )
     assert response.status_code == 302
     request = AccessRequest.objects.get()
-    assert (request.client, request.subject_type, request.scope) == (acme.m2m, "client", ["read:orders", "write:orders"])
+    assert (request.client, request.subject_type, request.scope) == (
+        acme.m2m,
+        "client",
+        ["read:orders", "write:orders"],
+    )
     assert request.requested_by == acme.developer and request.status == RequestStatus.PENDING
     [email] = emails("access_request.created")
     assert email.to == ["partners@tenant.example", "root@tenant.example"]
@@ -287,7 +302,9 @@ def test_decisions_email_the_partner_and_show_on_its_pages(client, acme, orders,
     [approved] = emails("access_request.approved")
     assert approved.to == ["acme-admin@example.com", "acme-dev@example.com", "acme-owner@example.com"]
     assert approved.subject == "Approved: Acme Sync access to Orders API"
-    assert "Scopes granted: read:orders" in approved.body and "Scopes asked for: read:orders write:orders" in approved.body
+    assert (
+        "Scopes granted: read:orders" in approved.body and "Scopes asked for: read:orders write:orders" in approved.body
+    )
     grant = ClientGrant.objects.get(client=acme.m2m)
     assert grant.scope == ["read:orders"] and grant.subject_type == "client"
 
@@ -316,9 +333,18 @@ def test_decisions_email_the_partner_and_show_on_its_pages(client, acme, orders,
 
 
 def test_the_catalog_lists_open_apis_with_the_policy_and_the_apps_access(client, acme, orders, make_api, make_grant):
-    catalog = make_api(identifier="https://catalog.example.com/", name="Catalog API", scopes=[("read:catalog", "Read the catalog")])
-    make_grant(catalog, default_for=DefaultFor.THIRD_PARTY_CLIENTS, subject_type=SubjectType.USER, scope=["read:catalog"])
-    make_api(identifier="https://closed.example.com/", name="Closed API", user_policy=UserPolicy.DENY_ALL, client_policy="deny_all")
+    catalog = make_api(
+        identifier="https://catalog.example.com/", name="Catalog API", scopes=[("read:catalog", "Read the catalog")]
+    )
+    make_grant(
+        catalog, default_for=DefaultFor.THIRD_PARTY_CLIENTS, subject_type=SubjectType.USER, scope=["read:catalog"]
+    )
+    make_api(
+        identifier="https://closed.example.com/",
+        name="Closed API",
+        user_policy=UserPolicy.DENY_ALL,
+        client_policy="deny_all",
+    )
     make_grant(orders, client=acme.app, subject_type=SubjectType.USER, scope=["read:orders"])
     client.force_login(acme.developer)
     url = reverse("portal:catalog", args=[acme.partner.pk])

@@ -150,7 +150,9 @@ def test_a_link_for_an_address_the_owner_no_longer_has_is_refused(client):
     sign_up(client)
     partner = Partner.objects.get()
     owner = partner.memberships.get().user
-    token = signing.dumps({"partner": partner.pk, "user": owner.pk, "email": "old@initech.example"}, salt=VERIFY_EMAIL_SALT)
+    token = signing.dumps(
+        {"partner": partner.pk, "user": owner.pk, "email": "old@initech.example"}, salt=VERIFY_EMAIL_SALT
+    )
     assert client.get(reverse("portal:verify-email", args=[token])).status_code == 400
 
 
@@ -221,10 +223,14 @@ def test_the_invitation_form_shows_field_errors(client, acme):
     client.force_login(acme.owner)
     url = reverse("portal:invite", args=[acme.partner.pk])
     response = client.post(url, {"email": "not-an-email", "role": Role.DEVELOPER})
-    assert response.status_code == 400 and response.context["invite_form"].errors["email"] == ["Enter a valid email address."]
+    assert response.status_code == 400 and response.context["invite_form"].errors["email"] == [
+        "Enter a valid email address."
+    ]
     response = client.post(url, {"email": "ACME-DEV@example.com", "role": Role.DEVELOPER})
     assert response.status_code == 400
-    assert response.context["invite_form"].errors["email"] == ["ACME-DEV@example.com is already a member of Acme Partners."]
+    assert response.context["invite_form"].errors["email"] == [
+        "ACME-DEV@example.com is already a member of Acme Partners."
+    ]
     assert not Invitation.objects.exists()
 
 
