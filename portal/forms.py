@@ -103,7 +103,7 @@ class AccountFields(forms.Form):
 
 class OrganizationFields(forms.Form):
     name = forms.CharField(label="Organization name", max_length=200)
-    website = forms.URLField(max_length=200, required=False, assume_scheme="https", help_text="Optional.")
+    website = forms.URLField(max_length=200, required=False, assume_scheme="https")
 
 
 class SignUpForm(OrganizationFields, AccountFields):
