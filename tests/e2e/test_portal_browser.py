@@ -178,6 +178,17 @@ def register(page, live_server, partner, *, name, app_type_label, callbacks=""):
     return client_id, secret
 
 
+def register_web_app(page, live_server, partner, fake_app):
+    return register(
+        page,
+        live_server,
+        partner,
+        name="Acme Web",
+        app_type_label="Regular web application",
+        callbacks=f"{fake_app}/callback",
+    )
+
+
 def masked_secrets(page) -> list[str]:
     """The secrets listed on the app page, as read on screen."""
     items = page.get_by_role("list", name="Client secrets").get_by_role("listitem").all_inner_texts()
@@ -192,14 +203,7 @@ def test_apps_secret_rotation_and_an_approved_access_request(
     page.get_by_role("heading", name="Overview").wait_for()
 
     # Each app type. Confidential apps show their secret once; public ones have none.
-    web_id, web_secret = register(
-        page,
-        live_server,
-        partner,
-        name="Acme Web",
-        app_type_label="Regular web application",
-        callbacks=f"{fake_app}/callback",
-    )
+    web_id, web_secret = register_web_app(page, live_server, partner, fake_app)
     spa_id, spa_secret = register(
         page,
         live_server,
@@ -318,14 +322,7 @@ def test_a_user_authorizes_the_partners_web_app_once_access_is_approved(
     """User-delegated access: requested in the portal, approved, then a user consents."""
     partner = acme_owner.partner
     log_in(page, live_server, "ada")
-    web_id, web_secret = register(
-        page,
-        live_server,
-        partner,
-        name="Acme Web",
-        app_type_label="Regular web application",
-        callbacks=f"{fake_app}/callback",
-    )
+    web_id, web_secret = register_web_app(page, live_server, partner, fake_app)
     page.goto(f"{live_server.url}/portal/{partner.pk}/apps/{web_id}/request-access")
     page.get_by_label("API", exact=True).select_option(label=f"Orders API ({ORDERS})")
     page.get_by_label("Act for users").check()
