@@ -6,8 +6,9 @@ from datetime import timedelta
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 
+from oauthcore.admin.base import LinesField, add_service_error
 from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, SubjectType
 from oauthcore.models import Application
 from oauthcore.policy import Flow, decide_grant_type
@@ -33,34 +34,9 @@ FIELD_ALIASES = {"redirect_uris": "callbacks", "resource_server": "api", "scope"
 
 def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
     """Show a service's ValidationError on ``form``: on the field it names, else above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, messages in error.error_dict.items():
-        field = FIELD_ALIASES.get(name, name)
-        if field in form.fields:
-            form.add_error(field, messages)
-        else:
-            prefix = "" if name == NON_FIELD_ERRORS else f"{name}: "
-            form.add_error(None, [f"{prefix}{m}" for m in ValidationError(messages).messages])
-
-
-class LinesField(forms.CharField):
-    """A list typed one item per line (spaces and commas also separate)."""
-
-    widget = forms.Textarea(attrs={"rows": 3})
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 8000)
-        super().__init__(**kwargs)
-
-    def to_python(self, value):
-        text = super().to_python(value) or ""
-        return [item for item in text.replace(",", " ").split() if item]
-
-    def prepare_value(self, value):
-        return "\n".join(value) if isinstance(value, list | tuple) else value
+    if hasattr(error, "error_dict"):
+        error = ValidationError({FIELD_ALIASES.get(name, name): items for name, items in error.error_dict.items()})
+    add_service_error(form, error)
 
 
 # -- accounts ----------------------------------------------------------------------------------------------
@@ -276,6 +252,20 @@ class AccessRequestForm(forms.Form):
         ]
         available = [value for value, _ in SUBJECT_CHOICES if self.subject_available(value)]
         self.fields["subject_type"].initial = available[0] if available else None
+
+    def subject_rows(self) -> list[dict]:
+        """The kinds of access, each with what the app has today and whether its type can use it."""
+        chosen = self["subject_type"].value()
+        return [
+            {
+                "value": value,
+                "label": label,
+                "available": self.subject_available(value),
+                "checked": value == chosen,
+                "now": (self.entry.app_user if value == SubjectType.USER else self.entry.app_client).words,
+            }
+            for value, label in SUBJECT_CHOICES
+        ]
 
     def subject_available(self, subject_type: str) -> bool:
         return decide_grant_type(client_facts(self.application), FLOW_OF[subject_type]) is None
