@@ -259,6 +259,7 @@ def invitation_create(*, actor: Actor, by: PartnerMembership, email: str, role: 
     email = email.strip()
     if PartnerMembership.objects.filter(partner=partner, user__email__iexact=email).exists():
         raise ValidationError({"email": f"{email} is already a member of {partner.name}."})
+    email = email.lower()  # stored lower-case: one address is one invitation, found by the index
     days = portcullis_settings.PORTAL_INVITATION_DAYS
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
@@ -271,7 +272,7 @@ def invitation_create(*, actor: Actor, by: PartnerMembership, email: str, role: 
     )
     with transaction.atomic():
         invitation.full_clean(exclude=["token_digest"])
-        replaced = Invitation.objects.filter(partner=partner, email__iexact=email, accepted_at__isnull=True).delete()[0]
+        replaced = Invitation.objects.filter(partner=partner, email=email, accepted_at__isnull=True).delete()[0]
         invitation.save()
         record_event(
             actor=actor,

@@ -119,15 +119,16 @@ def application_rotate_secret(*, actor: Actor, application: Application, grace: 
     secret = new_client_secret()
     now = timezone.now()
     with transaction.atomic():
-        # The row lock orders concurrent rotations: each one sees the secret the previous one set.
-        application = Application.objects.select_for_update().get(pk=application.pk)
+        # The row lock orders concurrent rotations: each one keeps the secret the previous one set.
+        current, hint = (
+            Application.objects.select_for_update()
+            .values_list("client_secret", "client_secret_hint")
+            .get(pk=application.pk)
+        )
         live = PreviousClientSecret.objects.filter(application=application, expires_at__gt=now)
-        if grace and application.client_secret:
+        if grace and current:
             PreviousClientSecret.objects.create(
-                application=application,
-                secret=application.client_secret,
-                hint=application.client_secret_hint,
-                expires_at=now + grace,
+                application=application, secret=current, hint=hint, expires_at=now + grace
             )
             keep = list(live.order_by("-pk").values_list("pk", flat=True)[:MAX_PREVIOUS_SECRETS])
             retired = PreviousClientSecret.objects.filter(application=application).exclude(pk__in=keep)

@@ -59,6 +59,7 @@ def test_both_secrets_get_tokens_during_the_grace_period(client, actor, issued):
     old = issued.client_secret
     new = application_rotate_secret(actor=actor, application=issued.application, grace=DAY)
     assert new != old
+    assert issued.application.client_secret_hint == new[-4:]  # the caller's instance is the stored row
     for secret in (old, new):
         for basic in (False, True):
             response = token(client, issued, secret, basic=basic)

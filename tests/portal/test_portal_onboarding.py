@@ -304,9 +304,9 @@ def test_nobody_invites_above_their_own_role(acme):
 
 
 def test_a_new_invitation_replaces_the_open_one_and_can_be_cancelled(client, acme):
-    first = invite(acme)
-    second = invite(acme, role=Role.ADMIN)
-    assert list(Invitation.objects.values_list("role", flat=True)) == [Role.ADMIN]
+    first = invite(acme, email="New@ACME.example")
+    second = invite(acme, role=Role.ADMIN)  # the same address
+    assert list(Invitation.objects.values_list("email", "role")) == [("new@acme.example", Role.ADMIN)]
     assert client.get(reverse("portal:invitation", args=[first.token])).status_code == 400
     client.force_login(acme.owner)
     client.post(reverse("portal:invitation-cancel", args=[acme.partner.pk, second.invitation.pk]))
