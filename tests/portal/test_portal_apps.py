@@ -89,29 +89,20 @@ def test_registering_each_app_type(client, acme, app_type, callbacks, confidenti
 
 def test_an_app_form_shows_field_errors_and_saves_nothing(client, acme):
     client.force_login(acme.developer)
-    response = client.post(
-        reverse("portal:app-new", args=[acme.partner.pk]),
-        {
-            "name": "",
-            "app_type": AppType.REGULAR_WEB,
-            "callbacks": "http://acme.example.com/callback\nhttps://*.acme.example.com/cb",
-            "logo_uri": "not a url",
-            "allowed_origins": "https://acme.example.com/path",
-        },
-    )
+    url = reverse("portal:app-new", args=[acme.partner.pk])
+    data = {
+        "name": "Broken",
+        "app_type": AppType.REGULAR_WEB,
+        "callbacks": "http://acme.example.com/callback\nhttps://*.acme.example.com/cb",
+        "allowed_origins": "https://acme.example.com/path",
+    }
+    # The form's own checks first...
+    response = client.post(url, {**data, "name": "", "logo_uri": "not a url"})
     assert response.status_code == 400
     assert response.context["form"].errors["name"] == ["This field is required."]
     assert response.context["form"].errors["logo_uri"] == ["Enter a valid URL."]
-
-    response = client.post(
-        reverse("portal:app-new", args=[acme.partner.pk]),
-        {
-            "name": "Broken",
-            "app_type": AppType.REGULAR_WEB,
-            "callbacks": "http://acme.example.com/callback\nhttps://*.acme.example.com/cb",
-            "allowed_origins": "https://acme.example.com/path",
-        },
-    )
+    # ... then the application's own rules, on the fields they are about.
+    response = client.post(url, data)
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert errors["callbacks"] == [
