@@ -14,6 +14,10 @@ DEFAULTS = {
     "CIMD_FETCH_TIMEOUT": 5.0,  # seconds for the whole fetch (connect and read)
     "CIMD_MAX_DOCUMENT_BYTES": 5 * 1024,
     "CIMD_CACHE_SECONDS": 3600,  # how long a fetched document is trusted (a shorter Cache-Control max-age wins)
+    "PORTAL_INVITATION_DAYS": 7,
+    "PORTAL_VERIFICATION_DAYS": 3,
+    "PORTAL_SIGNUP_RATE": "10/h",
+    "PORTAL_EMAIL_RATE": "30/h",
 }
 
 

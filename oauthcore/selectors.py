@@ -167,22 +167,37 @@ def access_matrix(applications=None) -> tuple[list[Application], list[ResourceSe
         for api in apis:
             facts = api_facts(api)
 
-            def cell(flow: Flow, scopes: frozenset[str], *, app=app, api=api, facts=facts, client=client):
+            def cell(flow: Flow, *, app=app, api=api, facts=facts, client=client):
                 subject = flow.subject_type
-                request = RequestFacts(
-                    requested_scopes=scopes,
-                    scope_given=bool(scopes),
-                    audience=api.identifier,
-                    audience_source=AudienceSource.AUDIENCE,
+                return standard_decision(
+                    client,
+                    facts,
+                    flow,
                     own_grant=own.get((app.pk, api.identifier, subject)),
                     default_grant=defaults.get((api.identifier, subject)),
-                    code_challenge_method="S256",
-                    redirect_uri="https://verifiable.invalid/callback",
                 )
-                return decide(client, facts, request, flow)
 
-            cells[(app.pk, api.pk)] = MatrixCell(
-                user=cell(Flow.AUTHORIZE, facts.scopes),
-                client=cell(Flow.CLIENT_CREDENTIALS, frozenset()),
-            )
+            cells[(app.pk, api.pk)] = MatrixCell(user=cell(Flow.AUTHORIZE), client=cell(Flow.CLIENT_CREDENTIALS))
     return apps, apis, cells
+
+
+def standard_decision(
+    client: ClientFacts, api: ApiFacts, flow: Flow, *, own_grant: GrantFacts | None, default_grant: GrantFacts | None
+) -> Decision:
+    """What an app gets from an API, as the access matrix and the partner portal's catalog show it.
+
+    A well-formed request (PKCE S256, a verifiable callback): user-delegated access (``Flow.AUTHORIZE``)
+    asks for every scope of the API, client access asks for none (the whole ceiling).
+    """
+    scopes = api.scopes if flow.subject_type == "user" else frozenset()
+    request = RequestFacts(
+        requested_scopes=scopes,
+        scope_given=bool(scopes),
+        audience=api.identifier,
+        audience_source=AudienceSource.AUDIENCE,
+        own_grant=own_grant,
+        default_grant=default_grant,
+        code_challenge_method="S256",
+        redirect_uri="https://verifiable.invalid/callback",
+    )
+    return decide(client, api, request, flow)

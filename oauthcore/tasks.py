@@ -3,6 +3,7 @@
 from django.utils import timezone
 from oauth2_provider.models import clear_expired
 
+from oauthcore.services.applications import previous_secrets_retire
 from portal.tasks_base import portcullis_task
 
 
@@ -14,3 +15,13 @@ def clear_expired_tokens() -> None:
 
     clear_expired()
     DeviceGrant.objects.filter(expires__lt=timezone.now()).delete()
+
+
+@portcullis_task
+def retire_previous_client_secrets() -> None:
+    """Periodic: delete the replaced client secrets whose grace period is over.
+
+    They stopped authenticating at their expiry already (client authentication checks it); this
+    only removes them, with an audit event each.
+    """
+    previous_secrets_retire()

@@ -8,9 +8,11 @@ every denial is written to the audit log with its trace.
 """
 
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -18,7 +20,15 @@ from oauthcore.audit import Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType
-from oauthcore.models import AccessToken, Application, Grant, RefreshToken, ResourceServer, TenantSettings
+from oauthcore.models import (
+    AccessToken,
+    Application,
+    Grant,
+    PreviousClientSecret,
+    RefreshToken,
+    ResourceServer,
+    TenantSettings,
+)
 from oauthcore.policy import (
     AudienceSource,
     Decision,
@@ -39,6 +49,10 @@ FLOWS_BY_GRANT_TYPE = {
     "client_credentials": Flow.CLIENT_CREDENTIALS,
     "urn:ietf:params:oauth:grant-type:device_code": Flow.DEVICE_CODE,
 }
+
+# The oauthlib request whose client is being authenticated. DOT hands ``_check_secret`` only the
+# stored digest; this tells it whose previous secrets to try (set per call, so per thread).
+_authenticating = ContextVar("portcullis_authenticating_request", default=None)
 
 
 def request_param(request, name: str):
@@ -118,6 +132,30 @@ class PolicyValidator(OAuth2Validator):
             request.client = application if application is not None and application.is_usable(request) else None
             return request.client
         return super()._load_application(client_id, request)
+
+    # -- client authentication (token, revocation, introspection) ---------------------------
+
+    def authenticate_client(self, request, *args, **kwargs):
+        marker = _authenticating.set(request)
+        try:
+            return super().authenticate_client(request, *args, **kwargs)
+        finally:
+            _authenticating.reset(marker)
+
+    def _check_secret(self, provided_secret, stored_secret):
+        """The current secret first, at no query. Only when it does not match: the secrets replaced
+        by a rotation whose grace period is still running (one indexed query), expiry checked here."""
+        if super()._check_secret(provided_secret, stored_secret):
+            return True
+        request = _authenticating.get()
+        client = getattr(request, "client", None)
+        if not provided_secret or client is None or client.pk is None:
+            return False
+        previous = PreviousClientSecret.objects.filter(application_id=client.pk, expires_at__gt=timezone.now())
+        for digest in previous.values_list("secret", flat=True):
+            if super()._check_secret(provided_secret, digest):
+                return True
+        return False
 
     # -- deciding ---------------------------------------------------------------------------
 

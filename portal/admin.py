@@ -18,10 +18,19 @@ from oauthcore.admin.base import (
     service_errors_to_form,
 )
 from oauthcore.admin.client_grants import scope_summary
-from portal.models import AccessRequest, OutboundEmail, Partner, PartnerMembership, RequestStatus, Role
+from portal.models import (
+    AccessRequest,
+    Invitation,
+    OutboundEmail,
+    Partner,
+    PartnerMembership,
+    RequestStatus,
+    Role,
+)
 from portal.services import (
     access_request_approve,
     access_request_reject,
+    invitation_revoke,
     membership_add,
     membership_remove,
     membership_set_role,
@@ -419,6 +428,33 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/portal/accessrequest/reject_selected.html", context)
+
+
+# -- invitations ---------------------------------------------------------------------------------------------
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Partners invite their colleagues in the portal; here tenant admins see them and may revoke one."""
+
+    list_display = ("email", "partner", "role", "invited_by", "created_at", "expires_at", "accepted_at")
+    list_select_related = ("partner", "invited_by")
+    list_filter = ("role", ("accepted_at", admin.EmptyFieldListFilter))
+    search_fields = ("email", "partner__name")
+    fields = ("partner", "email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "accepted_by")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        invitation_revoke(actor=self.actor(request), invitation=obj)
+
+    def delete_queryset(self, request, queryset):
+        self.delete_each(request, queryset.select_related("partner"), lambda i: self.delete_model(request, i))
 
 
 # -- outgoing email ------------------------------------------------------------------------------------------

@@ -150,10 +150,45 @@ class OutboundEmail(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(
-                fields=["created_at"], name="outbound_email_unsent", condition=Q(sent_at__isnull=True)
-            ),
+            models.Index(fields=["created_at"], name="outbound_email_unsent", condition=Q(sent_at__isnull=True)),
         ]
 
     def __str__(self):
         return f"{self.kind} to {', '.join(self.to)}"
+
+
+class Invitation(models.Model):
+    """An emailed invitation to join a partner with a role.
+
+    The link carries a random token; only its SHA-256 digest is stored, so the table does not hold
+    working links. Accepting it is single use (``accepted_at``) and it expires at ``expires_at``.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.DEVELOPER)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(name="invitation_role_valid", condition=Q(role__in=Role.values)),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "email"], name="invitation_partner_email"),
+        ]
+
+    def __str__(self):
+        return f"{self.email} ({self.role}) to {self.partner}"
+
+    def is_open(self, now) -> bool:
+        return self.accepted_at is None and self.expires_at > now

@@ -150,6 +150,11 @@ PORTCULLIS = {
     "ISSUER": ISSUER,
     "CLIENT_SECRET_BYTES": 48,
     "DCR_RATE": env_str("PORTCULLIS_DCR_RATE", "5/s"),
+    # Partner portal: how long emailed links work, and how often a portal action may send email.
+    "PORTAL_INVITATION_DAYS": env_int("PORTAL_INVITATION_DAYS", 7),
+    "PORTAL_VERIFICATION_DAYS": env_int("PORTAL_VERIFICATION_DAYS", 3),
+    "PORTAL_SIGNUP_RATE": env_str("PORTAL_SIGNUP_RATE", "10/h"),
+    "PORTAL_EMAIL_RATE": env_str("PORTAL_EMAIL_RATE", "30/h"),
 }
 
 
@@ -252,6 +257,10 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-tokens": {
         "task": "oauthcore.tasks.clear_expired_tokens",
         "schedule": crontab(minute="*/15"),
+    },
+    "retire-previous-client-secrets": {
+        "task": "oauthcore.tasks.retire_previous_client_secrets",
+        "schedule": crontab(minute="*/5"),
     },
     "resend-stale-emails": {
         "task": "portal.tasks.resend_stale_emails",

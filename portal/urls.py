@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v2/", include("oauthcore.api.urls")),
+    path("portal/", include("portal.portal_urls")),
     path("", include("oauthcore.urls")),
     path("", include("consent.urls")),
 ]

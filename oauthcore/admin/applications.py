@@ -4,7 +4,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from oauthcore.admin.base import (
     LinesField,
@@ -204,10 +205,16 @@ class ApplicationAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
     def client_secret_display(self, obj):
         if obj is None or not obj.client_secret_hint:
             return "—"
+        previous = obj.previous_secrets.filter(expires_at__gt=timezone.now())
         return format_html(
-            "<code>••••{}</code> <span class='help'>(only the last four characters are kept for display; "
-            "use the “Rotate client secret” action for a new secret)</span>",
+            "<code>••••{}</code>{} <span class='help'>(only the last four characters are kept for display; "
+            "use the “Rotate client secret” action for a new secret: it ends every grace period)</span>",
             obj.client_secret_hint,
+            format_html_join(
+                "",
+                "<br><code>••••{}</code> previous secret, valid until {} UTC",
+                ((p.hint, f"{p.expires_at:%Y-%m-%d %H:%M}") for p in previous),
+            ),
         )
 
     # -- writes ------------------------------------------------------------------------------------------

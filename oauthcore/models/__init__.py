@@ -1,4 +1,4 @@
-from oauthcore.models.applications import Application
+from oauthcore.models.applications import Application, PreviousClientSecret
 from oauthcore.models.audit import ActorType, AuditEvent
 from oauthcore.models.client_grants import ClientGrant
 from oauthcore.models.connections import Connection
@@ -18,6 +18,7 @@ __all__ = [
     "DeviceGrant",
     "Grant",
     "IDToken",
+    "PreviousClientSecret",
     "RefreshToken",
     "ResourceServer",
     "ResourceServerScope",

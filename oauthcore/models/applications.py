@@ -285,3 +285,32 @@ def _is_hashed(secret: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class PreviousClientSecret(models.Model):
+    """A replaced client secret that still authenticates its application until ``expires_at``.
+
+    Written when a secret is rotated with a grace period, so that the app's deployments can move to
+    the new secret without downtime. Holds the same digest the application held (never the plain
+    secret) and its last four characters for display. Client authentication checks these only when
+    the current secret does not match, and checks the expiry itself: a periodic task deletes expired
+    rows, but an expired row never authenticates, even before that task has run.
+    """
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="previous_secrets")
+    secret = models.CharField(max_length=255, help_text="The digest of the replaced secret.")
+    hint = models.CharField(max_length=4, blank=True, help_text="Its last four characters.")
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True, help_text="When it was replaced.")
+
+    class Meta:
+        ordering = ["expires_at"]
+        indexes = [
+            # Client authentication: the live previous secrets of one application.
+            models.Index(fields=["application", "expires_at"], name="prev_secret_app_expiry"),
+            # The retiring task: every expired one.
+            models.Index(fields=["expires_at"], name="prev_secret_expiry"),
+        ]
+
+    def __str__(self):
+        return f"••••{self.hint} of {self.application_id} (until {self.expires_at:%Y-%m-%d %H:%M})"

@@ -1,13 +1,16 @@
 """Creating, changing, rotating and deleting applications."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from oauthcore.audit import Actor, record_event
 from oauthcore.constants import CreatedVia
 from oauthcore.credentials import new_client_secret
-from oauthcore.models import Application
+from oauthcore.models import Application, PreviousClientSecret
 from oauthcore.services.tokens import application_tokens_revoke
 
 # What may be changed after creation; everything else is fixed or derived.
@@ -100,14 +103,90 @@ def application_update(*, actor: Actor, application: Application, **fields) -> A
     return application
 
 
-def application_rotate_secret(*, actor: Actor, application: Application) -> str:
-    """Replace the secret at once; the old one stops working. Returns the new secret, shown once."""
+# Rotation with a grace period: how long a replaced secret may keep working, and how many may.
+MAX_SECRET_GRACE = timedelta(days=7)
+MAX_PREVIOUS_SECRETS = 2
+
+
+def application_rotate_secret(*, actor: Actor, application: Application, grace: timedelta = timedelta(0)) -> str:
+    """Replace the secret. Returns the new secret, shown once.
+
+    Without ``grace`` (the admin's and the management API's rotation) the old secret, and any
+    earlier one still in a grace period, stop working at once. With ``grace`` the old secret keeps
+    authenticating until then, stored as a ``PreviousClientSecret`` (its digest, never the secret);
+    at most ``MAX_PREVIOUS_SECRETS`` stay valid, so a further rotation retires the oldest at once.
+    """
+    if grace < timedelta(0) or grace > MAX_SECRET_GRACE:
+        raise ValidationError({"grace": f"The grace period is between none and {MAX_SECRET_GRACE.days} days."})
     secret = new_client_secret()
+    now = timezone.now()
     with transaction.atomic():
+        # The row lock orders concurrent rotations: each one keeps the secret the previous one set.
+        current, hint = (
+            Application.objects.select_for_update()
+            .values_list("client_secret", "client_secret_hint")
+            .get(pk=application.pk)
+        )
+        live = PreviousClientSecret.objects.filter(application=application, expires_at__gt=now)
+        if grace and current:
+            PreviousClientSecret.objects.create(
+                application=application, secret=current, hint=hint, expires_at=now + grace
+            )
+            keep = list(live.order_by("-pk").values_list("pk", flat=True)[:MAX_PREVIOUS_SECRETS])
+            retired = PreviousClientSecret.objects.filter(application=application).exclude(pk__in=keep)
+        else:
+            retired = PreviousClientSecret.objects.filter(application=application)
+        retired_hints = list(retired.values_list("hint", flat=True))
+        retired.delete()
         application.client_secret = secret
         application.save(update_fields=["client_secret", "client_secret_hint", "updated"])
-        record_event(actor=actor, action="client.rotate_secret", target=application)
+        record_event(
+            actor=actor,
+            action="client.rotate_secret",
+            target=application,
+            data={
+                "grace_seconds": int(grace.total_seconds()),
+                "previous_valid_until": (now + grace).isoformat() if grace else None,
+                "retired_previous": retired_hints,
+            },
+        )
     return secret
+
+
+def previous_secret_revoke(*, actor: Actor, previous: PreviousClientSecret) -> None:
+    """End a replaced secret's grace period now (its app has moved to the new secret)."""
+    with transaction.atomic():
+        record_event(
+            actor=actor,
+            action="client.previous_secret_revoke",
+            target=previous.application,
+            data={"hint": previous.hint, "expires_at": previous.expires_at.isoformat()},
+        )
+        previous.delete()
+
+
+def previous_secrets_retire(*, now=None, batch_size: int = 500) -> int:
+    """Delete replaced secrets whose grace period is over (they stopped working then). Returns how many."""
+    now = now or timezone.now()
+    retired = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                PreviousClientSecret.objects.select_related("application")
+                .filter(expires_at__lte=now)
+                .order_by("expires_at", "pk")[:batch_size]
+            )
+            if not batch:
+                return retired
+            for previous in batch:
+                record_event(
+                    actor=Actor.system("retire previous client secrets"),
+                    action="client.previous_secret_retire",
+                    target=previous.application,
+                    data={"hint": previous.hint, "expired_at": previous.expires_at.isoformat()},
+                )
+            PreviousClientSecret.objects.filter(pk__in=[p.pk for p in batch]).delete()
+        retired += len(batch)
 
 
 def application_delete(*, actor: Actor, application: Application) -> None:

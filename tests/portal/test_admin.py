@@ -298,3 +298,18 @@ def test_outgoing_email_is_listed_read_only_without_its_body(admin_client):
     assert admin_client.get(url(OutboundEmail, "add")).status_code == 403
     assert admin_client.post(url(OutboundEmail, "delete", email.pk), {"post": "yes"}).status_code == 403
     assert OutboundEmail.objects.filter(pk=email.pk).exists()
+
+
+def test_invitations_are_listed_and_revoked_through_the_service(admin_client, partner, owner):
+    from portal.models import Invitation
+    from portal.services import invitation_create
+
+    owner_membership = PartnerMembership.objects.get(partner=partner, user=owner)
+    issued = invitation_create(actor=Actor.user(owner), by=owner_membership, email="new@acme.example", role="admin")
+    page = admin_client.get(url(Invitation))
+    assert page.status_code == 200 and "new@acme.example" in page.content.decode()
+    assert "token_digest" not in admin_client.get(url(Invitation, "change", issued.invitation.pk)).content.decode()
+    response = admin_client.post(url(Invitation, "delete", issued.invitation.pk), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Invitation.objects.exists()
+    assert AuditEvent.objects.filter(action="partner.invitation_revoke", target_id=str(partner.pk)).exists()

@@ -106,6 +106,7 @@ def test_seed_demo_builds_the_demo_tenant(seed):
     assert AuditEvent.objects.filter(actor_label="seed_demo").count() >= 10
 
     assert "http://127.0.0.1:8000/admin/" in output
+    assert "partner portal at http://127.0.0.1:8000/portal/" in output
     for username in ("admin", "alice", "acme-dev"):
         assert f"username {username}" in output
     issued = dict(CREDENTIALS_RE.findall(output))

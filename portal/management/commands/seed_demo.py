@@ -267,6 +267,7 @@ class Command(BaseCommand):
         login_url = settings.ISSUER + reverse("admin:index")
         out("")
         out(f"Log in to the admin at {login_url}")
+        out(f"Partners log in to the partner portal at {settings.ISSUER + reverse('portal:home')} (try acme-dev)")
         self._credentials("tenant admin (staff, superuser)", ADMIN)
         out("Other demo users (not staff, no admin access):")
         self._credentials("end user", END_USER)

@@ -1,0 +1,303 @@
+"""The partner portal's forms. They check what a person can fix on the spot; services decide the rest,
+and a service's refusal comes back as errors on these forms (``apply_service_errors``)."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+
+from oauthcore.admin.base import LinesField, add_service_error
+from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, SubjectType
+from oauthcore.models import Application
+from oauthcore.policy import Flow, decide_grant_type
+from oauthcore.selectors import client_facts
+from portal import roles
+from portal.models import Partner, Role
+
+APP_TYPE_HELP = {
+    AppType.REGULAR_WEB: "A server-side web app that keeps a secret (authorization code flow).",
+    AppType.SPA: "A JavaScript app in the browser: no secret, PKCE only.",
+    AppType.NATIVE: "A mobile or desktop app: no secret, PKCE, custom-scheme callbacks allowed.",
+    AppType.NON_INTERACTIVE: "A back end or script calling APIs as itself (client credentials).",
+}
+GRACE_CHOICES = [
+    ("0", "None: stops now"),
+    ("3600", "1 hour"),
+    ("86400", "24 hours"),
+    ("604800", "7 days"),
+]
+# Model fields whose service errors belong to a differently named form field.
+FIELD_ALIASES = {"redirect_uris": "callbacks", "resource_server": "api", "scope": "scopes"}
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on ``form``: on the field it names, else above the form."""
+    if hasattr(error, "error_dict"):
+        error = ValidationError({FIELD_ALIASES.get(name, name): items for name, items in error.error_dict.items()})
+    add_service_error(form, error)
+
+
+# -- accounts ----------------------------------------------------------------------------------------------
+
+
+class AccountFields(forms.Form):
+    username = forms.CharField(
+        max_length=150,
+        help_text="Letters, digits and @ . + - _ only. You log in with it, or with your email.",
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters, not only digits, not a common password.",
+    )
+    email_field = "email"
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        get_user_model().username_validator(username)
+        if get_user_model().objects.filter(username=username).exists():
+            raise ValidationError("This username is taken.")
+        return username
+
+    def account_email(self) -> str:
+        return self.cleaned_data.get("email", "")
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password:
+            User = get_user_model()
+            try:
+                validate_password(password, user=User(username=cleaned.get("username", ""), email=self.account_email()))
+            except ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
+
+
+class OrganizationFields(forms.Form):
+    name = forms.CharField(label="Organization name", max_length=200)
+    website = forms.URLField(max_length=200, required=False, assume_scheme="https")
+
+
+class SignUpForm(OrganizationFields, AccountFields):
+    """A new partner and its owner's account."""
+
+    email = forms.EmailField(
+        label="Work email",
+        help_text="We send a link to confirm it.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    field_order = ["name", "website", "email", "username", "password"]
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        taken = get_user_model().objects.filter(connection__name=DATABASE_CONNECTION_NAME, email__iexact=email)
+        if taken.exists():
+            raise ValidationError("An account with this email already exists: log in first, then register.")
+        return email
+
+
+class InvitationSignUpForm(AccountFields):
+    def __init__(self, *args, email: str, **kwargs):
+        self.invited_email = email
+        super().__init__(*args, **kwargs)
+
+    def account_email(self) -> str:
+        return self.invited_email
+
+
+class PartnerForm(OrganizationFields):
+    pass
+
+
+class DeletePartnerForm(forms.Form):
+    confirm = forms.CharField(label="Type the organization name to confirm", max_length=200)
+
+    def __init__(self, *args, partner: Partner, **kwargs):
+        self.partner = partner
+        super().__init__(*args, **kwargs)
+
+    def clean_confirm(self):
+        if self.cleaned_data["confirm"].strip() != self.partner.name:
+            raise ValidationError(f"Type {self.partner.name} exactly.")
+        return self.cleaned_data["confirm"]
+
+
+# -- team --------------------------------------------------------------------------------------------------
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(widget=forms.RadioSelect)
+
+    def __init__(self, *args, inviter_role: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r, Role(r).label) for r in roles.grantable_roles(inviter_role)]
+        self.fields["role"].initial = Role.DEVELOPER
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+# -- apps --------------------------------------------------------------------------------------------------
+
+
+class AppFields(forms.Form):
+    name = forms.CharField(max_length=255)
+    description = forms.CharField(
+        max_length=140, required=False, help_text="Shown to users on the consent screen (140 characters)."
+    )
+    logo_uri = forms.URLField(
+        label="Logo URL", max_length=2000, required=False, assume_scheme="https", help_text="An https image, square."
+    )
+    callbacks = LinesField(
+        label="Callback URLs",
+        help_text="One per line, matched exactly. https, or http only for localhost; native apps may use "
+        "a reverse-domain scheme (com.example.app:/callback).",
+    )
+    allowed_origins = LinesField(
+        label="Allowed origins (CORS)",
+        help_text="Origins whose browser code calls the token endpoint, e.g. https://app.example.com (SPAs).",
+    )
+    web_origins = LinesField(label="Allowed web origins", help_text="Origins of pages that embed the login.")
+    refresh_tokens = forms.BooleanField(
+        label="Use refresh tokens", required=False, help_text="Ask users for offline_access where an API allows it."
+    )
+
+    def service_fields(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "description": data["description"],
+            "logo_uri": data["logo_uri"],
+            "callbacks": data["callbacks"],
+            "allowed_origins": data["allowed_origins"],
+            "web_origins": data["web_origins"],
+        }
+
+
+class AppCreateForm(AppFields):
+    app_type = forms.ChoiceField(
+        label="Application type", choices=AppType.choices, widget=forms.RadioSelect, initial=AppType.REGULAR_WEB
+    )
+    field_order = ["name", "app_type"]
+
+    def type_choices(self):
+        return [(value, label, APP_TYPE_HELP[value]) for value, label in AppType.choices]
+
+
+class AppEditForm(AppFields):
+    @classmethod
+    def initial_for(cls, application: Application) -> dict:
+        return {
+            "name": application.name,
+            "description": application.description,
+            "logo_uri": application.logo_uri,
+            "callbacks": application.callbacks,
+            "allowed_origins": application.allowed_origin_list,
+            "web_origins": application.web_origins,
+            "refresh_tokens": "refresh_token" in application.grant_types,
+        }
+
+
+class RotateSecretForm(forms.Form):
+    grace = forms.ChoiceField(
+        label="Keep the current secret working for",
+        choices=GRACE_CHOICES,
+        initial="86400",
+        widget=forms.RadioSelect,
+    )
+
+    def grace_period(self) -> timedelta:
+        return timedelta(seconds=int(self.cleaned_data["grace"]))
+
+
+# -- access requests ---------------------------------------------------------------------------------------
+
+SUBJECT_CHOICES = [
+    (SubjectType.USER, "Act for users (user-delegated: users sign in and consent)"),
+    (SubjectType.CLIENT, "Call the API as the app itself (machine to machine)"),
+]
+FLOW_OF = {SubjectType.USER: Flow.AUTHORIZE, SubjectType.CLIENT: Flow.CLIENT_CREDENTIALS}
+
+
+class AccessRequestForm(forms.Form):
+    """``entries`` are the catalog's entries for this app (portal.catalog.api_catalog)."""
+
+    api = forms.ChoiceField(label="API")
+    subject_type = forms.ChoiceField(label="Kind of access", choices=SUBJECT_CHOICES, widget=forms.RadioSelect)
+    scopes = forms.MultipleChoiceField(label="Scopes needed", widget=forms.CheckboxSelectMultiple, required=True)
+    justification = forms.CharField(
+        min_length=20,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What the app does with this access, for whom. The tenant's admins read this to decide.",
+    )
+
+    def __init__(self, *args, application: Application, entries, api_id: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.application = application
+        self.entries = {entry.api.pk: entry for entry in entries}
+        self.fields["api"].choices = [("", "Choose an API")] + [
+            (entry.api.pk, f"{entry.api.name} ({entry.api.identifier})") for entry in entries
+        ]
+        self.entry = self.entries.get(api_id or self.data.get("api") or self.initial.get("api"))
+        self.fields["scopes"].choices = [
+            (scope.value, f"{scope.value}: {scope.description}" if scope.description else scope.value)
+            for scope in (self.entry.scopes if self.entry else [])
+        ]
+        available = [value for value, _ in SUBJECT_CHOICES if self.subject_available(value)]
+        self.fields["subject_type"].initial = available[0] if available else None
+
+    def subject_rows(self) -> list[dict]:
+        """The kinds of access, each with what the app has today and whether its type can use it."""
+        chosen = self["subject_type"].value()
+        return [
+            {
+                "value": value,
+                "label": label,
+                "available": self.subject_available(value),
+                "checked": value == chosen,
+                "now": (self.entry.app_user if value == SubjectType.USER else self.entry.app_client).words,
+            }
+            for value, label in SUBJECT_CHOICES
+        ]
+
+    def subject_available(self, subject_type: str) -> bool:
+        return decide_grant_type(client_facts(self.application), FLOW_OF[subject_type]) is None
+
+    def clean_subject_type(self):
+        subject_type = self.cleaned_data["subject_type"]
+        if not self.subject_available(subject_type):
+            raise ValidationError(
+                f"A {self.application.get_app_type_display().lower()} cannot use this kind of access."
+                if subject_type == SubjectType.CLIENT
+                else "A machine-to-machine app does not act for users."
+            )
+        return subject_type
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.entry is None:
+            return cleaned
+        subject, scopes = cleaned.get("subject_type"), cleaned.get("scopes")
+        if subject and scopes:
+            has = set(self.entry.own_scopes.get(subject, []))
+            if set(scopes) <= has:
+                self.add_error("scopes", "The app already has these scopes.")
+            pending = [r for r in self.entry.pending if r.subject_type == subject]
+            if pending:
+                self.add_error(None, "A request for this API and kind of access is already waiting for a decision.")
+        return cleaned
+
+    def request_fields(self) -> dict:
+        return {
+            "resource_server": self.entry.api,
+            "subject_type": self.cleaned_data["subject_type"],
+            "scope": list(self.cleaned_data["scopes"]),
+            "justification": self.cleaned_data["justification"],
+        }

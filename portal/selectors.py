@@ -1,0 +1,85 @@
+"""Reads for the partner portal: who gets which email, and what a member sees."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from oauthcore.models import Application, PreviousClientSecret, TenantSettings
+from portal.models import AccessRequest, Invitation, PartnerMembership, RequestStatus, Role
+
+
+def tenant_admin_addresses(permission: str = "portal.change_accessrequest") -> list[str]:
+    """Who hears about partners' requests: the tenant's support address, and every active staff
+    user with an email address who may act on it (superusers, or staff holding ``permission``
+    directly or through a group). Staff who could not decide are not bothered."""
+    app_label, codename = permission.split(".")
+    perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+    may_act = Q(is_superuser=True)
+    if perm is not None:
+        may_act |= Q(user_permissions=perm) | Q(groups__permissions=perm)
+    staff = (
+        get_user_model()
+        .objects.filter(may_act, is_active=True, is_staff=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    addresses = {email.lower(): email for email in staff}
+    support = TenantSettings.load().support_email
+    if support:
+        addresses.setdefault(support.lower(), support)
+    return sorted(addresses.values())
+
+
+def partner_manager_addresses(partner, *, also=None) -> list[str]:
+    """The partner's owners and admins (and ``also``, a user who is still a member), with an email."""
+    wanted = Q(role__in=[Role.OWNER, Role.ADMIN])
+    if also is not None:
+        wanted |= Q(user=also)
+    emails = (
+        PartnerMembership.objects.filter(wanted, partner=partner, user__is_active=True)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    return sorted(set(emails))
+
+
+def memberships_of(user):
+    return PartnerMembership.objects.filter(user=user).select_related("partner").order_by("partner__name")
+
+
+def partner_apps(partner):
+    """The partner's apps for lists, with the count of their pending requests."""
+    pending = Count("access_requests", filter=Q(access_requests__status=RequestStatus.PENDING))
+    return Application.objects.filter(partner=partner).annotate(pending_requests=pending).order_by("name", "pk")
+
+
+def partner_requests(partner, *, application=None):
+    requests = AccessRequest.objects.filter(partner=partner).select_related(
+        "client", "resource_server", "requested_by", "decided_by"
+    )
+    if application is not None:
+        requests = requests.filter(client=application)
+    return requests.order_by("-created_at", "-pk")
+
+
+def team(partner):
+    """Members (with their users) and the invitations still open."""
+    members = PartnerMembership.objects.filter(partner=partner).select_related("user").order_by("user__username")
+    invitations = (
+        Invitation.objects.filter(partner=partner, accepted_at__isnull=True, expires_at__gt=timezone.now())
+        .select_related("invited_by")
+        .order_by("email")
+    )
+    return list(members), list(invitations)
+
+
+def app_with_secrets(partner, client_id: str, *, now) -> Application | None:
+    """One of the partner's apps, with the replaced secrets that still authenticate."""
+    live = Prefetch(
+        "previous_secrets",
+        queryset=PreviousClientSecret.objects.filter(expires_at__gt=now).order_by("expires_at"),
+        to_attr="live_previous_secrets",
+    )
+    return Application.objects.filter(partner=partner, client_id=client_id).prefetch_related(live).first()

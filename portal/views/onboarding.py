@@ -1,0 +1,156 @@
+"""Getting in: the landing page, sign-up, email confirmation and invitations."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from oauthcore.models import TenantSettings
+from portal.forms import InvitationSignUpForm, PartnerForm, SignUpForm, apply_service_errors
+from portal.models import Role
+from portal.selectors import memberships_of
+from portal.services import (
+    invitation_accept,
+    invitation_find,
+    invitation_sign_up,
+    partner_register,
+    partner_resend_verification,
+    partner_sign_up,
+    partner_verify_email,
+)
+from portal.views.access import (
+    email_allowed,
+    member_actor,
+    partner_page,
+    portal_page,
+    signup_allowed,
+)
+
+LOGIN_BACKEND = "oauthcore.backends.UsernameOrEmailBackend"
+
+
+def _tenant_name() -> str:
+    return TenantSettings.load().friendly_name
+
+
+@portal_page
+def home(request):
+    """Signed-in members go to their partner (or choose one); everyone else sees what the portal is."""
+    if request.user.is_authenticated:
+        memberships = list(memberships_of(request.user))
+        if len(memberships) == 1:
+            return redirect("portal:dashboard", memberships[0].partner_id)
+        if memberships:
+            return render(request, "portal/choose_partner.html", {"memberships": memberships})
+    return render(request, "portal/landing.html", {"tenant_name": _tenant_name()})
+
+
+def _too_many(request, template: str, context: dict, verdict):
+    context["form"].add_error(None, f"Too many attempts. Try again in {verdict.retry_after} seconds.")
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def sign_up(request):
+    """A new organization: with a new account, or for the signed-in user."""
+    signed_in = request.user.is_authenticated
+    form_class = PartnerForm if signed_in else SignUpForm
+    form = form_class(request.POST or None)
+    context = {"form": form, "signed_in": signed_in, "tenant_name": _tenant_name()}
+    if request.method == "POST" and form.is_valid():
+        if signed_in and not request.user.email:
+            form.add_error(None, "Your account has no email address to confirm. Ask the tenant's admins to add one.")
+            return render(request, "portal/sign_up.html", context, status=400)
+        verdict = signup_allowed(request)
+        if not verdict:
+            return _too_many(request, "portal/sign_up.html", context, verdict)
+        data = form.cleaned_data
+        try:
+            if signed_in:
+                partner = partner_register(user=request.user, name=data["name"], website=data["website"])
+            else:
+                partner = partner_sign_up(
+                    name=data["name"],
+                    website=data["website"],
+                    username=data["username"],
+                    email=data["email"],
+                    password=data["password"],
+                )
+                login(request, partner.memberships.get().user, backend=LOGIN_BACKEND)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            return redirect("portal:dashboard", partner.pk)
+    return render(request, "portal/sign_up.html", context, status=400 if form.errors else 200)
+
+
+@portal_page
+def verify_email(request, token: str):
+    """The emailed confirmation link. Opening it twice is harmless."""
+    try:
+        partner = partner_verify_email(token=token)
+    except ValidationError as error:
+        return render(request, "portal/link_problem.html", {"title": "Link not valid", "error": error}, status=400)
+    return render(request, "portal/email_verified.html", {"partner": partner})
+
+
+@partner_page(Role.OWNER, gated=False)
+@require_POST
+def resend_verification(request):
+    partner = request.partner
+    if partner.email_verified_at is not None:
+        return redirect("portal:dashboard", partner.pk)
+    verdict = email_allowed("verify", str(request.user.pk))
+    if not verdict:
+        messages.error(request, f"Too many emails sent. Try again in {verdict.retry_after} seconds.")
+    else:
+        partner_resend_verification(actor=member_actor(request), partner=partner, user=request.user)
+        messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+    return redirect("portal:dashboard", partner.pk)
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def invitation(request, token: str):
+    """An emailed invitation: sign up with the invited address, or accept with the signed-in account."""
+    try:
+        invite = invitation_find(token)
+    except ValidationError as error:
+        return render(
+            request, "portal/link_problem.html", {"title": "Invitation not valid", "error": error}, status=400
+        )
+    signed_in = request.user.is_authenticated
+    form = None if signed_in else InvitationSignUpForm(request.POST or None, email=invite.email)
+    context = {
+        "invitation": invite,
+        "form": form,
+        "email_matches": signed_in and request.user.email.lower() == invite.email.lower(),
+        "login_url": f"{reverse('login')}?next={request.path}",
+        "tenant_name": _tenant_name(),
+    }
+    if request.method == "POST":
+        try:
+            if signed_in:
+                membership = invitation_accept(token=token, user=request.user)
+            elif form.is_valid():
+                membership = invitation_sign_up(
+                    token=token, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+                )
+                login(request, membership.user, backend=LOGIN_BACKEND)
+            else:
+                return render(request, "portal/invitation.html", context, status=400)
+        except ValidationError as error:
+            if form is None:
+                return render(
+                    request, "portal/link_problem.html", {"title": "Cannot accept", "error": error}, status=400
+                )
+            apply_service_errors(form, error)
+            return render(request, "portal/invitation.html", context, status=400)
+        messages.success(request, f"Welcome to {membership.partner.name}: you joined as {membership.role}.")
+        return redirect("portal:dashboard", membership.partner_id)
+    return render(request, "portal/invitation.html", context)
