@@ -266,11 +266,21 @@ class TenantSettingsAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the log is written by the services, never by hand."""
+    """Read-only: the log is written by the services, never by hand (and is hash-chained:
+    ``manage.py verify_audit_log`` finds any entry changed or deleted behind the admin's back)."""
 
-    list_display = ("created_at", "action", "actor_type", "actor_label", "target_type", "target_id", "short_reason")
+    list_display = (
+        "sequence",
+        "created_at",
+        "action",
+        "actor_type",
+        "actor_label",
+        "target_type",
+        "target_id",
+        "short_reason",
+    )
     list_filter = ("action", "actor_type", "target_type")
-    search_fields = ("action", "actor_id", "actor_label", "target_type", "target_id")
+    search_fields = ("action", "actor_id", "actor_label", "target_type", "target_id", "reason")
     date_hierarchy = "created_at"
     fields = (
         "created_at",
@@ -282,6 +292,9 @@ class AuditEventAdmin(admin.ModelAdmin):
         "target_id",
         "reason",
         "data_display",
+        "sequence",
+        "previous_hash",
+        "entry_hash",
     )
     readonly_fields = fields
     show_full_result_count = False
