@@ -2,9 +2,27 @@
 
 from django.conf import settings
 
+# Rate limits (see oauthcore.throttle): "N/period", period s, m, h or d, optionally a multiple
+# ("5/15m"). Each is counted in the shared cache (CACHE_URL).
+DEFAULT_RATE_LIMITS = {
+    # Token requests per authenticated client (every grant type).
+    "token": "600/m",
+    # Login attempts (right or wrong) from one address.
+    "login_address": "30/m",
+    # Failed logins for one account from one address before that pair is locked out for the period.
+    "login_failures": "5/15m",
+    # Dynamic client registrations (POST /oidc/register) from one address.
+    "registration": "10/h",
+    # Partner portal sign-ups from one address.
+    "signup": "5/h",
+}
+
 DEFAULTS = {
     "ISSUER": "http://127.0.0.1:8000",
     "CLIENT_SECRET_BYTES": 48,
+    "RATE_LIMITS": DEFAULT_RATE_LIMITS,
+    # How many proxies in front of Portcullis append to X-Forwarded-For (0: use REMOTE_ADDR).
+    "TRUSTED_PROXY_HOPS": 0,
 }
 
 
@@ -22,6 +40,10 @@ class PortcullisSettings:
     @property
     def management_api_identifier(self) -> str:
         return f"{self.issuer}/api/v2/"
+
+    def rate_limit(self, name: str) -> str:
+        """The configured rate for one limit, falling back to its default."""
+        return {**DEFAULT_RATE_LIMITS, **self.RATE_LIMITS}[name]
 
 
 portcullis_settings = PortcullisSettings()

@@ -1,14 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from oauthcore.signin import throttled_login
 from portal.health import healthz
 
 admin.site.site_header = "Portcullis administration"
 admin.site.site_title = "Portcullis"
 admin.site.index_title = "Tenant administration"
 
+handler500 = "portal.unavailable.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The admin's login form, within the same sign-in limits as /login (oauthcore.signin).
+    path("admin/login/", throttled_login(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v2/", include("oauthcore.api.urls")),
     path("", include("oauthcore.urls")),
