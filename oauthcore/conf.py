@@ -9,7 +9,8 @@ DEFAULT_RATE_LIMITS = {
     "token": "600/m",
     # Login attempts (right or wrong) from one address.
     "login_address": "30/m",
-    # Failed logins for one account from one address before that pair is locked out for the period.
+    # Failed logins for one account name from one address: the fifth within 15 minutes locks that
+    # name out from that address for 15 minutes.
     "login_failures": "5/15m",
     # Dynamic client registrations (POST /oidc/register) from one address.
     "registration": "10/h",

@@ -103,10 +103,13 @@ class Lockout:
         return max(0, math.ceil(until - time.time())) if until else 0
 
     def failure(self, key: str) -> int:
-        """Count a failure; the seconds of the lockout it starts, or 0."""
-        if self.limit.hit(key):
+        """Count a failure; the seconds of the lockout it starts, or 0. With ``5/15m``, the fifth
+        failure within 15 minutes starts a 15-minute lockout."""
+        rate = self.limit.rate
+        tolerated = ratelimit.Rate(rate.limit - 1, rate.period) if rate.limit > 1 else None
+        if tolerated is not None and ratelimit.hit(self.limit.name, key, tolerated):
             return 0
-        period = self.limit.rate.period
+        period = rate.period
         try:
             cache.set(self._key(key), time.time() + period, timeout=period)
         except Exception:
@@ -133,9 +136,7 @@ def retry_message(seconds: int) -> str:
 
 def too_many_requests_json(request, retry_after: int) -> JsonResponse:
     """The OAuth error shape (RFC 6749 §5.2 fields) with HTTP 429 and ``Retry-After``."""
-    response = JsonResponse(
-        {"error": TOO_MANY_REQUESTS, "error_description": retry_message(retry_after)}, status=429
-    )
+    response = JsonResponse({"error": TOO_MANY_REQUESTS, "error_description": retry_message(retry_after)}, status=429)
     response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
     return response
@@ -143,9 +144,7 @@ def too_many_requests_json(request, retry_after: int) -> JsonResponse:
 
 def too_many_requests_page(request, retry_after: int):
     """For pages with forms: an HTML page saying when to come back, HTTP 429 and ``Retry-After``."""
-    response = render(
-        request, "oauthcore/too_many_requests.html", {"message": retry_message(retry_after)}, status=429
-    )
+    response = render(request, "oauthcore/too_many_requests.html", {"message": retry_message(retry_after)}, status=429)
     response["Retry-After"] = str(retry_after)
     return response
 

@@ -102,8 +102,7 @@ def test_an_entry_rewritten_with_a_recomputed_hash_breaks_the_next_link():
     )
     report = verify_chain()
     assert report.problems == [
-        "The chain is broken between entries #2 and #3: entry #2 was rewritten "
-        "(its hash is not the one #3 recorded)."
+        "The chain is broken between entries #2 and #3: entry #2 was rewritten (its hash is not the one #3 recorded)."
     ]
 
 
