@@ -234,6 +234,11 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
     },
     "SECURITY": [{"bearerAuth": []}],
+    # Error responses and paged list shapes on every operation (what the views cannot declare).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oauthcore.api.schema.add_errors_and_paging",
+    ],
 }
 
 # Celery: without a broker, tasks run eagerly in the calling process (the embedded default).
