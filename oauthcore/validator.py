@@ -98,6 +98,14 @@ class Target:
 
 
 class PolicyValidator(OAuth2Validator):
+    # -- client authentication --------------------------------------------------------------
+
+    def _authenticate_basic_auth(self, request):
+        try:
+            return super()._authenticate_basic_auth(request)
+        except ValueError:  # non-ASCII in the header: DOT 3.4.1 lets base64 decoding raise (a 500)
+            return False
+
     # -- deciding ---------------------------------------------------------------------------
 
     def _deny(self, decision: Decision, request, flow: Flow):

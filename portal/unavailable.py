@@ -4,15 +4,14 @@ A database outage surfaces as ``OperationalError`` (no connection, connection lo
 server shutting down) or ``InterfaceError`` (a connection already closed). Views raise it; the
 middleware turns it into a 503 with ``Retry-After`` in the surface's own error shape: the Auth0
 envelope under ``/api/v2/``, the OAuth error shape (``temporarily_unavailable``, RFC 6749
-§4.1.2.1) everywhere else. ``handler500`` does the same for what fails outside a view (the
-session middleware saving a session), so no outage ever shows as a 500.
+§4.1.2.1) everywhere else. ``handler500`` (``portal.error_pages``) does the same for what fails outside a view
+(the session middleware saving a session), so no outage ever shows as a 500.
 
 Connecting fails fast: PostgreSQL refuses connections at once while it is down, and
 ``DATABASE_CONNECT_TIMEOUT`` bounds a connection attempt to a host that does not answer.
 """
 
 import logging
-import sys
 
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
@@ -51,14 +50,11 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not is_outage(exception):
             return None
-        logger.error("Database unavailable (%s) for %s %s", exception.__class__.__name__, request.method, request.path)
+        logger.error(
+            "Database unavailable for %s %s: %s: %s",
+            request.method,
+            request.path,
+            exception.__class__.__name__,
+            exception,
+        )
         return unavailable_response(request)
-
-
-def server_error(request, *args, **kwargs):
-    """``handler500``: a database outage outside a view is still a 503, anything else a plain 500."""
-    if is_outage(sys.exc_info()[1]):
-        return unavailable_response(request)
-    from django.views.defaults import server_error as default_server_error
-
-    return default_server_error(request, *args, **kwargs)

@@ -8,7 +8,8 @@ admin.site.site_header = "Portcullis administration"
 admin.site.site_title = "Portcullis"
 admin.site.index_title = "Tenant administration"
 
-handler500 = "portal.unavailable.server_error"
+handler400 = "portal.error_pages.bad_request"
+handler500 = "portal.error_pages.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
