@@ -11,6 +11,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from oauthcore.conf import DEFAULT_RATE_LIMITS
 from portal.env import cache_settings, email_settings, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -125,7 +126,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env_str("STATIC_ROOT") or BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -160,7 +161,15 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portcullis <no-reply@localho
 PORTCULLIS = {
     "ISSUER": ISSUER,
     "CLIENT_SECRET_BYTES": 48,
+    # Rate limits ("N/period"), each overridable by RATE_LIMIT_<NAME>; defaults in oauthcore.conf.
+    "RATE_LIMITS": {
+        name: env_str(f"RATE_LIMIT_{name.upper()}", default) for name, default in DEFAULT_RATE_LIMITS.items()
+    },
+    # Proxies in front of Portcullis that append to X-Forwarded-For (client addresses for rate limits).
+    "TRUSTED_PROXY_HOPS": env_int("TRUSTED_PROXY_HOPS", 0),
 }
+# A queued email still unsent this long after it was written lost its task: beat sends it again.
+OUTBOX_RESEND_AFTER_SECONDS = env_int("OUTBOX_RESEND_AFTER_SECONDS", 120)
 
 
 def _token_lifetime(request):
