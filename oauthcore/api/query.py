@@ -7,15 +7,23 @@ the schema stays the single place where parameters are listed.
 """
 
 import re
+import threading
 from functools import lru_cache
 
 from oauthcore.api.errors import InvalidQueryError
 
 ROUTE_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+# drf-spectacular's generator is not thread-safe: threaded workers build the document one at a time.
+_GENERATING = threading.Lock()
+
+
+def declared_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    with _GENERATING:
+        return _declared_parameters()
 
 
 @lru_cache(maxsize=1)
-def declared_parameters() -> dict[tuple[str, str], frozenset[str]]:
+def _declared_parameters() -> dict[tuple[str, str], frozenset[str]]:
     """``{(OpenAPI path, method): names of its query parameters}``."""
     from drf_spectacular.generators import SchemaGenerator
 

@@ -83,6 +83,8 @@ class Load:
             thread.join(TIMEOUT + 5)
 
     def client(self, n: int) -> None:
+        # Ramp up over a few seconds: 50 password checks at once would only measure the hasher.
+        self.stop.wait(n * 0.1)
         state = ClientState(n, requests.Session(), random.Random(n))
         kinds, weights = zip(*WEIGHTS.items(), strict=True)
         while not self.stop.is_set():

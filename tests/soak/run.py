@@ -397,13 +397,20 @@ def report(load, faults, email_count, email_row, sink, problems, audit_entries, 
 
     if faults.outage_started and faults.outage_ended:
         start, end = faults.outage_started, faults.outage_ended
-        # Started before PostgreSQL was back, and answered after it went away.
-        during = [o for o in outcomes if o.started < end and o.started + o.elapsed >= start]
+        # Started while PostgreSQL was down: each must fail fast, 503 with a JSON error.
+        during = [o for o in outcomes if start <= o.started < end]
         failed = [o for o in during if not o.ok]
         slowest = max((o.elapsed for o in failed), default=0.0)
         not_fast = [o for o in failed if o.error != "503 JSON (database unavailable)" or o.elapsed > FAIL_FAST_SECONDS]
+        # Already being handled when it went away: a 503 as well, however long they had taken.
+        in_flight = [o for o in outcomes if o.started < start <= o.started + o.elapsed]
+        in_flight_failed = [o for o in in_flight if not o.ok]
         print(f"database outage: {end - start:.1f} s; {len(during)} requests started during it, {len(failed)} failed")
         print(f"  failures: {dict(Counter(o.error for o in failed))}; slowest failure answered in {slowest:.2f} s")
+        print(
+            f"  in flight when it stopped: {len(in_flight)}, "
+            f"failures: {dict(Counter(o.error for o in in_flight_failed))}"
+        )
         if not failed:
             failures.append("no request failed during the outage: was the database really down?")
         if not_fast:
@@ -418,7 +425,10 @@ def report(load, faults, email_count, email_row, sink, problems, audit_entries, 
         )
         if not recovered or {o.kind for o in recovered} < {"token", "introspect", "management"}:
             failures.append("not every kind of request succeeded after the outage")
-        outside = [o for o in outcomes if not o.ok and o not in during and not (end <= o.started <= last_failure)]
+        expected = {id(o) for o in during + in_flight}
+        outside = [o for o in outcomes if not o.ok and id(o) not in expected and not (end <= o.started <= last_failure)]
+        if bad_in_flight := [o for o in in_flight_failed if not o.error.startswith("503 JSON")]:
+            failures.append(f"{len(bad_in_flight)} request(s) in flight failed otherwise than 503 JSON")
         if outside:
             failures.append(f"{len(outside)} error(s) outside the outage: {dict(Counter(o.error for o in outside))}")
     else:
