@@ -42,6 +42,7 @@ print(json.dumps(answers))
 def run(args, extra_env=None):
     env = {**os.environ, **PRODUCTION, **(extra_env or {})}
     env.pop("DATABASE_URL", None)  # nothing here needs the database
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests for their own process
     return subprocess.run(
         [sys.executable, *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
