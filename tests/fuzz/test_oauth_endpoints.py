@@ -11,9 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 from consent.models import UserGrant
 from oauthcore.audit_chain import verify_chain
-from oauthcore.constants import AppType, GrantType, SubjectType, UserPolicy
 from oauthcore.models import AccessToken, AuditEvent, Grant, RefreshToken
-from oauthcore.services.applications import application_create
 from tests.fuzz.budget import EXAMPLES_PER_ENDPOINT
 from tests.fuzz.strategies import RowCounts, assert_json_error, form_requests, query_strings
 
@@ -41,26 +39,9 @@ CALLBACK = "https://partner.example.com/callback"
 
 
 @pytest.fixture
-def tenant(actor, make_api, make_grant, django_user_model):
-    """An API with its own introspecting client, a machine client, a partner web app, a user."""
-    api_client = application_create(actor=actor, name="Orders API", app_type=AppType.NON_INTERACTIVE, callbacks=[])
-    api = make_api(
-        identifier="https://orders.example.com/",
-        user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
-        allow_offline_access=True,
-        client=api_client.application,
-    )
-    m2m = application_create(actor=actor, name="M2M", app_type=AppType.NON_INTERACTIVE, callbacks=[])
-    make_grant(api, client=m2m.application, scope=["read:things"])
-    web = application_create(
-        actor=actor,
-        name="Partner",
-        app_type=AppType.REGULAR_WEB,
-        is_first_party=False,
-        callbacks=[CALLBACK],
-        grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
-    )
-    make_grant(api, client=web.application, scope=["read:things"], subject_type=SubjectType.USER)
+def tenant(oauth_tenant, django_user_model):
+    """The usual cast (tests/conftest.py), a user, and a live access token."""
+    api, api_client, m2m, web = oauth_tenant.api, oauth_tenant.api_client, oauth_tenant.m2m, oauth_tenant.web
     user = django_user_model.objects.create_user(username="alice", password="a long demo passphrase 1")
     token = Client().post(
         "/oauth/token",

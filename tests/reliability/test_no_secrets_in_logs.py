@@ -12,9 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from oauthcore.constants import AppType, GrantType, SubjectType, UserPolicy
 from oauthcore.models import Connection
-from oauthcore.services.applications import application_create
 from oauthcore.services.connections import connection_set_domain_level
 
 pytestmark = pytest.mark.django_db
@@ -38,29 +36,12 @@ def server_log():
     console.setStream(previous_stream)
 
 
-def test_no_secret_is_ever_logged(server_log, actor, make_api, make_grant, django_user_model):
+def test_no_secret_is_ever_logged(server_log, actor, oauth_tenant, django_user_model):
     secrets = []
     web = Client()
 
     # -- the tenant ------------------------------------------------------------------------------
-    api_app = application_create(actor=actor, name="Orders API", app_type=AppType.NON_INTERACTIVE, callbacks=[])
-    api = make_api(
-        identifier="https://orders.example.com/",
-        user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
-        allow_offline_access=True,
-        client=api_app.application,
-    )
-    m2m = application_create(actor=actor, name="M2M", app_type=AppType.NON_INTERACTIVE, callbacks=[])
-    make_grant(api, client=m2m.application, scope=["read:things"])
-    partner = application_create(
-        actor=actor,
-        name="Partner",
-        app_type=AppType.REGULAR_WEB,
-        is_first_party=False,
-        callbacks=[CALLBACK],
-        grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
-    )
-    make_grant(api, client=partner.application, scope=["read:things"], subject_type=SubjectType.USER)
+    api, api_app, m2m, partner = oauth_tenant.api, oauth_tenant.api_client, oauth_tenant.m2m, oauth_tenant.web
     connection = Connection.objects.get(name="Username-Password-Authentication")
     connection_set_domain_level(actor=actor, connection=connection, is_domain_connection=True)
     django_user_model.objects.create_user(username="alice", password=PASSWORD)
