@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def bob(django_user_model):
-    return django_user_model.objects.create_user(username="bob", email="bob@example.com", password="an old passphrase 9")
+    return django_user_model.objects.create_user(
+        username="bob", email="bob@example.com", password="an old passphrase 9"
+    )
 
 
 def change_form(user) -> dict:

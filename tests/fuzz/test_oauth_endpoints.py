@@ -212,3 +212,57 @@ def test_authorization_endpoint(tenant, signed_in):
 
     fuzz()
     chain_is_intact()
+
+
+def test_management_api_json_bodies(tenant):
+    """The JSON-body strategy (the one dynamic registration will use) against the management
+    API's client creation: a 201 or an Auth0 envelope, and nothing written when refused."""
+    from oauthcore.models import Application
+    from tests.fuzz.strategies import json_requests
+
+    automation = Client().post(
+        "/oauth/token",
+        {
+            "grant_type": "client_credentials",
+            "client_id": tenant["m2m"].application.client_id,
+            "client_secret": tenant["m2m"].client_secret,
+            "audience": tenant["api"].identifier,
+        },
+    )
+    assert automation.status_code == 200
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("create_management_client", "--name", "Fuzz automation", stdout=out)
+    created = json.loads(out.getvalue())
+    token = (
+        Client()
+        .post(
+            "/oauth/token",
+            {
+                "grant_type": "client_credentials",
+                "client_id": created["client_id"],
+                "client_secret": created["client_secret"],
+                "audience": created["audience"],
+            },
+        )
+        .json()["access_token"]
+    )
+    base = {"name": "Fuzzed", "app_type": "regular_web", "callbacks": ["https://a.example/cb"], "is_first_party": False}
+
+    @FUZZ
+    @given(raw=json_requests(base))
+    def fuzz(raw):
+        rows = RowCounts(Application, AuditEvent)
+        response = post("/api/v2/clients", raw, HTTP_AUTHORIZATION=f"Bearer {token}")
+        if response.status_code == 201:
+            return
+        body = json.loads(response.content)
+        assert response.status_code in {400, 409, 415}, body
+        assert set(body) == {"statusCode", "error", "message", "errorCode"}, body
+        rows.assert_unchanged()
+
+    fuzz()
+    chain_is_intact()
