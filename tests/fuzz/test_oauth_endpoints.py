@@ -220,16 +220,6 @@ def test_management_api_json_bodies(tenant):
     from oauthcore.models import Application
     from tests.fuzz.strategies import json_requests
 
-    automation = Client().post(
-        "/oauth/token",
-        {
-            "grant_type": "client_credentials",
-            "client_id": tenant["m2m"].application.client_id,
-            "client_secret": tenant["m2m"].client_secret,
-            "audience": tenant["api"].identifier,
-        },
-    )
-    assert automation.status_code == 200
     from io import StringIO
 
     from django.core.management import call_command
