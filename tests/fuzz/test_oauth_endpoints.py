@@ -217,12 +217,12 @@ def test_authorization_endpoint(tenant, signed_in):
 def test_management_api_json_bodies(tenant):
     """The JSON-body strategy (the one dynamic registration will use) against the management
     API's client creation: a 201 or an Auth0 envelope, and nothing written when refused."""
-    from oauthcore.models import Application
-    from tests.fuzz.strategies import json_requests
-
     from io import StringIO
 
     from django.core.management import call_command
+
+    from oauthcore.models import Application
+    from tests.fuzz.strategies import json_requests
 
     out = StringIO()
     call_command("create_management_client", "--name", "Fuzz automation", stdout=out)
