@@ -276,6 +276,23 @@ class PolicyValidator(OAuth2Validator):
                 data={"token_family": str(family)},
             )
 
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        """RFC 7009, scoped to the client by django-oauth-toolkit; a real revocation is audited."""
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        client = request.client
+        live = AccessToken.objects.filter(token_checksum=checksum, application=client).exists() or (
+            RefreshToken.objects.filter(token_checksum=checksum, application=client, revoked__isnull=True).exists()
+        )
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if live:
+            record_event(
+                actor=Actor.client(client),
+                action="token.revoke",
+                target=client,
+                reason="Revoked by the client (RFC 7009).",
+                data={"token_type_hint": token_type_hint or ""},
+            )
+
     # -- token rows: every token of an authorization code shares a family ---------------------------
 
     @staticmethod

@@ -135,3 +135,21 @@ def test_refresh_token_reuse_revokes_the_family_and_is_audited(live_server, acto
     # Both the stolen token and the (now revoked) newest one were presented again.
     events = list(AuditEvent.objects.filter(action="refresh_token.reuse").order_by("sequence"))
     assert len(events) == 2 and {event.actor_id for event in events} == {app.client_id}
+
+
+def test_a_revocation_by_the_client_is_audited_once(live_server, actor, make_grant, orders, alice):
+    app, secret = make_partner_app(actor, make_grant, orders)
+    client = code_client(app, secret)
+    callback = authorization_code(live_server, Browser(live_server.url), client, orders)
+    token = client.fetch_token(token_url(live_server), authorization_response=callback, code_verifier=VERIFIER)
+    for _ in range(2):  # the second time there is nothing left to revoke: 200 all the same, no entry
+        response = requests.post(
+            f"{live_server.url}/oauth/revoke",
+            data={"token": token["refresh_token"], "token_type_hint": "refresh_token"},
+            auth=(app.client_id, secret),
+            timeout=10,
+        )
+        assert response.status_code == 200
+    (event,) = AuditEvent.objects.filter(action="token.revoke", actor_id=app.client_id)
+    assert event.data == {"token_type_hint": "refresh_token"}
+    assert orders.introspect(live_server.url, token["access_token"]) == {"active": False}
