@@ -256,3 +256,41 @@ def test_management_api_json_bodies(tenant):
 
     fuzz()
     chain_is_intact()
+
+
+def test_consent_answers(tenant):
+    """The consent form's POST, mangled: whatever it says, a consent is stored only together with
+    the code that comes back to the registered callback."""
+    from urllib.parse import urlencode
+
+    web, api = tenant["web"], tenant["api"]
+    client = Client()
+    client.force_login(tenant["user"])
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": web.application.client_id,
+            "redirect_uri": CALLBACK,
+            "scope": "read:things",
+            "audience": api.identifier,
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+            "prompt": "consent",
+        }
+    )
+
+    @FUZZ
+    @given(raw=form_requests({"decision": "accept", "scope": "read:things"}))
+    def fuzz(raw):
+        rows = RowCounts(Grant, UserGrant)
+        response = client.generic("POST", f"/authorize?{query}", raw.body, content_type=raw.content_type)
+        assert response.status_code in {200, 302, 400}, (response.status_code, response.content[:300])
+        if response.status_code == 302 and "code=" in response["Location"]:
+            assert response["Location"].startswith(CALLBACK + "?")
+            assert UserGrant.objects.filter(user=tenant["user"], client=web.application).exists()
+            return
+        rows.assert_unchanged()
+
+    fuzz()
+    chain_is_intact()
