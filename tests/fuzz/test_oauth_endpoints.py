@@ -63,6 +63,21 @@ def tenant(oauth_tenant, django_user_model):
     }
 
 
+def authorize_params(tenant, **overrides) -> dict:
+    """A valid authorization request of the partner app, with PKCE."""
+    return {
+        "response_type": "code",
+        "client_id": tenant["web"].application.client_id,
+        "redirect_uri": CALLBACK,
+        "scope": "read:things",
+        "audience": tenant["api"].identifier,
+        "state": "s",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+        **overrides,
+    }
+
+
 def post(path, raw, **headers):
     return Client().generic("POST", path, raw.body, content_type=raw.content_type, **headers)
 
@@ -177,22 +192,10 @@ def test_introspection_endpoint(tenant):
 
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
 def test_authorization_endpoint(tenant, signed_in):
-    web, api = tenant["web"], tenant["api"]
     client = Client()
     if signed_in:
         client.force_login(tenant["user"])
-    base = {
-        "response_type": "code",
-        "client_id": web.application.client_id,
-        "redirect_uri": CALLBACK,
-        "scope": "read:things",
-        "audience": api.identifier,
-        "state": "s",
-        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        "code_challenge_method": "S256",
-        "prompt": "none",
-        "nonce": "n",
-    }
+    base = authorize_params(tenant, prompt="none", nonce="n")
 
     @FUZZ
     @given(query=query_strings(base))
@@ -263,22 +266,10 @@ def test_consent_answers(tenant):
     the code that comes back to the registered callback."""
     from urllib.parse import urlencode
 
-    web, api = tenant["web"], tenant["api"]
+    web = tenant["web"]
     client = Client()
     client.force_login(tenant["user"])
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": web.application.client_id,
-            "redirect_uri": CALLBACK,
-            "scope": "read:things",
-            "audience": api.identifier,
-            "state": "s",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-            "prompt": "consent",
-        }
-    )
+    query = urlencode(authorize_params(tenant, prompt="consent"))
 
     @FUZZ
     @given(raw=form_requests({"decision": "accept", "scope": "read:things"}))
