@@ -13,12 +13,13 @@ PORT ?= 8000
 CELERYBEAT_SCHEDULE ?= celerybeat-schedule
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint worker beat
+.PHONY: help install run test lint worker beat soak
 
 help:
 	@echo "make run     install, migrate, seed the demo tenant and serve on http://$(HOST):$(PORT)/"
 	@echo "make test    run the test suite (SQLite and eager tasks unless DATABASE_URL/CELERY_BROKER_URL are set)"
 	@echo "make lint    ruff check"
+	@echo "make soak    load and faults: 50 clients for 60 s while PostgreSQL restarts and the worker dies (about 2 minutes)"
 	@echo "make install create $(VENV) and install Portcullis with its test dependencies"
 	@echo "make worker  a Celery worker (needs CELERY_BROKER_URL)"
 	@echo "make beat    Celery beat, the periodic task scheduler (needs CELERY_BROKER_URL)"
@@ -54,3 +55,8 @@ worker: $(INSTALLED)
 beat: $(INSTALLED)
 	@test -n "$$CELERY_BROKER_URL" || { echo "Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) first."; exit 2; }
 	@$(PY) -m celery -A portal beat -l info --schedule $(CELERYBEAT_SCHEDULE)
+
+# Not part of make test: starts its own throwaway PostgreSQL cluster, Redis and SMTP sink on
+# loopback, runs gunicorn and a Celery worker under load, restarts PostgreSQL and kills the worker.
+soak: $(INSTALLED)
+	@$(PY) -m tests.soak.run

@@ -1,8 +1,11 @@
-"""Log in with a username or an email address, case-insensitively for the email."""
+"""Log in with a username or an email address, case-insensitively for the email, within the
+sign-in rate limits (``oauthcore.signin``)."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
+
+from oauthcore import signin
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -13,6 +16,8 @@ class UsernameOrEmailBackend(ModelBackend):
             return None
         User = get_user_model()
         user = User._default_manager.filter(Q(username=username) | Q(email__iexact=username)).order_by("id").first()
+        if request is not None and not signin.admit(request, username, user):
+            return None  # rate-limited or locked out: the password is not even checked
         if user is None:
             # Spend the same time as a real check, so the response does not reveal who exists.
             User().set_password(password)

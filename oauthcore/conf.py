@@ -2,11 +2,27 @@
 
 from django.conf import settings
 
+# Rate limits (see oauthcore.throttle): "N/period", period s, m, h or d, optionally a multiple
+# ("5/15m"). Each is counted in the shared cache (CACHE_URL).
+DEFAULT_RATE_LIMITS = {
+    # Token requests per authenticated client (every grant type).
+    "token": "600/m",
+    # Login attempts (right or wrong) from one address.
+    "login_address": "30/m",
+    # Failed logins for one account name from one address: the fifth within 15 minutes locks that
+    # name out from that address for 15 minutes.
+    "login_failures": "5/15m",
+    # Dynamic client registrations (POST /oidc/register) for the whole tenant (Auth0: 5 per second).
+    "registration": "5/s",
+    # Partner portal sign-ups from one address.
+    "signup": "10/h",
+    # Portal actions that send email (a confirmation link again, an invitation), per member.
+    "portal_email": "30/h",
+}
+
 DEFAULTS = {
     "ISSUER": "http://127.0.0.1:8000",
     "CLIENT_SECRET_BYTES": 48,
-    # Dynamic client registration (RFC 7591): requests per tenant, e.g. "5/s" (Auth0's limit).
-    "DCR_RATE": "5/s",
     # Device authorization grant (RFC 8628).
     "DEVICE_CODE_LIFETIME": 600,  # seconds a device code (and its user code) can be used
     "DEVICE_POLL_INTERVAL": 5,  # seconds a device waits between polls; faster polls get slow_down
@@ -16,8 +32,9 @@ DEFAULTS = {
     "CIMD_CACHE_SECONDS": 3600,  # how long a fetched document is trusted (a shorter Cache-Control max-age wins)
     "PORTAL_INVITATION_DAYS": 7,
     "PORTAL_VERIFICATION_DAYS": 3,
-    "PORTAL_SIGNUP_RATE": "10/h",
-    "PORTAL_EMAIL_RATE": "30/h",
+    "RATE_LIMITS": DEFAULT_RATE_LIMITS,
+    # How many proxies in front of Portcullis append to X-Forwarded-For (0: use REMOTE_ADDR).
+    "TRUSTED_PROXY_HOPS": 0,
 }
 
 
@@ -35,6 +52,10 @@ class PortcullisSettings:
     @property
     def management_api_identifier(self) -> str:
         return f"{self.issuer}/api/v2/"
+
+    def rate_limit(self, name: str) -> str:
+        """The configured rate for one limit, falling back to its default."""
+        return {**DEFAULT_RATE_LIMITS, **self.RATE_LIMITS}[name]
 
 
 portcullis_settings = PortcullisSettings()

@@ -55,9 +55,13 @@ class Verdict:
         return self.allowed
 
 
+def digest(key: str) -> str:
+    """Keys may hold addresses or usernames: cache keys carry only a hash of them."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def _window_key(scope: str, key: str, window: int) -> str:
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # keys may hold addresses or usernames
-    return f"ratelimit:{scope}:{digest}:{window}"
+    return f"ratelimit:{scope}:{digest(key)}:{window}"
 
 
 def hit(scope: str, key: str, rate: Rate, *, now: float | None = None) -> Verdict:

@@ -7,7 +7,9 @@ decision is stored on the oauthlib request for the token generator (audience, li
 every denial is written to the audit log with its trace.
 """
 
+import hashlib
 import json
+import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
@@ -41,6 +43,8 @@ from oauthcore.policy import (
 )
 from oauthcore.selectors import api_facts, applicable_grants, client_facts, resource_server_with_scopes
 from oauthcore.services.device import device_grant_poll
+from oauthcore.services.tokens import token_family_revoke
+from oauthcore.throttle import token_rate_check
 
 ROTATING_APP_TYPES = frozenset({AppType.SPA, AppType.NATIVE})
 FLOWS_BY_GRANT_TYPE = {
@@ -82,6 +86,12 @@ def check_resource(request, bound_audience: str | None) -> None:
             description=f"The requested resource does not match the authorization grant: {' '.join(resources)}",
             request=request,
         )
+
+
+def code_family(code: str) -> uuid.UUID:
+    """The token family of everything issued from one authorization code, derived from the code,
+    so that a replay of the code (after its Grant row is gone) still finds those tokens."""
+    return uuid.UUID(hashlib.sha256(b"portcullis code family:" + code.encode()).hexdigest()[:32])
 
 
 def audit_denial(decision: Decision, client, flow: Flow) -> None:
@@ -157,6 +167,12 @@ class PolicyValidator(OAuth2Validator):
                 return True
         return False
 
+    def _authenticate_basic_auth(self, request):
+        try:
+            return super()._authenticate_basic_auth(request)
+        except ValueError:  # non-ASCII in the header: DOT 3.4.1 lets base64 decoding raise (a 500)
+            return False
+
     # -- deciding ---------------------------------------------------------------------------
 
     def _deny(self, decision: Decision, request, flow: Flow):
@@ -202,6 +218,9 @@ class PolicyValidator(OAuth2Validator):
     # -- oauthlib hooks ---------------------------------------------------------------------
 
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
+        # The per-client rate limit: every grant type calls this hook right after the client
+        # is authenticated, so a stranger cannot spend another client's allowance.
+        token_rate_check(client, request)
         flow = FLOWS_BY_GRANT_TYPE.get(grant_type)
         if flow is None:
             return False
@@ -236,7 +255,11 @@ class PolicyValidator(OAuth2Validator):
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         grant = Grant.objects.select_related("user__connection").filter(code=code, application=client).first()
-        if grant is None or grant.is_expired():
+        if grant is None:
+            # Spent already, or never issued: a replayed code revokes what it was exchanged for.
+            self._revoke_code_family(client, code)
+            return False
+        if grant.is_expired():
             return False
         check_resource(request, grant.audience)
         request.user = grant.user
@@ -265,6 +288,7 @@ class PolicyValidator(OAuth2Validator):
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            self._audit_refresh_token_reuse(refresh_token, client)
             return False
         stored = request.refresh_token_instance
         check_resource(request, stored.audience)
@@ -314,6 +338,103 @@ class PolicyValidator(OAuth2Validator):
             # The refresh token was revoked (consent or grant taken back, app deleted) between its
             # validation and now: DOT's re-read under lock finds it gone. An error, never a 500.
             raise errors.InvalidGrantError(description="The refresh token was revoked.", request=request) from exc
+
+    # -- replays: an authorization code used twice, a revoked refresh token used again -------------
+
+    def _revoke_code_family(self, client, code: str) -> None:
+        """RFC 6749 §4.1.2: a code used more than once revokes the tokens issued from it."""
+        token_family_revoke(
+            actor=Actor.client(client),
+            application=client,
+            family=code_family(code),
+            action="authorization_code.replay",
+            reason="An authorization code was used more than once: every token issued from it is revoked.",
+        )
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """After the exchange. Nothing to delete means a concurrent exchange of the same code got
+        there first: both requests' tokens are revoked, and this one is refused."""
+        deleted, _ = Grant.objects.filter(code=code, application=request.client).delete()
+        if not deleted:
+            self._revoke_code_family(request.client, code)
+            raise errors.InvalidGrantError(request=request)
+
+    def _audit_refresh_token_reuse(self, refresh_token: str, client) -> None:
+        """django-oauth-toolkit has revoked the family of a revoked refresh token presented again
+        (``REFRESH_TOKEN_REUSE_PROTECTION``); say so in the audit log."""
+        checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
+        family = (
+            RefreshToken.objects.filter(token_checksum=checksum, application=client, revoked__isnull=False)
+            .values_list("token_family", flat=True)
+            .first()
+        )
+        if family is not None:
+            record_event(
+                actor=Actor.client(client),
+                action="refresh_token.reuse",
+                target=client,
+                reason="A revoked or already rotated refresh token was used: its whole family is revoked.",
+                data={"token_family": str(family)},
+            )
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        """RFC 7009, scoped to the client by django-oauth-toolkit; a real revocation is audited."""
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        client = request.client
+        live = AccessToken.objects.filter(token_checksum=checksum, application=client).exists() or (
+            RefreshToken.objects.filter(token_checksum=checksum, application=client, revoked__isnull=True).exists()
+        )
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if live:
+            record_event(
+                actor=Actor.client(client),
+                action="token.revoke",
+                target=client,
+                reason="Revoked by the client (RFC 7009).",
+                data={"token_type_hint": token_type_hint or ""},
+            )
+
+    # -- token rows: every token of an authorization code shares a family ---------------------------
+
+    @staticmethod
+    def _token_family(request, previous_refresh_token=None):
+        if previous_refresh_token is not None:
+            return previous_refresh_token.token_family
+        if request.grant_type == "authorization_code":
+            return code_family(request.code)
+        return None
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        # django-oauth-toolkit 3.4.1's body, plus token_family (one INSERT, as before).
+        id_token = token.get("id_token", None)
+        if id_token:
+            id_token = self._load_id_token(id_token)
+        access_token = AccessToken(
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            id_token=id_token,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+            resource=getattr(request, "resource", []),
+            token_family=self._token_family(request, source_refresh_token),
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
+        return access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        # django-oauth-toolkit 3.4.1's body, with the family derived from the code (not random).
+        refresh_token = RefreshToken(
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
+            token_family=self._token_family(request, previous_refresh_token) or uuid.uuid4(),
+            resource=getattr(request, "resource", []),
+        )
+        self._set_token_value(refresh_token, refresh_token_code)
+        refresh_token.save()
+        return refresh_token
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs):
         """What the refresh may carry: the original scopes, narrowed to today's ceiling."""

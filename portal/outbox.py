@@ -14,8 +14,11 @@ from portal.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
-# A queued email still unsent after this long lost its task (a broker or worker crash): send again.
-STALE_AFTER = timedelta(minutes=2)
+
+def stale_after() -> timedelta:
+    """A queued email still unsent after this long lost its task (a broker or worker crash): send again."""
+    return timedelta(seconds=getattr(settings, "OUTBOX_RESEND_AFTER_SECONDS", 120))
+
 SWEEP_BATCH = 200
 
 
@@ -76,7 +79,7 @@ def emails_resend_stale(*, now=None) -> int:
     """Queue delivery again for emails whose task was lost; returns how many."""
     from portal.tasks import deliver_email
 
-    cutoff = (now or timezone.now()) - STALE_AFTER
+    cutoff = (now or timezone.now()) - stale_after()
     stale = list(
         OutboundEmail.objects.filter(sent_at__isnull=True, created_at__lt=cutoff)
         .order_by("created_at")

@@ -11,6 +11,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from oauthcore.conf import DEFAULT_RATE_LIMITS
 from portal.env import cache_settings, email_settings, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +48,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database outage is a 503 with a JSON error on every surface, never a 500 (portal.unavailable).
+    "portal.unavailable.DatabaseUnavailableMiddleware",
+    # NUL characters cannot reach PostgreSQL: such requests are a 400 (portal.request_guard).
+    "portal.request_guard.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -54,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.security.DefaultContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -87,6 +93,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-oauth-toolkit warns that http redirect URIs are allowed. They are on purpose: native apps
+# need loopback callbacks (RFC 8252), and oauthcore.validation accepts http for third-party apps
+# only on loopback hosts; redirect URIs are then compared exactly.
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
+
 AUTH_USER_MODEL = "oauthcore.User"
 AUTHENTICATION_BACKENDS = ["oauthcore.backends.UsernameOrEmailBackend"]
 LOGIN_URL = "/login"
@@ -115,7 +126,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env_str("STATIC_ROOT") or BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -138,6 +149,7 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", ISSUER.startswith("https://"))
 
 globals().update(email_settings(env_str("EMAIL_URL")))
@@ -149,13 +161,18 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Portcullis <no-reply@localho
 PORTCULLIS = {
     "ISSUER": ISSUER,
     "CLIENT_SECRET_BYTES": 48,
-    "DCR_RATE": env_str("PORTCULLIS_DCR_RATE", "5/s"),
-    # Partner portal: how long emailed links work, and how often a portal action may send email.
+    # Partner portal: how long emailed links work.
     "PORTAL_INVITATION_DAYS": env_int("PORTAL_INVITATION_DAYS", 7),
     "PORTAL_VERIFICATION_DAYS": env_int("PORTAL_VERIFICATION_DAYS", 3),
-    "PORTAL_SIGNUP_RATE": env_str("PORTAL_SIGNUP_RATE", "10/h"),
-    "PORTAL_EMAIL_RATE": env_str("PORTAL_EMAIL_RATE", "30/h"),
+    # Rate limits ("N/period"), each overridable by RATE_LIMIT_<NAME>; defaults in oauthcore.conf.
+    "RATE_LIMITS": {
+        name: env_str(f"RATE_LIMIT_{name.upper()}", default) for name, default in DEFAULT_RATE_LIMITS.items()
+    },
+    # Proxies in front of Portcullis that append to X-Forwarded-For (client addresses for rate limits).
+    "TRUSTED_PROXY_HOPS": env_int("TRUSTED_PROXY_HOPS", 0),
 }
+# A queued email still unsent this long after it was written lost its task: beat sends it again.
+OUTBOX_RESEND_AFTER_SECONDS = env_int("OUTBOX_RESEND_AFTER_SECONDS", 120)
 
 
 def _token_lifetime(request):
@@ -206,6 +223,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     # The device flow's user and scopes come from oauthcore's DeviceGrant, read by the validator.
     "OAUTH_PRE_TOKEN_VALIDATION": [],
+    # Bearer tokens only in the Authorization header, never in a URL (RFC 9700 §4.3.2).
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
     "CLEAR_EXPIRED_TOKENS_BATCH_SIZE": 1000,
     "CLEAR_EXPIRED_TOKENS_BATCH_INTERVAL": 0,
     "APPLICATION_ADMIN_CLASS": "oauthcore.admin.ApplicationAdmin",
@@ -241,6 +260,11 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
     },
     "SECURITY": [{"bearerAuth": []}],
+    # Error responses and paged list shapes on every operation (what the views cannot declare).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oauthcore.api.schema.add_errors_and_paging",
+    ],
 }
 
 # Celery: without a broker, tasks run eagerly in the calling process (the embedded default).
@@ -272,6 +296,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every handler redacts secrets and tokens (portal.logging); add the filter to any handler added here.
+    "filters": {"redact_secrets": {"()": "portal.logging.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

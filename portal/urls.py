@@ -1,14 +1,20 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from oauthcore.signin import throttled_login
 from portal.health import healthz
 
 admin.site.site_header = "Portcullis administration"
 admin.site.site_title = "Portcullis"
 admin.site.index_title = "Tenant administration"
 
+handler400 = "portal.error_pages.bad_request"
+handler500 = "portal.error_pages.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The admin's login form, within the same sign-in limits as /login (oauthcore.signin).
+    path("admin/login/", throttled_login(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v2/", include("oauthcore.api.urls")),
     path("portal/", include("portal.portal_urls")),

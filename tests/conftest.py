@@ -84,3 +84,34 @@ def _empty_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture
+def oauth_tenant(actor, make_api, make_grant):
+    """The usual cast, made through the services: an API whose own client may introspect its
+    tokens, a machine client with a grant, and a strict third-party web app (callback
+    ``https://partner.example.com/callback``) with a user-delegated grant. Credentials are the
+    ``IssuedCredentials`` (application and plain secret)."""
+    from types import SimpleNamespace
+
+    from oauthcore.constants import GrantType, UserPolicy
+
+    api_client = application_create(actor=actor, name="Orders API", app_type=AppType.NON_INTERACTIVE, callbacks=[])
+    api = make_api(
+        identifier="https://orders.example.com/",
+        user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
+        allow_offline_access=True,
+        client=api_client.application,
+    )
+    m2m = application_create(actor=actor, name="M2M", app_type=AppType.NON_INTERACTIVE, callbacks=[])
+    make_grant(api, client=m2m.application, scope=["read:things"])
+    web = application_create(
+        actor=actor,
+        name="Partner",
+        app_type=AppType.REGULAR_WEB,
+        is_first_party=False,
+        callbacks=["https://partner.example.com/callback"],
+        grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
+    )
+    make_grant(api, client=web.application, scope=["read:things"], subject_type=SubjectType.USER)
+    return SimpleNamespace(api=api, api_client=api_client, m2m=m2m, web=web)

@@ -9,7 +9,15 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from oauthcore.admin.base import ServiceAdminMixin, ServiceModelForm, TokenCascadeMixin, adopt, service_errors_to_form
+from oauthcore.admin.base import (
+    ServiceAdminMixin,
+    ServiceModelForm,
+    TokenCascadeMixin,
+    admin_actor,
+    adopt,
+    service_errors_to_form,
+)
+from oauthcore.audit import record_event
 from oauthcore.constants import DATABASE_CONNECTION_NAME
 from oauthcore.models import AuditEvent, Connection, TenantSettings, User
 from oauthcore.models.tenant import SINGLETON_ID
@@ -22,6 +30,7 @@ from oauthcore.services.connections import (
 )
 from oauthcore.services.tenant import UPDATABLE_FIELDS as TENANT_FIELDS
 from oauthcore.services.tenant import tenant_settings_update
+from oauthcore.services.users import user_delete
 
 # -- connections ---------------------------------------------------------------------------------------------
 
@@ -193,6 +202,23 @@ class UserAdmin(TokenCascadeMixin, DjangoUserAdmin):
     def display_user_id(self, obj):
         return obj.user_id if obj.connection_id else "—"
 
+    # Django's user forms write the user themselves; the audit log hears of it here, in the same
+    # transaction (the admin's change view is atomic). Messages name the changed fields, never values.
+    def log_addition(self, request, obj, message):
+        record_event(actor=admin_actor(request), action="user.create", target=obj, data={"user_id": obj.user_id})
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        record_event(actor=admin_actor(request), action="user.update", target=obj, data={"changes": message})
+        return super().log_change(request, obj, message)
+
+    def delete_model(self, request, obj):
+        user_delete(actor=admin_actor(request), user=obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            user_delete(actor=admin_actor(request), user=user)
+
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         if "connection" not in initial:
@@ -266,11 +292,21 @@ class TenantSettingsAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the log is written by the services, never by hand."""
+    """Read-only: the log is written by the services, never by hand (and is hash-chained:
+    ``manage.py verify_audit_log`` finds any entry changed or deleted behind the admin's back)."""
 
-    list_display = ("created_at", "action", "actor_type", "actor_label", "target_type", "target_id", "short_reason")
+    list_display = (
+        "sequence",
+        "created_at",
+        "action",
+        "actor_type",
+        "actor_label",
+        "target_type",
+        "target_id",
+        "short_reason",
+    )
     list_filter = ("action", "actor_type", "target_type")
-    search_fields = ("action", "actor_id", "actor_label", "target_type", "target_id")
+    search_fields = ("action", "actor_id", "actor_label", "target_type", "target_id", "reason")
     date_hierarchy = "created_at"
     fields = (
         "created_at",
@@ -282,6 +318,9 @@ class AuditEventAdmin(admin.ModelAdmin):
         "target_id",
         "reason",
         "data_display",
+        "sequence",
+        "previous_hash",
+        "entry_hash",
     )
     readonly_fields = fields
     show_full_result_count = False

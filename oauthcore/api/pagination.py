@@ -10,10 +10,18 @@ from oauthcore.api.errors import InvalidQueryError
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
+# Beyond this, an offset would only overflow the database's integers (a 500): refused with a 400.
+MAX_PAGE = 100_000
+
+PAGE_SIZE_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
 
 OFFSET_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="Page index of the results to return. First page is 0."),
-    OpenApiParameter("per_page", OpenApiTypes.INT, description="Number of results per page (default 50, max 100)."),
+    OpenApiParameter(
+        "page",
+        {"type": "integer", "minimum": 0, "maximum": MAX_PAGE},
+        description="Page index of the results to return. First page is 0.",
+    ),
+    OpenApiParameter("per_page", PAGE_SIZE_SCHEMA, description="Number of results per page (default 50, max 100)."),
     OpenApiParameter(
         "include_totals",
         OpenApiTypes.BOOL,
@@ -23,7 +31,7 @@ OFFSET_PARAMETERS = [
 ]
 CHECKPOINT_PARAMETERS = [
     OpenApiParameter("from", OpenApiTypes.STR, description="Optional id from which to start selection (opaque)."),
-    OpenApiParameter("take", OpenApiTypes.INT, description="Number of results per page (default 50, max 100)."),
+    OpenApiParameter("take", PAGE_SIZE_SCHEMA, description="Number of results per page (default 50, max 100)."),
 ]
 
 
@@ -36,6 +44,15 @@ def query_bool(request, name: str, default: bool | None = None) -> bool | None:
     if raw.lower() in ("false", "0"):
         return False
     raise InvalidQueryError(f"Expected type boolean but found type string on property {name}.")
+
+
+def query_choice(request, name: str, choices) -> str | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in choices:
+        raise InvalidQueryError(f"Invalid value {raw!r} on property {name}; expected one of: {', '.join(choices)}.")
+    return raw
 
 
 def query_int(request, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
@@ -69,7 +86,7 @@ def decode_checkpoint(value: str) -> str:
 
 def offset_page(request, queryset, key: str, serialize):
     """A list (``include_totals`` false) or ``{"start", "limit", "total", key}``."""
-    page = query_int(request, "page", 0, 0)
+    page = query_int(request, "page", 0, 0, MAX_PAGE)
     per_page = query_int(request, "per_page", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     include_totals = query_bool(request, "include_totals", False)
     start = page * per_page
@@ -98,7 +115,12 @@ def wants_checkpoint(request) -> bool:
 
 
 def paginate(request, queryset, key: str, serialize, *, checkpoint: bool = False):
-    """Checkpoint paging when the resource supports it and ``from``/``take`` is given; offset paging otherwise."""
+    """Checkpoint paging when the resource supports it and ``from``/``take`` is given; offset paging otherwise.
+
+    Offset parameters are validated either way: a malformed one is an error, never silently ignored."""
+    query_int(request, "page", 0, 0, MAX_PAGE)
+    query_int(request, "per_page", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    query_bool(request, "include_totals", False)
     if checkpoint and wants_checkpoint(request):
         return checkpoint_page(request, queryset, key, serialize)
     return offset_page(request, queryset, key, serialize)

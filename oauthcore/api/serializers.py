@@ -19,18 +19,68 @@ from oauthcore.constants import (
     UserPolicy,
 )
 
+JSON_TYPE_NAMES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
+
+
+def json_type(value) -> str:
+    return "null" if value is None else JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def expected_json_type(field) -> tuple[str, tuple] | None:
+    """The JSON type a field takes, as (name, Python types); None to let the field decide."""
+    if isinstance(field, serializers.BooleanField):
+        return "boolean", (bool,)
+    if isinstance(field, serializers.IntegerField):
+        return "integer", (int,)
+    if isinstance(field, serializers.CharField | serializers.ChoiceField):
+        return "string", (str,)
+    if isinstance(field, serializers.ListField):
+        return "array", (list,)
+    if isinstance(field, serializers.DictField):
+        return "object", (dict,)
+    return None
+
+
+def is_json_type(value, types: tuple) -> bool:
+    if isinstance(value, bool):  # a bool is an int in Python, never in JSON
+        return bool in types
+    return isinstance(value, types)
+
+
+def type_errors(fields, data: Mapping) -> dict:
+    """Auth0 checks JSON types before anything else: ``"Expected type string but found type integer"``.
+    DRF would turn 0 into "0" and "yes" into True; the schema promises exactly the declared types."""
+    errors = {}
+    for name, value in data.items():
+        field = fields.get(name)
+        expected = expected_json_type(field) if field is not None else None
+        if expected is None or (value is None and field.allow_null):
+            continue
+        type_name, types = expected
+        if not is_json_type(value, types):
+            errors[name] = [f"Expected type {type_name} but found type {json_type(value)}"]
+            continue
+        child = expected_json_type(field.child) if hasattr(field, "child") else None
+        items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else []
+        if child is not None and not all(is_json_type(item, child[1]) for item in items):
+            errors[name] = [f"Expected type {child[0]} for every item"]
+    return errors
+
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses properties it does not know, as Auth0 does ("Additional properties not allowed")."""
+    """Refuses properties it does not know, as Auth0 does ("Additional properties not allowed"),
+    and values of another JSON type than the property's."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(set(data) - writable)
+            writable = {name: field for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - set(writable))
             if unknown:
                 raise serializers.ValidationError(
                     {ADDITIONAL_PROPERTIES: [f"Additional properties not allowed ({', '.join(unknown)})"]}
                 )
+            if errors := type_errors(writable, data):
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 
@@ -321,7 +371,8 @@ class UserCreateSerializer(StrictSerializer):
 
 
 class TenantFlagsSerializer(StrictSerializer):
-    enable_dynamic_client_registration = serializers.BooleanField()
+    # Optional in a PATCH (flags are merged); always present in answers.
+    enable_dynamic_client_registration = serializers.BooleanField(required=False)
 
 
 class TenantSettingsSerializer(serializers.Serializer):

@@ -1,5 +1,5 @@
 from oauthcore.models.applications import Application, PreviousClientSecret
-from oauthcore.models.audit import ActorType, AuditEvent
+from oauthcore.models.audit import ActorType, AuditChainHead, AuditEvent
 from oauthcore.models.client_grants import ClientGrant
 from oauthcore.models.connections import Connection
 from oauthcore.models.keys import SigningKey
@@ -12,6 +12,7 @@ __all__ = [
     "AccessToken",
     "ActorType",
     "Application",
+    "AuditChainHead",
     "AuditEvent",
     "ClientGrant",
     "Connection",

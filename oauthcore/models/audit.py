@@ -1,6 +1,15 @@
-"""The audit log: who did what to which object, and why a request was refused."""
+"""The audit log: who did what to which object, and why a request was refused.
+
+Entries are append-only and hash-chained: each one stores the SHA-256 of its own content and of
+the entry before it (``oauthcore.audit_chain``), so ``manage.py verify_audit_log`` finds any entry
+that was edited or deleted afterwards. ``AuditChainHead`` is the chain's tip: one row, locked by
+every writer, so that concurrent writers line up instead of forking the chain.
+"""
 
 from django.db import models
+from django.utils import timezone
+
+GENESIS_HASH = "0" * 64
 
 
 class ActorType(models.TextChoices):
@@ -10,7 +19,8 @@ class ActorType(models.TextChoices):
 
 
 class AuditEvent(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by record_event before hashing (auto_now_add would change it after).
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     action = models.CharField(max_length=64, db_index=True)
     actor_type = models.CharField(max_length=8, choices=ActorType.choices)
     actor_id = models.CharField(max_length=255, blank=True)
@@ -19,6 +29,10 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=255, blank=True)
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # The chain: 1, 2, 3… without gaps (a gap is a deleted entry), and the hashes linking them.
+    sequence = models.BigIntegerField(unique=True, editable=False)
+    previous_hash = models.CharField(max_length=64, editable=False)
+    entry_hash = models.CharField(max_length=64, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -26,3 +40,16 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type}:{self.target_id}"
+
+
+class AuditChainHead(models.Model):
+    """The last entry's sequence and hash. A single row (pk 1), created by the migration."""
+
+    sequence = models.BigIntegerField(default=0)
+    entry_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        verbose_name = "audit chain head"
+
+    def __str__(self):
+        return f"audit chain at {self.sequence}"

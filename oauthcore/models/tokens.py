@@ -1,6 +1,7 @@
 """django-oauth-toolkit's token models, swapped into oauthcore so they can grow with the policy."""
 
 from django.db import models
+from django.db.models import Q
 from oauth2_provider.models import (
     AbstractAccessToken,
     AbstractDeviceGrant,
@@ -37,11 +38,16 @@ class Grant(AudienceFromResourceMixin, AbstractGrant):
 
 class AccessToken(AudienceFromResourceMixin, AbstractAccessToken):
     audience = models.CharField(max_length=600, blank=True, default="", help_text=AUDIENCE_HELP)
+    # Every token issued from one authorization code (and from the refresh tokens it led to)
+    # shares this family with those refresh tokens, so that a replayed code revokes them all
+    # (RFC 6749 §4.1.2). Empty for client credentials.
+    token_family = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta(AbstractAccessToken.Meta):
         swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
         indexes = [
             models.Index(fields=["expires"], name="at_expires"),
+            models.Index(fields=["token_family"], name="at_token_family", condition=Q(token_family__isnull=False)),
             models.Index(fields=["application", "audience", "user"], name="at_application_audience_user"),
         ]
 

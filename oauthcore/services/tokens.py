@@ -78,3 +78,28 @@ def tokens_revoke(
 
 def application_tokens_revoke(*, actor: Actor, application: Application, reason: str) -> RevokedCount:
     return tokens_revoke(actor=actor, applications=[application.pk], reason=reason, target=application)
+
+
+def token_family_revoke(*, actor: Actor, application: Application, family, action: str, reason: str) -> RevokedCount:
+    """Revoke every token of one family: those issued from one authorization code and the
+    refresh tokens it led to. Nothing is recorded when the family holds no live token."""
+    with transaction.atomic():
+        refresh = RefreshToken.objects.filter(
+            token_family=family, application=application, revoked__isnull=True
+        ).update(revoked=timezone.now())
+        linked = RefreshToken.objects.filter(token_family=family, application=application).values("access_token_id")
+        access = (
+            AccessToken.objects.filter(Q(token_family=family) | Q(pk__in=linked), application=application)
+            .delete()[1]
+            .get(AccessToken._meta.label, 0)
+        )
+        counts = RevokedCount(access, refresh, 0)
+        if access or refresh:
+            record_event(
+                actor=actor,
+                action=action,
+                target=application,
+                reason=reason,
+                data={"access_tokens": access, "refresh_tokens": refresh, "token_family": str(family)},
+            )
+    return counts

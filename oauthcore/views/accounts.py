@@ -7,10 +7,11 @@ from django.utils.decorators import method_decorator
 from django.views import View
 
 from oauthcore.models import TenantSettings
+from oauthcore.signin import throttled_login
 from portal.security import decision_page
 
 
-@method_decorator(decision_page, name="dispatch")
+@method_decorator([decision_page, throttled_login], name="dispatch")
 class LoginView(DjangoLoginView):
     template_name = "oauthcore/login.html"
     redirect_authenticated_user = False

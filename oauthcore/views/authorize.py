@@ -35,6 +35,7 @@ from oauthcore.validator import audit_denial
 from portal.security import decision_page
 
 ERROR_TEMPLATE = "oauthcore/authorize_error.html"
+UNREADABLE = errors.InvalidRequestError(description="The authorization request could not be read.")
 CONSENT_TEMPLATE = "oauthcore/consent.html"
 
 
@@ -122,6 +123,8 @@ class AuthorizeView(OAuthLibMixin, View):
             return self.error_page(request, error.oauthlib_error, None)
         except OAuthToolkitError as error:
             return self.error(request, error.oauthlib_error, self.application_of(error.oauthlib_error))
+        except ValueError:  # oauthlib cannot decode the query string (bad percent-escapes, bad UTF-8)
+            return self.error_page(request, UNREADABLE, None)
         oauthlib_request = credentials.pop("request")
         application = oauthlib_request.client
         prompt = frozenset((request.GET.get("prompt") or "").split())

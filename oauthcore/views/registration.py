@@ -15,7 +15,6 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from oauthcore import ratelimit
 from oauthcore.conf import portcullis_settings
 from oauthcore.models import Application, TenantSettings
 from oauthcore.services.registration import (
@@ -26,8 +25,7 @@ from oauthcore.services.registration import (
     registration_delete,
     registration_update,
 )
-
-RATE_SCOPE = "dcr"
+from oauthcore.throttle import REGISTRATION, too_many_requests_json
 
 
 def registration_client_uri(application: Application) -> str:
@@ -86,14 +84,9 @@ class RegisterView(View):
     def post(self, request):
         if not TenantSettings.load().enable_dynamic_client_registration:
             return error("access_denied", "Dynamic client registration is not enabled for this tenant.", 403)
-        verdict = ratelimit.hit(RATE_SCOPE, "tenant", ratelimit.Rate.parse(portcullis_settings.DCR_RATE))
+        verdict = REGISTRATION.hit("tenant")  # one allowance for the whole tenant, as Auth0's
         if not verdict:
-            return error(
-                "too_many_requests",
-                "Too many registrations: try again later.",
-                429,
-                Retry_After=str(verdict.retry_after),
-            )
+            return too_many_requests_json(request, verdict.retry_after)
         try:
             registration = registration_create(data=read_json(request))
         except RegistrationError as exc:

@@ -15,9 +15,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from oauthcore.audit import Actor
-from oauthcore.conf import portcullis_settings
 from oauthcore.models import TenantSettings
-from oauthcore.ratelimit import Rate, hit
+from oauthcore.throttle import PORTAL_EMAIL, SIGNUP, client_address
 from portal import roles
 from portal.models import PartnerMembership, PartnerStatus, Role
 from portal.security import decision_page
@@ -99,14 +98,10 @@ def member_actor(request) -> Actor:
     return Actor.user(request.user)
 
 
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def email_allowed(scope: str, key: str):
     """Actions that send email are rate limited per person (or address): a Verdict."""
-    return hit(f"portal:{scope}", key, Rate.parse(portcullis_settings.PORTAL_EMAIL_RATE))
+    return PORTAL_EMAIL.hit(f"{scope}:{key}")
 
 
 def signup_allowed(request):
-    return hit("portal:signup", client_ip(request), Rate.parse(portcullis_settings.PORTAL_SIGNUP_RATE))
+    return SIGNUP.hit(client_address(request))

@@ -133,15 +133,16 @@ def test_a_body_that_is_not_json_is_refused(client, dcr_on):
 
 
 def test_registrations_are_rate_limited_per_tenant(client, dcr_on, settings):
-    settings.PORTCULLIS = {**settings.PORTCULLIS, "DCR_RATE": "2/m"}
+    settings.PORTCULLIS = {**settings.PORTCULLIS, "RATE_LIMITS": {"registration": "2/m"}}
     assert register(client).status_code == 201
     assert register(client, redirect_uris=["https://other.example.com/cb"]).status_code == 201
     refused = register(client)
     assert refused.status_code == 429
-    assert int(refused["Retry-After"]) >= 1
+    retry_after = int(refused["Retry-After"])
+    assert 1 <= retry_after <= 60
     assert refused.json() == {
         "error": "too_many_requests",
-        "error_description": "Too many registrations: try again later.",
+        "error_description": f"Too many requests. Try again in {retry_after} seconds.",
     }
     assert Application.objects.count() == 2
 

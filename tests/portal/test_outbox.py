@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.models import OutboundEmail
-from portal.outbox import STALE_AFTER, email_deliver, email_queue, emails_resend_stale
+from portal.outbox import email_deliver, email_queue, emails_resend_stale, stale_after
 from portal.tasks import deliver_email
 from tests.celery_worker import wait_for, wait_until_idle
 
@@ -58,7 +58,7 @@ def test_a_failed_delivery_is_recorded_and_sent_by_the_sweep_later(smtp, setting
 
     # The sweep leaves a recent email to its own task, and picks up one whose task was lost.
     assert emails_resend_stale() == 0
-    OutboundEmail.objects.filter(pk=email.pk).update(created_at=timezone.now() - STALE_AFTER - timedelta(seconds=1))
+    OutboundEmail.objects.filter(pk=email.pk).update(created_at=timezone.now() - stale_after() - timedelta(seconds=1))
     settings.EMAIL_PORT = smtp.port
     assert emails_resend_stale() == 1
     [message] = smtp.wait_for_messages(1)

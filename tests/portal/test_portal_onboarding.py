@@ -90,7 +90,7 @@ def test_sign_up_is_all_or_nothing(actor):
 
 
 def test_sign_up_is_rate_limited_per_address(client, settings):
-    settings.PORTCULLIS = {**settings.PORTCULLIS, "PORTAL_SIGNUP_RATE": "2/h"}
+    settings.PORTCULLIS = {**settings.PORTCULLIS, "RATE_LIMITS": {"signup": "2/h"}}
     for n in range(2):
         assert sign_up(client, name=f"Org {n}", username=f"user{n}", email=f"u{n}@example.com").status_code == 302
         client.logout()
@@ -162,7 +162,7 @@ def test_a_link_for_an_address_the_owner_no_longer_has_is_refused(client):
 
 
 def test_the_owner_can_have_the_link_sent_again(client, settings):
-    settings.PORTCULLIS = {**settings.PORTCULLIS, "PORTAL_EMAIL_RATE": "1/h"}
+    settings.PORTCULLIS = {**settings.PORTCULLIS, "RATE_LIMITS": {"portal_email": "1/h"}}
     sign_up(client)
     partner = Partner.objects.get()
     url = reverse("portal:resend-verification", args=[partner.pk])

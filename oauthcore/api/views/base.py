@@ -7,6 +7,7 @@ from rest_framework.renderers import JSONRenderer
 from oauthcore.api.authentication import ManagementTokenAuthentication
 from oauthcore.api.errors import NotFoundError, exception_handler
 from oauthcore.api.permissions import HasRequiredScope
+from oauthcore.api.query import check_query_parameters
 from oauthcore.audit import Actor
 
 
@@ -23,6 +24,10 @@ class ManagementViewSet(viewsets.ViewSet):
 
     def get_exception_handler(self):
         return exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authentication and scopes first: 401/403 win
+        check_query_parameters(request)
 
     def required_scopes_for(self, request) -> tuple[str, ...]:
         scopes = self.required_scopes.get(self.action or "", ())

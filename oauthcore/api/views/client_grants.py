@@ -5,7 +5,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from oauthcore.api.errors import NotFoundError
-from oauthcore.api.pagination import CHECKPOINT_PARAMETERS, OFFSET_PARAMETERS, paginate, query_bool
+from oauthcore.api.pagination import CHECKPOINT_PARAMETERS, OFFSET_PARAMETERS, paginate, query_bool, query_choice
 from oauthcore.api.serializers import ClientGrantCreateSerializer, ClientGrantSerializer, ClientGrantUpdateSerializer
 from oauthcore.api.views.base import ManagementViewSet
 from oauthcore.constants import DefaultFor, SubjectType
@@ -70,9 +70,9 @@ class ClientGrantViewSet(ManagementViewSet):
             rows = rows.filter(resource_server_id=audience)
         if client_id := params.get("client_id"):
             rows = rows.filter(client__client_id=client_id)
-        if subject_type := params.get("subject_type"):
+        if subject_type := query_choice(request, "subject_type", SubjectType.values):
             rows = rows.filter(subject_type=subject_type)
-        if default_for := params.get("default_for"):
+        if default_for := query_choice(request, "default_for", DefaultFor.values):
             rows = rows.filter(default_for=default_for)
         allow_any = query_bool(request, "allow_any_organization")
         if allow_any is not None:

@@ -43,10 +43,11 @@ STRICT_EXAMPLE = OpenApiExample(
 
 def select_fields(request, data: dict) -> dict:
     raw = request.query_params.get("fields")
+    include = query_bool(request, "include_fields", True)  # validated even when there are no fields
     if not raw:
         return data
     names = {name.strip() for name in raw.split(",") if name.strip()}
-    if query_bool(request, "include_fields", True):
+    if include:
         return {key: value for key, value in data.items() if key in names}
     return {key: value for key, value in data.items() if key not in names}
 

@@ -1,0 +1,44 @@
+"""``handler400`` and ``handler500``: errors Django raises before or around a view, in the shape of
+the surface that was called. Pages get Django's plain error pages; the OAuth endpoints the RFC 6749
+error object; the management API the Auth0 envelope (a body Django cannot even parse, e.g. a form
+that declares a charset other than UTF-8, must still be answered in the client's language).
+"""
+
+import sys
+
+from django.http import JsonResponse
+from django.views import defaults
+
+from portal.unavailable import API_PREFIX, is_outage, unavailable_response
+
+# The JSON surfaces other than the management API: the OAuth endpoints.
+OAUTH_PATHS = ("/oauth/", "/userinfo", "/oidc/")
+
+
+def bad_request(request, exception=None, *args, **kwargs):
+    if request.path.startswith(API_PREFIX):
+        body = {"statusCode": 400, "error": "Bad Request", "message": "Malformed request.", "errorCode": "invalid_body"}
+        return JsonResponse(body, status=400)
+    if request.path.startswith(OAUTH_PATHS):
+        body = {"error": "invalid_request", "error_description": "The request could not be read."}
+        response = JsonResponse(body, status=400)
+        response["Cache-Control"] = "no-store"
+        return response
+    if request.path == "/authorize":  # the authorization endpoint's own error page (DESIGN.md §4.8)
+        from django.shortcuts import render
+
+        from portal.security import STRICT_CSP
+
+        context = {"error": "invalid_request", "description": "The authorization request could not be read."}
+        response = render(request, "oauthcore/authorize_error.html", context, status=400)
+        response["Content-Security-Policy"] = STRICT_CSP
+        response["X-Frame-Options"] = "DENY"
+        return response
+    return defaults.bad_request(request, exception, *args, **kwargs)
+
+
+def server_error(request, *args, **kwargs):
+    """A database outage outside a view is still a 503 (portal.unavailable), anything else a 500."""
+    if is_outage(sys.exc_info()[1]):
+        return unavailable_response(request)
+    return defaults.server_error(request, *args, **kwargs)

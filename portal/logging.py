@@ -1,0 +1,58 @@
+"""Secrets never reach the logs: a filter on every handler redacts them from each record.
+
+Client secrets, passwords, authorization codes, PKCE verifiers, tokens (as parameters, JSON
+members, Authorization headers or bare JWTs) are replaced by ``[REDACTED]`` in the message and
+in any traceback, whatever logger wrote them (Django, django-oauth-toolkit, oauthlib, ours).
+"""
+
+import logging
+import re
+
+REDACTED = "[REDACTED]"
+SECRET_NAMES = (
+    "client_secret",
+    "password",
+    "code_verifier",
+    "refresh_token",
+    "access_token",
+    "id_token",
+    "device_code",
+    "registration_access_token",
+    "assertion",
+    "secret",
+    "token",
+    "code",
+)
+# name=value (forms, query strings), "name": "value" (JSON), 'name': 'value' (reprs), "name" = 'value' (SQL).
+_NAMES = "|".join(SECRET_NAMES)
+_NAMED = re.compile(
+    rf"""(?ix)
+    (?<![a-z_])(["']?(?:{_NAMES})["']?\s*(?:=|:)\s*["']?)   # the name and its separator
+    ([^&\s"',;}})\]]+)                                    # the value
+    """
+)
+_AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}")
+# Free text: "Validating refresh token DK3b… for client …" (oauthlib), "invalid code abc…".
+_MENTIONED = re.compile(r"(?i)\b(token|code|secret|password|verifier)(\s+)([A-Za-z0-9._~+/=-]{16,})")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+
+
+def redact(text: str) -> str:
+    text = _JWT.sub(REDACTED, text)
+    text = _AUTHORIZATION.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _MENTIONED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return _NAMED.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+class RedactSecrets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler to report
+            return True
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True

@@ -1,0 +1,11 @@
+"""How much fuzzing a test run does: bounded, so the whole suite stays within minutes.
+
+``FUZZ_EXAMPLES`` scales every fuzz test (e.g. ``FUZZ_EXAMPLES=500 make test`` for a deeper,
+slower local run). Examples are derandomized: a run is reproducible, and CI never fails by luck.
+"""
+
+import os
+
+SCALE = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+EXAMPLES_PER_OPERATION = max(5, SCALE // 4)
+EXAMPLES_PER_ENDPOINT = SCALE * 2
