@@ -70,11 +70,14 @@ def make_grant(actor):
 @pytest.fixture(autouse=True)
 def _fresh_signing_key_cache():
     """Each test starts from its own database, so no process may remember another test's key."""
+    from oauthcore import policy_cache
     from oauthcore.keys import clear_cache
 
     clear_cache()
+    policy_cache.clear()
     yield
     clear_cache()
+    policy_cache.clear()
 
 
 @pytest.fixture(autouse=True)
