@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
+from django.db.models.query import ModelIterable, ValuesListIterable
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,18 @@ class PreparedLookup:
         )
         if sorted({index for _, index in slots}) != list(range(len(self.markers))):
             raise ValueError("Every marker must reach the SQL parameters unchanged (use exact lookups).")
-        klass_info = compiler.klass_info  # None for values_list: rows are returned as they are
-        select_fields = klass_info["select_fields"] if klass_info else [0, -1]
-        model_slice = slice(select_fields[0], select_fields[-1] + 1)
-        init_list = [column[0].target.attname for column in compiler.select[model_slice]] if klass_info else []
+        init_list, model_slice = [], slice(0, 0)
+        if issubclass(queryset._iterable_class, ModelIterable):
+            select_fields = compiler.klass_info["select_fields"]
+            model_slice = slice(select_fields[0], select_fields[-1] + 1)
+            init_list = [column[0].target.attname for column in compiler.select[model_slice]]
+        elif queryset._iterable_class is not ValuesListIterable:
+            raise ValueError("PreparedLookup reads model rows or values_list() tuples.")
+        else:
+            query = queryset.query
+            in_sql = [*query.extra_select, *query.values_select, *query.annotation_select]
+            if list(queryset._fields or in_sql) != in_sql:  # values_list would reorder its columns
+                raise ValueError("List values_list() fields in the SQL's order: fields, then annotations.")
         converters = compiler.get_converters([column[0] for column in compiler.select])
         return _Prepared(
             sql, tuple(params), slots, compiler, converters, init_list, model_slice, compiler.annotation_col_map

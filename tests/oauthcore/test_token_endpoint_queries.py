@@ -1,28 +1,200 @@
-"""The token endpoint's statements, counted: they must not grow with the tenant."""
+"""The hot paths' statements, counted: they must not grow with the tenant, and stay within budget.
+
+Budgets are what a request costs once the process has read the policy (``oauthcore.policy_cache``):
+"warm". Every statement is counted, BEGIN, COMMIT and savepoints included.
+"""
+
+import base64
+import hashlib
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.contrib.auth import get_user_model
 
+from consent.services import user_grant_record
+from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, SubjectType
+from oauthcore.keys import active_signing_key
+from oauthcore.models import AccessToken, Connection, Grant
 from oauthcore.services.applications import application_create
+from oauthcore.services.connections import connection_set_domain_level
+from oauthcore.services.resource_servers import resource_server_update
 
 pytestmark = pytest.mark.django_db
 
+CALLBACK = "https://partner.example.com/callback"
+VERIFIER = "a-code-verifier-long-enough-for-pkce-0123456789-abcdefghij"
+CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
 
-def test_client_credentials_reads_only_what_the_decision_needs(
-    client, actor, make_api, make_app, make_grant, django_assert_max_num_queries
-):
+
+@pytest.fixture
+def crowded(make_api, make_app, make_grant):
+    """An API, and other apps and grants on it: they must change nothing."""
     api = make_api()
-    for n in range(10):  # other apps and grants change nothing
+    for n in range(10):
         make_grant(api, client=make_app(name=f"other {n}"), scope=["read:things"])
-    issued = application_create(actor=actor, name="m2m", app_type="non_interactive", is_first_party=False)
-    make_grant(api, client=issued.application, scope=["read:things"])
-    data = {
+    return api
+
+
+@pytest.fixture
+def m2m(actor, crowded, make_grant):
+    issued = application_create(actor=actor, name="m2m", app_type=AppType.NON_INTERACTIVE, is_first_party=False)
+    make_grant(crowded, client=issued.application, scope=["read:things"])
+    return {
         "grant_type": "client_credentials",
         "client_id": issued.application.client_id,
         "client_secret": issued.client_secret,
-        "audience": api.identifier,
+        "audience": crowded.identifier,
     }
-    client.post("/oauth/token", data)  # the signing key is loaded once per process
-    # client, API, its scopes, the grants, the token INSERT (in a savepoint), DOT's signal lookup
-    with django_assert_max_num_queries(8):
-        response = client.post("/oauth/token", data)
+
+
+@pytest.fixture
+def web(actor, crowded, make_grant):
+    """A strict third-party web app, a user of a domain-level connection who consented to it, logged in."""
+    issued = application_create(
+        actor=actor, name="Partner web", app_type=AppType.REGULAR_WEB, is_first_party=False, callbacks=[CALLBACK]
+    )
+    make_grant(crowded, client=issued.application, scope=["read:things"], subject_type=SubjectType.USER)
+    connection = Connection.objects.get(name=DATABASE_CONNECTION_NAME)
+    connection_set_domain_level(actor=actor, connection=connection, is_domain_connection=True)
+    user = get_user_model().objects.create_user(username="carol", email="carol@example.com", password=None)
+    user_grant_record(user=user, client=issued.application, audience=crowded.identifier, scopes=["read:things"])
+    return issued, user
+
+
+def authorize_path(app, audience: str) -> str:
+    query = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": CALLBACK,
+        "audience": audience,
+        "scope": "read:things",
+        "state": "s",
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+    }
+    return "/authorize?" + urlencode(query)
+
+
+def code_from(response) -> str:
+    assert response.status_code == 302, response.content
+    return parse_qs(urlsplit(response["Location"]).query)["code"][0]
+
+
+def test_client_credentials_takes_at_most_3_statements_with_a_warm_cache(client, m2m, django_assert_num_queries):
+    active_signing_key()  # made on first use: not what this counts
+    with django_assert_num_queries(5):  # cold: the client, then the API, its scopes and the grants, the INSERT
+        assert client.post("/oauth/token", m2m).status_code == 200
+    # warm: the client with the policy stamp, the token INSERT. No transaction: one INSERT is atomic.
+    with django_assert_num_queries(2) as warm:
+        response = client.post("/oauth/token", m2m)
     assert response.status_code == 200 and response.json()["scope"] == "read:things"
+    assert len(warm.captured_queries) <= 3
+    assert "policyversion" in warm.captured_queries[0]["sql"].lower()
+    assert warm.captured_queries[1]["sql"].startswith("INSERT")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_credentials_outside_a_test_transaction_is_two_round_trips(client, m2m, django_assert_num_queries):
+    """As in production: no BEGIN/COMMIT around the token's INSERT."""
+    client.post("/oauth/token", m2m)
+    with django_assert_num_queries(2):
+        assert client.post("/oauth/token", m2m).status_code == 200
+
+
+def test_a_denied_client_credentials_request_is_audited_within_budget(
+    client, m2m, make_api, django_assert_max_num_queries
+):
+    refused = {**m2m, "audience": make_api().identifier}  # an API it has no grant for
+    client.post("/oauth/token", refused)
+    with django_assert_max_num_queries(3):  # the client, the audit event (in its savepoint)
+        response = client.post("/oauth/token", refused)
+    assert response.status_code == 403 and response.json()["error"] == "access_denied"
+
+
+def test_introspection_takes_2_statements(client, actor, m2m, crowded, django_assert_num_queries):
+    backend = application_create(actor=actor, name="API backend", app_type=AppType.NON_INTERACTIVE)
+    resource_server_update(actor=actor, resource_server=crowded, client=backend.application)
+    token = client.post("/oauth/token", m2m).json()["access_token"]
+    credentials = f"{backend.application.client_id}:{backend.client_secret}".encode()
+    caller = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(credentials).decode()}
+    client.post("/oauth/introspect", {"token": token}, **caller)
+    with django_assert_num_queries(2):  # the caller (client authentication); the token with its API's owner
+        response = client.post("/oauth/introspect", {"token": token}, **caller)
+    assert response.json()["active"] is True and response.json()["scope"] == "read:things"
+
+
+def test_authorize_with_stored_consent_takes_at_most_6_statements(client, web, crowded, django_assert_max_num_queries):
+    issued, user = web
+    client.force_login(user)
+    path = authorize_path(issued.application, crowded.identifier)
+    code_from(client.get(path))
+    # the client (twice: oauthlib validates the request again to answer it), the session, the user
+    # with their connection, the stored consent, the code's INSERT
+    with django_assert_max_num_queries(6):
+        code = code_from(client.get(path))
+    assert Grant.objects.filter(code=code, user=user).exists()
+
+
+def test_code_exchange_takes_at_most_7_statements(client, web, crowded, django_assert_max_num_queries):
+    issued, user = web
+    client.force_login(user)
+    path = authorize_path(issued.application, crowded.identifier)
+    exchange = {
+        "grant_type": "authorization_code",
+        "redirect_uri": CALLBACK,
+        "client_id": issued.application.client_id,
+        "client_secret": issued.client_secret,
+        "code_verifier": VERIFIER,
+    }
+    client.post("/oauth/token", {**exchange, "code": code_from(client.get(path))})
+    code = code_from(client.get(path))
+    # the code (read once), the client; then in one transaction (here a savepoint): DOT's resource
+    # check, the token INSERT, the code's DELETE
+    with django_assert_max_num_queries(7):
+        response = client.post("/oauth/token", {**exchange, "code": code})
+    assert response.status_code == 200, response.content
+    assert response.json()["scope"] == "read:things"
+    assert not Grant.objects.filter(code=code).exists()
+
+
+def test_a_code_is_used_up_with_the_token_it_buys(client, web, crowded):
+    """A second exchange of the same code is refused, and leaves no token behind."""
+    issued, user = web
+    client.force_login(user)
+    code = code_from(client.get(authorize_path(issued.application, crowded.identifier)))
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "client_id": issued.application.client_id,
+        "client_secret": issued.client_secret,
+        "code_verifier": VERIFIER,
+    }
+    assert client.post("/oauth/token", exchange).status_code == 200
+    tokens = AccessToken.objects.filter(application=issued.application).count()
+    again = client.post("/oauth/token", exchange)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert AccessToken.objects.filter(application=issued.application).count() == tokens
+
+
+def test_a_code_is_only_good_for_its_own_client(client, web, crowded, actor, make_grant):
+    issued, user = web
+    other = application_create(
+        actor=actor, name="Other web", app_type=AppType.REGULAR_WEB, is_first_party=False, callbacks=[CALLBACK]
+    )
+    make_grant(crowded, client=other.application, scope=["read:things"], subject_type=SubjectType.USER)
+    client.force_login(user)
+    code = code_from(client.get(authorize_path(issued.application, crowded.identifier)))
+    stolen = client.post(
+        "/oauth/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "client_id": other.application.client_id,
+            "client_secret": other.client_secret,
+            "code_verifier": VERIFIER,
+        },
+    )
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
+    assert Grant.objects.filter(code=code).exists()  # still there for its own client
