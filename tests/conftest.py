@@ -11,6 +11,16 @@ from oauthcore.services.resource_servers import resource_server_create
 pytest_plugins = ["tests.celery_worker", "tests.smtp"]
 
 
+def _on_postgresql() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"] == "portal.db.postgresql"
+
+
+# Tests of the PostgreSQL backend itself: collected when the suite runs on PostgreSQL.
+collect_ignore = [] if _on_postgresql() else ["portal/test_db_backend.py"]
+
+
 def pytest_configure(config):
     """Live-server request threads each open their own database connection: with persistent
     connections they would outlive the test session and keep the test database from being dropped."""

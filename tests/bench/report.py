@@ -12,6 +12,7 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 def build(*, scenarios: dict, labels: dict, twins: dict, memory: dict, scale: dict | None, settings: dict) -> dict:
     hello = scenarios["hello"]["rps"]
+    missing = {"rps": None, "ratio_to_hello": None, "ratio_to_baseline": None}
     for key, figures in scenarios.items():
         if "@" in key:
             continue
@@ -24,18 +25,21 @@ def build(*, scenarios: dict, labels: dict, twins: dict, memory: dict, scale: di
     targets = [
         _target(
             "client credentials (strict third-party) at least 2x untouched DOT's",
-            scenarios["client_credentials_strict"]["ratio_to_baseline"],
+            scenarios.get("client_credentials_strict", missing)["ratio_to_baseline"],
             ">=",
             2.0,
         ),
         _target(
             "client credentials (strict third-party) at least 25% of the hello view",
-            scenarios["client_credentials_strict"]["ratio_to_hello"],
+            scenarios.get("client_credentials_strict", missing)["ratio_to_hello"],
             ">=",
             0.25,
         ),
         _target(
-            "introspection at least 40% of the hello view", scenarios["introspection"]["ratio_to_hello"], ">=", 0.40
+            "introspection at least 40% of the hello view",
+            scenarios.get("introspection", missing)["ratio_to_hello"],
+            ">=",
+            0.40,
         ),
     ]
     rss = [value for values in memory.values() for value in values]

@@ -57,6 +57,11 @@ def parse_args() -> argparse.Namespace:
         help="0: no at-scale run; 1: the full sizes (100k apps, 200k client grants, 1M consents, 1M tokens); "
         "0.1: a tenth of them",
     )
+    parser.add_argument(
+        "--only",
+        default=env("BENCH_ONLY", ""),
+        help="comma-separated Portcullis scenarios to run (with their baselines), e.g. introspection",
+    )
     parser.add_argument("--port", type=int, default=int(env("BENCH_PORT", "18000")))
     parser.add_argument(
         "--database-server",
@@ -214,7 +219,10 @@ class Bench:
     def main_plan(self) -> list[tuple[str, Scenario, str]]:
         baseline = {s.key: s for s in baseline_scenarios(self.tenants["baseline"])}
         plan = [("hello", baseline["hello"], "baseline")]
+        only = {key for key in self.args.only.split(",") if key}
         for scenario in portcullis_scenarios(self.tenants["portcullis"]):
+            if only and scenario.key not in only:
+                continue
             if (scenario.twin, baseline[scenario.twin], "baseline") not in plan:
                 plan.append((scenario.twin, baseline[scenario.twin], "baseline"))
             plan.append((scenario.key, scenario, "portcullis"))
