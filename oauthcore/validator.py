@@ -135,9 +135,10 @@ class PolicyValidator(OAuth2Validator):
 
     def _load_application(self, client_id, request):
         """DOT's, but the client comes with the policy stamp, in the same statement: the stamp keys
-        the cached policy inputs (``oauthcore.policy_cache``)."""
+        the cached policy inputs (``oauthcore.policy_cache``). A view may load it its own way
+        (``request.portcullis_load_client``: introspection reads the token in that statement too)."""
         if not request.client:
-            request.client = client_with_stamp(client_id)
+            request.client = getattr(request, "portcullis_load_client", client_with_stamp)(client_id)
             if request.client is None and not oauth2_settings.CIMD_ENABLED:
                 return None  # unknown: DOT would only read the same row again
         return super()._load_application(client_id, request)

@@ -2,10 +2,14 @@
 
 import functools
 import hashlib
+from datetime import UTC, datetime
 
-from django.db.models import Exists, OuterRef
+from django.db import DataError
+from django.db.models import Exists, JSONField, OuterRef, Subquery
+from django.db.models.functions import JSONObject
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -16,8 +20,7 @@ from oauth2_provider.signals import app_authorized
 from oauthlib.common import Request as OAuthlibRequest
 
 from oauthcore.conf import portcullis_settings
-from oauthcore.models import AccessToken, ResourceServer, User
-from oauthcore.oauthlib_core import FormOrJSONOAuthLibCore
+from oauthcore.models import AccessToken, Application, ResourceServer, User
 from oauthcore.prepared import PreparedLookup
 from oauthcore.validator import PolicyValidator
 
@@ -46,15 +49,17 @@ class UserInfoView(dot_views.UserInfoView):
     """``GET /userinfo``: tokens with the openid scope; strict third-party apps never get one."""
 
 
-@functools.cache
-def _oauthlib_core() -> FormOrJSONOAuthLibCore:
-    return FormOrJSONOAuthLibCore()  # builds an oauthlib server with every grant type: once per process
+def _authenticated_client(request, load_client=None):
+    """The client authenticated by Basic auth or body credentials (DOT's rules), or None.
 
-
-def _authenticated_client(request):
-    """The client authenticated by Basic auth or body credentials, or None."""
-    uri, http_method, body, headers = _oauthlib_core()._extract_params(request)
-    oauthlib_request = OAuthlibRequest(uri, http_method=http_method, body=body, headers=headers)
+    ``load_client(client_id)`` replaces the validator's own lookup of the client."""
+    headers = {}
+    if "HTTP_AUTHORIZATION" in request.META:
+        headers["HTTP_AUTHORIZATION"] = request.META["HTTP_AUTHORIZATION"]  # where DOT looks for it
+    body = list(request.POST.items())
+    oauthlib_request = OAuthlibRequest(request.path, http_method="POST", body=body, headers=headers)
+    if load_client is not None:
+        oauthlib_request.portcullis_load_client = load_client
     if not PolicyValidator().authenticate_client(oauthlib_request):
         return None
     return oauthlib_request.client
@@ -72,14 +77,17 @@ class IntrospectView(View):
     """
 
     def post(self, request):
-        client = _authenticated_client(request)
+        token_value = request.POST.get("token")  # RFC 7662: a form parameter
+        load_client = None
+        if token_value:  # the token is read in the statement that reads the caller
+            load_client = functools.partial(_load_caller, checksum=hashlib.sha256(token_value.encode()).hexdigest())
+        client = _authenticated_client(request, load_client)
         if client is None:
             response = JsonResponse(
                 {"error": "invalid_client", "error_description": "Client authentication failed."}, status=401
             )
             response["WWW-Authenticate"] = 'Basic realm="introspection"'
             return response
-        token_value = request.POST.get("token")  # RFC 7662: a form parameter
         if not token_value:
             return JsonResponse(
                 {"error": "invalid_request", "error_description": "The token parameter is required."}, status=400
@@ -87,38 +95,54 @@ class IntrospectView(View):
         return JsonResponse(introspect(token_value, client))
 
 
-def _introspection_query(checksum: str, caller_pk: int):
-    """What the answer shows of the token, its client and user, and whether the caller is the
-    linked client of the token's API: one statement."""
-    caller_owns_api = Exists(ResourceServer.objects.filter(identifier=OuterRef("audience"), client=caller_pk))
-    return (
-        AccessToken.objects.filter(token_checksum=checksum)
-        .annotate(caller_owns_api=caller_owns_api)
-        .values_list(
-            "expires",
-            "audience",
-            "scope",
-            "created",
-            "application__client_id",
-            "user__uid",
-            "user__connection__strategy",
-            "caller_owns_api",
-        )
+def _caller_with_token(client_id: str, checksum: str):
+    """The calling client, with what the answer shows of the token (as ``introspected``: its
+    expiry, audience, scope, client and user, and whether the caller is its API's own client)."""
+    token = AccessToken.objects.filter(token_checksum=checksum)
+    owned = Exists(ResourceServer.objects.filter(identifier=OuterRef("audience"), client=OuterRef(OuterRef("pk"))))
+    facts = JSONObject(
+        expires="expires",
+        created="created",
+        audience="audience",
+        scope="scope",
+        client_id="application__client_id",
+        uid="user__uid",
+        strategy="user__connection__strategy",
+        owned=owned,
     )
+    introspected = Subquery(token.values(facts=facts)[:1], output_field=JSONField())
+    return Application.objects.filter(client_id=client_id).annotate(introspected=introspected)
 
 
-_introspected = PreparedLookup(_introspection_query, "\x1fchecksum", -7_777_777)  # SQL built once per thread
+# One statement per introspection (authenticating the caller reads the token too), its SQL built once
+# per thread: a statement and its round trip saved on what resource servers call for every request.
+_caller_and_token = PreparedLookup(_caller_with_token, "\x1fclient_id", "\x1fchecksum")
+
+
+def _load_caller(client_id: str, *, checksum: str):
+    try:
+        caller = _caller_and_token.first(client_id, checksum)
+    except (ValueError, DataError):  # a NUL byte in client_id: no application has it
+        return None
+    if caller is not None:
+        caller.introspected_checksum = checksum
+    return caller
 
 
 def introspect(token_value: str, caller) -> dict:
+    """``caller``: an authenticated client, loaded by ``_load_caller`` for this token or not."""
     checksum = hashlib.sha256(token_value.encode()).hexdigest()
-    row = _introspected.row(checksum, caller.pk)
-    if row is None:
+    if getattr(caller, "introspected_checksum", None) != checksum:
+        caller = _load_caller(caller.client_id, checksum=checksum)
+    facts = caller.introspected if caller is not None else None
+    if facts is None:
         return INACTIVE
-    expires, audience, scope, created, client_id, uid, strategy, caller_owns_api = row
-    if expires <= timezone.now() or not audience or not caller_owns_api:
+    expires, created = _timestamp(facts["expires"]), _timestamp(facts["created"])
+    if expires <= timezone.now() or not facts["audience"] or not facts["owned"]:
         return INACTIVE
-    subject = User.format_user_id(strategy, uid) if uid else f"{client_id}@clients"
+    uid, client_id = facts["uid"], facts["client_id"]
+    subject = User.format_user_id(facts["strategy"], uid) if uid else f"{client_id}@clients"
+    audience, scope = facts["audience"], facts["scope"]
     return {
         "active": True,
         "scope": scope,
@@ -130,3 +154,9 @@ def introspect(token_value: str, caller) -> dict:
         "iat": int(created.timestamp()),
         "token_type": "Bearer",
     }
+
+
+def _timestamp(value: str) -> datetime:
+    """A timestamp as JSON carries it: ISO 8601, naive when the database stores UTC without a zone."""
+    parsed = parse_datetime(value)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)

@@ -22,6 +22,9 @@ def build(*, scenarios: dict, labels: dict, twins: dict, memory: dict, scale: di
         if twin:
             figures["baseline"] = twin
             figures["ratio_to_baseline"] = _ratio(figures["rps"], scenarios[twin]["rps"])
+            persistent = scenarios.get(f"{twin}_persistent")
+            if persistent:  # how much of the gap is DOT opening a connection per request
+                figures["ratio_to_baseline_with_persistent_connections"] = _ratio(figures["rps"], persistent["rps"])
     targets = [
         _target(
             "client credentials (strict third-party) at least 2x untouched DOT's",
@@ -102,6 +105,12 @@ def table(results: dict) -> str:
             f"{(f'{versus:.2f}x' if versus else '-'):>9}{figures['ratio_to_hello']:>10.2f}"
         )
     lines.append("(CPU ms: per request, gunicorn workers plus the PostgreSQL processes serving them)")
+    for figures in results["scenarios"].values():
+        if figures.get("ratio_to_baseline_with_persistent_connections"):
+            lines.append(
+                f"{figures['label']}: {figures['ratio_to_baseline_with_persistent_connections']:.2f}x "
+                "DOT keeping its connections"
+            )
     scale = results["scale"]
     if scale:
         sizes = ", ".join(f"{value:,} {name.replace('_', ' ')}" for name, value in scale["sizes"].items())

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -39,6 +40,7 @@ class VoidRun(Exception):
 
 SCALE_SIZES = {"apps": 100_000, "client-grants": 200_000, "user-grants": 1_000_000, "tokens": 1_000_000}
 SCALE_SCENARIOS = ("client_credentials_strict", "introspection", "code_exchange")
+PERSISTENT_DOT = "dot_client_credentials_persistent"
 
 
 def parse_args() -> argparse.Namespace:
@@ -103,6 +105,8 @@ class Bench:
             "CACHE_URL": self.args.cache_url,
             "CELERY_BROKER_URL": "",  # nothing the scenarios do enqueues a task
             "LOG_LEVEL": "WARNING",
+            # Connections kept through a whole run, so the CPU their server processes use is all counted.
+            "DATABASE_CONN_MAX_AGE": "600",
         }
 
     def baseline_env(self, database_url: str) -> dict[str, str]:
@@ -122,6 +126,7 @@ class Bench:
         return done.stdout
 
     def prepare_portcullis(self, name: str, database: str, port: int) -> dict:
+        """Its database, migrated, with the benchmark tenant; returns the server's environment."""
         url = machine.recreate_database(self.args.database_server, database)
         env = self.portcullis_env(url, port)
         self.django(["manage.py", "migrate", "--no-input", "-v", "0"], env=env, cwd=PROJECT)
@@ -156,17 +161,21 @@ class Bench:
         self.tenants["baseline"] = {**tenant, "env": env, "database": "portcullis_bench_baseline"}
         machine.log(f"Starting both servers (gunicorn, {args.workers} sync workers each)")
         self.start_portcullis("portcullis", args.port)
-        self.servers["baseline"] = start(
-            name="baseline",
-            app="baseline_project.wsgi:application",
-            cwd=BASELINE,
-            env=env,
-            port=args.port + 1,
-            workers=args.workers,
-            database="portcullis_bench_baseline",
-            log_dir=self.workdir,
-            ready_path="/hello",
-        )
+        # Untouched DOT as startproject configures it, and the same keeping its database connections.
+        for offset, (name, extra) in enumerate(
+            (("baseline", {}), ("baseline_persistent", {"BASELINE_CONN_MAX_AGE": "600"})), start=1
+        ):
+            self.servers[name] = start(
+                name=name,
+                app="baseline_project.wsgi:application",
+                cwd=BASELINE,
+                env={**env, **extra},
+                port=args.port + offset,
+                workers=args.workers,
+                database="portcullis_bench_baseline",
+                log_dir=self.workdir,
+                ready_path="/hello",
+            )
 
     def codes_for(self, server: str, seconds: int) -> str:
         """A file of unused authorization codes for one run on ``server``."""
@@ -225,6 +234,13 @@ class Bench:
                 continue
             if (scenario.twin, baseline[scenario.twin], "baseline") not in plan:
                 plan.append((scenario.twin, baseline[scenario.twin], "baseline"))
+                if scenario.twin == "dot_client_credentials":
+                    persistent = replace(
+                        baseline[scenario.twin],
+                        key=PERSISTENT_DOT,
+                        label="DOT client credentials, persistent connections",
+                    )
+                    plan.append((PERSISTENT_DOT, persistent, "baseline_persistent"))
             plan.append((scenario.key, scenario, "portcullis"))
         return plan
 

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -69,6 +70,11 @@ def gunicorn_command(app: str, port: int, workers: int) -> list[str]:
 def start(
     *, name: str, app: str, cwd: Path, env: dict, port: int, workers: int, database: str, log_dir: Path, ready_path: str
 ) -> Server:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(
+                f"Port {port} is taken: stop what listens there or pass --port (make bench BENCH_PORT=...)."
+            )
     log = log_dir / f"{name}.log"
     process = subprocess.Popen(
         gunicorn_command(app, port, workers),

@@ -111,16 +111,19 @@ def test_a_denied_client_credentials_request_is_audited_within_budget(
     assert response.status_code == 403 and response.json()["error"] == "access_denied"
 
 
-def test_introspection_takes_2_statements(client, actor, m2m, crowded, django_assert_num_queries):
+def test_introspection_takes_1_statement(client, actor, m2m, crowded, django_assert_num_queries):
     backend = application_create(actor=actor, name="API backend", app_type=AppType.NON_INTERACTIVE)
     resource_server_update(actor=actor, resource_server=crowded, client=backend.application)
     token = client.post("/oauth/token", m2m).json()["access_token"]
     credentials = f"{backend.application.client_id}:{backend.client_secret}".encode()
     caller = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(credentials).decode()}
     client.post("/oauth/introspect", {"token": token}, **caller)
-    with django_assert_num_queries(2):  # the caller (client authentication); the token with its API's owner
+    with django_assert_num_queries(1) as statements:  # the caller, and the token with its API's owner
         response = client.post("/oauth/introspect", {"token": token}, **caller)
     assert response.json()["active"] is True and response.json()["scope"] == "read:things"
+    assert "oauthcore_accesstoken" in statements.captured_queries[0]["sql"]
+    with django_assert_num_queries(1):  # an unknown token costs no more
+        assert client.post("/oauth/introspect", {"token": "unknown"}, **caller).json() == {"active": False}
 
 
 def test_authorize_with_stored_consent_takes_at_most_6_statements(client, web, crowded, django_assert_max_num_queries):
@@ -198,3 +201,41 @@ def test_a_code_is_only_good_for_its_own_client(client, web, crowded, actor, mak
     )
     assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
     assert Grant.objects.filter(code=code).exists()  # still there for its own client
+
+
+def test_introspection_describes_user_tokens_and_refuses_expired_ones(client, actor, web, crowded):
+    issued, user = web
+    backend = application_create(actor=actor, name="API backend", app_type=AppType.NON_INTERACTIVE)
+    resource_server_update(actor=actor, resource_server=crowded, client=backend.application)
+    client.force_login(user)
+    code = code_from(client.get(authorize_path(issued.application, crowded.identifier)))
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "client_id": issued.application.client_id,
+        "client_secret": issued.client_secret,
+        "code_verifier": VERIFIER,
+    }
+    token = client.post("/oauth/token", exchange).json()["access_token"]
+    credentials = f"{backend.application.client_id}:{backend.client_secret}".encode()
+    caller = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(credentials).decode()}
+    stored = AccessToken.objects.get(token_checksum=hashlib.sha256(token.encode()).hexdigest())
+    answer = client.post("/oauth/introspect", {"token": token}, **caller).json()
+    assert answer == {
+        "active": True,
+        "scope": "read:things",
+        "client_id": issued.application.client_id,
+        "sub": user.user_id,
+        "aud": crowded.identifier,
+        "iss": "http://127.0.0.1:8000",
+        "exp": int(stored.expires.timestamp()),
+        "iat": int(stored.created.timestamp()),
+        "token_type": "Bearer",
+    }
+    AccessToken.objects.filter(pk=stored.pk).update(expires=stored.created)
+    assert client.post("/oauth/introspect", {"token": token}, **caller).json() == {"active": False}
+    # credentials in the body rather than Basic: the same answer
+    body = {"client_id": backend.application.client_id, "client_secret": backend.client_secret, "token": "x"}
+    assert client.post("/oauth/introspect", body).json() == {"active": False}
+    assert client.post("/oauth/introspect", {**body, "client_secret": "wrong"}).status_code == 401
