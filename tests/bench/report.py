@@ -104,7 +104,10 @@ def table(results: dict) -> str:
             f"{figures['server_cpu_ms_per_request']:>9.2f}"
             f"{(f'{versus:.2f}x' if versus else '-'):>9}{figures['ratio_to_hello']:>10.2f}"
         )
-    lines.append("(CPU ms: per request, gunicorn workers plus the PostgreSQL processes serving them)")
+    lines.append(
+        "(CPU ms: per request, gunicorn workers plus the PostgreSQL processes serving them, but for the"
+        " ones DOT starts per request)"
+    )
     for figures in results["scenarios"].values():
         if figures.get("ratio_to_baseline_with_persistent_connections"):
             lines.append(
@@ -126,7 +129,7 @@ def table(results: dict) -> str:
             )
     lines += ["", "Worker memory after the benchmark (RSS, MB):"]
     for server, values in results["memory_rss_mb"].items():
-        lines.append(f"  {server:<12}{', '.join(f'{value:.0f}' for value in values)}")
+        lines.append(f"  {server:<21}{', '.join(f'{value:.0f}' for value in values)}")
     lines += ["", "Targets:"]
     for target in results["targets"]:
         value = target["value"]
