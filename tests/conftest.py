@@ -17,8 +17,9 @@ def _on_postgresql() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "portal.db.postgresql"
 
 
-# Tests of the PostgreSQL backend itself: collected when the suite runs on PostgreSQL.
-collect_ignore = [] if _on_postgresql() else ["portal/test_db_backend.py"]
+# Tests of the PostgreSQL backend itself, and of races only a server database runs in parallel:
+# collected when the suite runs on PostgreSQL.
+collect_ignore = [] if _on_postgresql() else ["portal/test_db_backend.py", "oauthcore/test_code_race.py"]
 
 
 def pytest_configure(config):

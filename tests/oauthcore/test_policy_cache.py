@@ -17,7 +17,7 @@ from oauthcore.services.client_grants import client_grant_delete, client_grant_u
 from oauthcore.services.connections import connection_set_domain_level
 from oauthcore.services.resource_servers import resource_server_delete, resource_server_update
 from oauthcore.services.tenant import tenant_settings_update
-from tests.oauthcore.test_token_endpoint_queries import CALLBACK, VERIFIER, authorize_path, code_from
+from tests.oauthcore.flows import CALLBACK, authorize_path, code_from, exchange
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +198,7 @@ def test_a_widened_consent_takes_effect_on_the_next_request(client, actor, api, 
     client_grant_update(actor=actor, grant=grant, scope=["read:things", "write:things"])
     user_grant_record(user=user, client=issued.application, audience=api.identifier, scopes=["read:things"])
     client.force_login(user)
-    wider = authorize_path(issued.application, api.identifier).replace("scope=read%3Athings", "scope=write%3Athings")
+    wider = authorize_path(issued.application, api.identifier, "write:things")
     assert client.get(wider).status_code == 200  # write:things was never consented to
     user_grant_record(user=user, client=issued.application, audience=api.identifier, scopes=["write:things"])
     code_from(client.get(wider))
@@ -208,22 +208,15 @@ def test_a_policy_changed_between_authorize_and_exchange_stops_the_exchange(clie
     issued, grant, user = web
     user_grant_record(user=user, client=issued.application, audience=api.identifier, scopes=["read:things"])
     client.force_login(user)
-    exchange = {
-        "grant_type": "authorization_code",
-        "redirect_uri": CALLBACK,
-        "client_id": issued.application.client_id,
-        "client_secret": issued.client_secret,
-        "code_verifier": VERIFIER,
-    }
     path = authorize_path(issued.application, api.identifier)
-    assert granted(client.post("/oauth/token", {**exchange, "code": code_from(client.get(path))})) == "read:things"
+    assert granted(client.post("/oauth/token", exchange(issued, code_from(client.get(path))))) == "read:things"
     code = code_from(client.get(path))
     resource_server_update(actor=actor, resource_server=api, user_policy="deny_all")
-    refused(client.post("/oauth/token", {**exchange, "code": code}))
+    refused(client.post("/oauth/token", exchange(issued, code)))
     resource_server_update(actor=actor, resource_server=api, user_policy="allow_all")
     code = code_from(client.get(path))
     client_grant_delete(actor=actor, grant=grant)  # which also revokes the app's codes for the API
-    refused(client.post("/oauth/token", {**exchange, "code": code}), "invalid_grant")
+    refused(client.post("/oauth/token", exchange(issued, code)), "invalid_grant")
 
 
 def test_a_changed_user_grant_narrows_the_next_exchange(client, actor, api, web):
@@ -233,20 +226,9 @@ def test_a_changed_user_grant_narrows_the_next_exchange(client, actor, api, web)
         user=user, client=issued.application, audience=api.identifier, scopes=["read:things", "write:things"]
     )
     client.force_login(user)
-    both = authorize_path(issued.application, api.identifier).replace(
-        "scope=read%3Athings", "scope=read%3Athings+write%3Athings"
-    )
-    code = code_from(client.get(both))
+    code = code_from(client.get(authorize_path(issued.application, api.identifier, "read:things write:things")))
     client_grant_update(actor=actor, grant=grant, scope=["read:things"])
-    exchange = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": CALLBACK,
-        "client_id": issued.application.client_id,
-        "client_secret": issued.client_secret,
-        "code_verifier": VERIFIER,
-    }
-    assert granted(client.post("/oauth/token", exchange)) == "read:things"
+    assert granted(client.post("/oauth/token", exchange(issued, code))) == "read:things"
 
 
 # -- the stamp ------------------------------------------------------------------------------------------

@@ -6,33 +6,17 @@ Budgets are what a request costs once the process has read the policy (``oauthco
 
 import base64
 import hashlib
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
 
-from consent.services import user_grant_record
-from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, SubjectType
+from oauthcore.constants import AppType, SubjectType
 from oauthcore.keys import active_signing_key
-from oauthcore.models import AccessToken, Connection, Grant
+from oauthcore.models import AccessToken, Grant
 from oauthcore.services.applications import application_create
-from oauthcore.services.connections import connection_set_domain_level
 from oauthcore.services.resource_servers import resource_server_update
+from tests.oauthcore.flows import CALLBACK, authorize_path, code_from, exchange
 
 pytestmark = pytest.mark.django_db
-
-CALLBACK = "https://partner.example.com/callback"
-VERIFIER = "a-code-verifier-long-enough-for-pkce-0123456789-abcdefghij"
-CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
-
-
-@pytest.fixture
-def crowded(make_api, make_app, make_grant):
-    """An API, and other apps and grants on it: they must change nothing."""
-    api = make_api()
-    for n in range(10):
-        make_grant(api, client=make_app(name=f"other {n}"), scope=["read:things"])
-    return api
 
 
 @pytest.fixture
@@ -45,39 +29,6 @@ def m2m(actor, crowded, make_grant):
         "client_secret": issued.client_secret,
         "audience": crowded.identifier,
     }
-
-
-@pytest.fixture
-def web(actor, crowded, make_grant):
-    """A strict third-party web app, a user of a domain-level connection who consented to it, logged in."""
-    issued = application_create(
-        actor=actor, name="Partner web", app_type=AppType.REGULAR_WEB, is_first_party=False, callbacks=[CALLBACK]
-    )
-    make_grant(crowded, client=issued.application, scope=["read:things"], subject_type=SubjectType.USER)
-    connection = Connection.objects.get(name=DATABASE_CONNECTION_NAME)
-    connection_set_domain_level(actor=actor, connection=connection, is_domain_connection=True)
-    user = get_user_model().objects.create_user(username="carol", email="carol@example.com", password=None)
-    user_grant_record(user=user, client=issued.application, audience=crowded.identifier, scopes=["read:things"])
-    return issued, user
-
-
-def authorize_path(app, audience: str) -> str:
-    query = {
-        "response_type": "code",
-        "client_id": app.client_id,
-        "redirect_uri": CALLBACK,
-        "audience": audience,
-        "scope": "read:things",
-        "state": "s",
-        "code_challenge": CHALLENGE,
-        "code_challenge_method": "S256",
-    }
-    return "/authorize?" + urlencode(query)
-
-
-def code_from(response) -> str:
-    assert response.status_code == 302, response.content
-    return parse_qs(urlsplit(response["Location"]).query)["code"][0]
 
 
 def test_client_credentials_takes_at_most_3_statements_with_a_warm_cache(client, m2m, django_assert_num_queries):
@@ -126,8 +77,10 @@ def test_introspection_takes_1_statement(client, actor, m2m, crowded, django_ass
         assert client.post("/oauth/introspect", {"token": "unknown"}, **caller).json() == {"active": False}
 
 
-def test_authorize_with_stored_consent_takes_at_most_6_statements(client, web, crowded, django_assert_max_num_queries):
-    issued, user = web
+def test_authorize_with_stored_consent_takes_at_most_6_statements(
+    client, partner_web, crowded, django_assert_max_num_queries
+):
+    issued, user = partner_web
     client.force_login(user)
     path = authorize_path(issued.application, crowded.identifier)
     code_from(client.get(path))
@@ -138,86 +91,53 @@ def test_authorize_with_stored_consent_takes_at_most_6_statements(client, web, c
     assert Grant.objects.filter(code=code, user=user).exists()
 
 
-def test_code_exchange_takes_at_most_7_statements(client, web, crowded, django_assert_max_num_queries):
-    issued, user = web
+def test_code_exchange_takes_at_most_7_statements(client, partner_web, crowded, django_assert_max_num_queries):
+    issued, user = partner_web
     client.force_login(user)
     path = authorize_path(issued.application, crowded.identifier)
-    exchange = {
-        "grant_type": "authorization_code",
-        "redirect_uri": CALLBACK,
-        "client_id": issued.application.client_id,
-        "client_secret": issued.client_secret,
-        "code_verifier": VERIFIER,
-    }
-    client.post("/oauth/token", {**exchange, "code": code_from(client.get(path))})
+    client.post("/oauth/token", exchange(issued, code_from(client.get(path))))
     code = code_from(client.get(path))
     # the code (read once), the client; then in one transaction (here a savepoint): DOT's resource
     # check, the token INSERT, the code's DELETE
     with django_assert_max_num_queries(7):
-        response = client.post("/oauth/token", {**exchange, "code": code})
+        response = client.post("/oauth/token", exchange(issued, code))
     assert response.status_code == 200, response.content
     assert response.json()["scope"] == "read:things"
     assert not Grant.objects.filter(code=code).exists()
 
 
-def test_a_code_is_used_up_with_the_token_it_buys(client, web, crowded):
+def test_a_code_is_used_up_with_the_token_it_buys(client, partner_web, crowded):
     """A second exchange of the same code is refused, and leaves no token behind."""
-    issued, user = web
+    issued, user = partner_web
     client.force_login(user)
-    code = code_from(client.get(authorize_path(issued.application, crowded.identifier)))
-    exchange = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": CALLBACK,
-        "client_id": issued.application.client_id,
-        "client_secret": issued.client_secret,
-        "code_verifier": VERIFIER,
-    }
-    assert client.post("/oauth/token", exchange).status_code == 200
+    data = exchange(issued, code_from(client.get(authorize_path(issued.application, crowded.identifier))))
+    assert client.post("/oauth/token", data).status_code == 200
     tokens = AccessToken.objects.filter(application=issued.application).count()
-    again = client.post("/oauth/token", exchange)
+    again = client.post("/oauth/token", data)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
     assert AccessToken.objects.filter(application=issued.application).count() == tokens
 
 
-def test_a_code_is_only_good_for_its_own_client(client, web, crowded, actor, make_grant):
-    issued, user = web
+def test_a_code_is_only_good_for_its_own_client(client, partner_web, crowded, actor, make_grant):
+    issued, user = partner_web
     other = application_create(
         actor=actor, name="Other web", app_type=AppType.REGULAR_WEB, is_first_party=False, callbacks=[CALLBACK]
     )
     make_grant(crowded, client=other.application, scope=["read:things"], subject_type=SubjectType.USER)
     client.force_login(user)
     code = code_from(client.get(authorize_path(issued.application, crowded.identifier)))
-    stolen = client.post(
-        "/oauth/token",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": CALLBACK,
-            "client_id": other.application.client_id,
-            "client_secret": other.client_secret,
-            "code_verifier": VERIFIER,
-        },
-    )
+    stolen = client.post("/oauth/token", exchange(other, code))
     assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
     assert Grant.objects.filter(code=code).exists()  # still there for its own client
 
 
-def test_introspection_describes_user_tokens_and_refuses_expired_ones(client, actor, web, crowded):
-    issued, user = web
+def test_introspection_describes_user_tokens_and_refuses_expired_ones(client, actor, partner_web, crowded):
+    issued, user = partner_web
     backend = application_create(actor=actor, name="API backend", app_type=AppType.NON_INTERACTIVE)
     resource_server_update(actor=actor, resource_server=crowded, client=backend.application)
     client.force_login(user)
     code = code_from(client.get(authorize_path(issued.application, crowded.identifier)))
-    exchange = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": CALLBACK,
-        "client_id": issued.application.client_id,
-        "client_secret": issued.client_secret,
-        "code_verifier": VERIFIER,
-    }
-    token = client.post("/oauth/token", exchange).json()["access_token"]
+    token = client.post("/oauth/token", exchange(issued, code)).json()["access_token"]
     credentials = f"{backend.application.client_id}:{backend.client_secret}".encode()
     caller = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(credentials).decode()}
     stored = AccessToken.objects.get(token_checksum=hashlib.sha256(token.encode()).hexdigest())
