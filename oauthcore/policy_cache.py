@@ -17,7 +17,11 @@ older. Without a stamp (a client loaded some other way, no stamp row yet) nothin
 
 Per process (an LRU of ``MAX_ENTRIES``) rather than in the shared cache: a hit costs no round trip,
 and memory stays bounded whatever the size of the tenant. Nothing about the client itself (its
-secret, grant types, party) is cached: that row is read fresh on every request.
+secret, grant types, party) is cached: that row is read fresh on every request, and so are the
+user's consent and connection.
+
+A new input to the decision that lives in another table is cached here only once that model is in
+``WATCHED_MODELS`` (and its bulk writes call ``bump``); otherwise read it fresh, like the client.
 """
 
 from functools import lru_cache

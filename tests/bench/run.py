@@ -248,7 +248,7 @@ class Bench:
 
     def seed_scale(self) -> dict:
         sizes = {name: max(1, round(size * self.args.scale)) for name, size in SCALE_SIZES.items()}
-        env = self.prepare_portcullis("scale", "portcullis_bench_scale", self.args.port + 2)
+        env = self.prepare_portcullis("scale", "portcullis_bench_scale", self.args.port + 3)
         arguments = [sys.executable, "manage.py", "seed_scale", "--yes"]
         arguments += [f"--{name}={value}" for name, value in sizes.items()]
         machine.log(f"Seeding portcullis_bench_scale: {shlex.join(arguments[2:])}")
@@ -304,7 +304,7 @@ class Bench:
             scale = None
             if args.scale > 0:
                 scale = self.seed_scale()
-                self.start_portcullis("scale", args.port + 2)
+                self.start_portcullis("scale", args.port + 3)
                 self.measure(self.scale_plan())
                 memory["scale"] = self.servers["scale"].worker_rss_mb()
                 memory["portcullis"] = self.servers["portcullis"].worker_rss_mb()
