@@ -249,7 +249,7 @@ class Bench:
     def seed_scale(self) -> dict:
         sizes = {name: max(1, round(size * self.args.scale)) for name, size in SCALE_SIZES.items()}
         env = self.prepare_portcullis("scale", "portcullis_bench_scale", self.args.port + 3)
-        arguments = [sys.executable, "manage.py", "seed_scale", "--yes"]
+        arguments = [sys.executable, "manage.py", "seed_scale", "--yes", "--skip-checks"]
         arguments += [f"--{name}={value}" for name, value in sizes.items()]
         machine.log(f"Seeding portcullis_bench_scale: {shlex.join(arguments[2:])}")
         started = time.monotonic()
