@@ -2,6 +2,7 @@
 
 import functools
 import hashlib
+import json
 from datetime import UTC, datetime
 
 from django.db import DataError
@@ -30,12 +31,14 @@ class TokenView(dot_views.TokenView):
 
     @method_decorator(sensitive_post_parameters("password", "client_secret"))
     def authorization_flow_token_response(self, request, *args, **kwargs):
-        """DOT's, without reading back the token it has just saved when nothing listens to
-        ``app_authorized`` (the one reason DOT reads it): a statement saved on every token."""
-        if app_authorized.has_listeners():
-            return super().authorization_flow_token_response(request, *args, **kwargs)
+        """DOT's, but it reads back the token it has just saved only when something listens to
+        ``app_authorized`` (a statement saved on every token), and every answer is JSON: an error
+        raised while saving (a code used up by a concurrent request) comes without headers."""
         _url, headers, body, status = self.create_token_response(request)
-        response = HttpResponse(content=body, status=status)
+        if status == 200 and app_authorized.has_listeners():
+            checksum = hashlib.sha256(json.loads(body)["access_token"].encode()).hexdigest()
+            app_authorized.send(sender=self, request=request, token=AccessToken.objects.get(token_checksum=checksum))
+        response = HttpResponse(content=body, status=status, content_type="application/json")
         for name, value in headers.items():
             response[name] = value
         return response

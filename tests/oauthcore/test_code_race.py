@@ -28,7 +28,7 @@ def test_two_exchanges_racing_with_one_code_get_one_token(client, partner_web, c
         try:
             start.wait()
             response = Client().post("/oauth/token", data)
-            return response.status_code, response.json().get("error")
+            return response.status_code, response.json().get("error")  # JSON, whoever wins
         finally:
             connections.close_all()  # this thread's own connection
 

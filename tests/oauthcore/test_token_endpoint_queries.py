@@ -159,3 +159,21 @@ def test_introspection_describes_user_tokens_and_refuses_expired_ones(client, ac
     body = {"client_id": backend.application.client_id, "client_secret": backend.client_secret, "token": "x"}
     assert client.post("/oauth/introspect", body).json() == {"active": False}
     assert client.post("/oauth/introspect", {**body, "client_secret": "wrong"}).status_code == 401
+
+
+def test_app_authorized_still_reaches_its_listeners(client, m2m):
+    """The token is read back for DOT's app_authorized signal only when something listens to it."""
+    from oauth2_provider.signals import app_authorized
+
+    received = []
+
+    def listener(sender, request, token, **kwargs):
+        received.append(token)
+
+    app_authorized.connect(listener)
+    try:
+        response = client.post("/oauth/token", m2m)
+    finally:
+        app_authorized.disconnect(listener)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert [token.application.client_id for token in received] == [m2m["client_id"]]
