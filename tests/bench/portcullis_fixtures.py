@@ -3,7 +3,7 @@
 Run from the project folder with Portcullis' environment (DATABASE_URL, SECRET_KEY, ...):
 
     python tests/bench/portcullis_fixtures.py tenant            # prints the tenant as JSON
-    python tests/bench/portcullis_fixtures.py codes FILE COUNT   # authorization codes, one a line
+    python tests/bench/portcullis_fixtures.py codes FILE COUNT TEMPLATE   # codes like TEMPLATE, one a line
 
 Everything is made through the project's services and endpoints (the token to introspect comes
 from the token endpoint, the first code from ``/authorize``); only the pool of codes the exchange
@@ -11,13 +11,9 @@ scenario consumes is cloned from that first code in bulk, since one ``/authorize
 take longer than the benchmark itself.
 """
 
-import json
 import os
-import secrets
 import sys
-from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -26,10 +22,7 @@ import django
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
 from consent.services import user_grant_record  # noqa: E402
 from oauthcore.audit import Actor  # noqa: E402
@@ -39,13 +32,11 @@ from oauthcore.services.applications import application_create, application_rota
 from oauthcore.services.client_grants import client_grant_create  # noqa: E402
 from oauthcore.services.connections import connection_set_domain_level  # noqa: E402
 from oauthcore.services.resource_servers import resource_server_create, resource_server_update  # noqa: E402
+from tests.bench.shared_fixtures import CALLBACK, authorized_browser, clone_codes, issued_token, run  # noqa: E402
 
 ACTOR = Actor.system("benchmark")
 API = "https://api.bench.portcullis.test/orders/"
-CALLBACK = "https://partner.bench.example/callback"
 SCOPES = (("read:orders", "Read orders"), ("write:orders", "Create and change orders"))
-CODE_VERIFIER = "portcullis-bench-code-verifier-0123456789-abcdefghijklmnop"
-CODE_CHALLENGE = "JbfBZ8UlTVFPWBLiFUxqxv3-RFc6WPl29jYtIEAwBOQ"  # S256 of CODE_VERIFIER
 USERNAME = "bench-user"
 
 
@@ -92,82 +83,23 @@ def tenant() -> dict:
         )
     user_grant_record(user=user, client=web, audience=API, scopes=["read:orders"])
 
-    browser = Client(HTTP_HOST="127.0.0.1")
-    browser.force_login(user)
-    authorize = "/authorize?" + urlencode(
-        {
-            "response_type": "code",
-            "client_id": web.client_id,
-            "redirect_uri": CALLBACK,
-            "audience": API,
-            "scope": "read:orders",
-            "state": "bench",
-            "code_challenge": CODE_CHALLENGE,
-            "code_challenge_method": "S256",
-        }
-    )
-    first = browser.get(authorize)
-    if first.status_code != 302 or "code=" not in first["Location"]:
-        raise SystemExit(f"/authorize did not answer with a code: {first.status_code} {first.get('Location')}")
-    token = Client(HTTP_HOST="127.0.0.1").post(
-        "/oauth/token",
-        {
-            "grant_type": "client_credentials",
-            "client_id": strict_m2m.client_id,
-            "client_secret": strict_m2m_secret,
-            "audience": API,
-        },
-    )
-    if token.status_code != 200:
-        raise SystemExit(f"the token endpoint refused the benchmark client: {token.content!r}")
+    browser = authorized_browser(user, "/authorize", web.client_id, audience=API, scope="read:orders")
+    data = {"grant_type": "client_credentials", "client_id": strict_m2m.client_id, "client_secret": strict_m2m_secret}
     return {
+        **browser,
         "api": API,
-        "callback": CALLBACK,
-        "code_verifier": CODE_VERIFIER,
         "strict_m2m": {"client_id": strict_m2m.client_id, "client_secret": strict_m2m_secret},
         "first_party_m2m": {"client_id": first_m2m.client_id, "client_secret": first_m2m_secret},
         "introspector": {"client_id": introspector.client_id, "client_secret": introspector_secret},
         "web": {"client_id": web.client_id, "client_secret": web_secret},
-        "access_token": token.json()["access_token"],
-        "authorize_path": authorize,
-        "session_cookie": f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}",
-        "first_code": parse_qs(urlsplit(first["Location"]).query)["code"][0],
+        "access_token": issued_token("/oauth/token", {**data, "audience": API}),
     }
 
 
 def codes(path: str, count: int, template_code: str) -> None:
-    """``count`` unused codes shaped exactly like ``template_code`` (which /authorize issued)."""
-    template = Grant.objects.get(code=template_code)
-    expires = timezone.now() + timedelta(hours=2)  # the scenario runs minutes later; real codes live 60 s
-    values = [secrets.token_urlsafe(30) for _ in range(count)]
-    batch = 5000
-    for start in range(0, count, batch):
-        rows = []
-        for value in values[start : start + batch]:
-            row = Grant(
-                code=value,
-                application_id=template.application_id,
-                user_id=template.user_id,
-                expires=expires,
-                redirect_uri=template.redirect_uri,
-                scope=template.scope,
-                code_challenge=template.code_challenge,
-                code_challenge_method=template.code_challenge_method,
-                nonce=template.nonce,
-                claims=template.claims,
-                resource=template.resource,
-                audience=template.audience,
-            )
-            rows.append(row)
-        Grant.objects.bulk_create(rows)
-    Path(path).write_text("\n".join(values) + "\n")
+    fields = ("application_id", "user_id", "redirect_uri", "scope", "code_challenge", "code_challenge_method")
+    clone_codes(Grant, template_code, count, path, (*fields, "nonce", "claims", "resource", "audience"))
 
 
 if __name__ == "__main__":
-    command = sys.argv[1] if len(sys.argv) > 1 else ""
-    if command == "tenant":
-        print(json.dumps(tenant()))
-    elif command == "codes" and len(sys.argv) == 5:
-        codes(sys.argv[2], int(sys.argv[3]), sys.argv[4])
-    else:
-        raise SystemExit(__doc__)
+    run(__doc__, tenant, codes)

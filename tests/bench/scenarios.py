@@ -52,6 +52,14 @@ def _code_exchange_body(tenant: dict, client: dict) -> str:
     return "grant_type=authorization_code&code={code}&" + rest
 
 
+def _authorize(key: str, label: str, server: str, tenant: dict, twin: str | None = None) -> Scenario:
+    """The logged-in user's browser asking for a code it gets at once (no screen): a redirect."""
+    cookie = "Cookie: " + tenant["session_cookie"]
+    return Scenario(
+        key, label, server, tenant["authorize_path"], headers=(cookie,), expect_status=302, expect="code=", twin=twin
+    )
+
+
 def baseline_scenarios(tenant: dict) -> list[Scenario]:
     m2m, web = tenant["m2m"], tenant["web"]
     return [
@@ -87,44 +95,31 @@ def baseline_scenarios(tenant: dict) -> list[Scenario]:
             expect='"access_token"',
             uses_codes=True,
         ),
-        Scenario(
-            "dot_authorize",
-            "DOT authorize redirect",
-            "baseline",
-            tenant["authorize_path"],
-            headers=("Cookie: " + tenant["session_cookie"],),
-            expect_status=302,
-            expect="code=",
-        ),
+        _authorize("dot_authorize", "DOT authorize redirect", "baseline", tenant),
     ]
 
 
 def portcullis_scenarios(tenant: dict) -> list[Scenario]:
-    def client_credentials(client: dict) -> str:
-        return urlencode({"grant_type": "client_credentials", **client, "audience": tenant["api"]})
+    def client_credentials(key: str, label: str, client: dict) -> Scenario:
+        body = urlencode({"grant_type": "client_credentials", **client, "audience": tenant["api"]})
+        return Scenario(
+            key,
+            label,
+            "portcullis",
+            "/oauth/token",
+            "POST",
+            body,
+            (FORM,),
+            expect='"access_token"',
+            twin="dot_client_credentials",
+        )
 
     return [
-        Scenario(
-            "client_credentials_strict",
-            "client credentials, strict third-party app",
-            "portcullis",
-            "/oauth/token",
-            "POST",
-            client_credentials(tenant["strict_m2m"]),
-            (FORM,),
-            expect='"access_token"',
-            twin="dot_client_credentials",
+        client_credentials(
+            "client_credentials_strict", "client credentials, strict third-party app", tenant["strict_m2m"]
         ),
-        Scenario(
-            "client_credentials_first_party",
-            "client credentials, first-party app",
-            "portcullis",
-            "/oauth/token",
-            "POST",
-            client_credentials(tenant["first_party_m2m"]),
-            (FORM,),
-            expect='"access_token"',
-            twin="dot_client_credentials",
+        client_credentials(
+            "client_credentials_first_party", "client credentials, first-party app", tenant["first_party_m2m"]
         ),
         Scenario(
             "introspection",
@@ -149,14 +144,7 @@ def portcullis_scenarios(tenant: dict) -> list[Scenario]:
             uses_codes=True,
             twin="dot_code_exchange",
         ),
-        Scenario(
-            "authorize",
-            "authorize redirect, logged-in user, consent given",
-            "portcullis",
-            tenant["authorize_path"],
-            headers=("Cookie: " + tenant["session_cookie"],),
-            expect_status=302,
-            expect="code=",
-            twin="dot_authorize",
+        _authorize(
+            "authorize", "authorize redirect, logged-in user, consent given", "portcullis", tenant, "dot_authorize"
         ),
     ]
