@@ -13,7 +13,7 @@ PORT ?= 8000
 CELERYBEAT_SCHEDULE ?= celerybeat-schedule
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint worker beat soak
+.PHONY: help install run test lint worker beat soak bench
 
 help:
 	@echo "make run     install, migrate, seed the demo tenant and serve on http://$(HOST):$(PORT)/"
@@ -23,6 +23,7 @@ help:
 	@echo "make install create $(VENV) and install Portcullis with its test dependencies"
 	@echo "make worker  a Celery worker (needs CELERY_BROKER_URL)"
 	@echo "make beat    Celery beat, the periodic task scheduler (needs CELERY_BROKER_URL)"
+	@echo "make bench   benchmark the token endpoint against untouched django-oauth-toolkit (see README.md)"
 
 $(PY):
 	@echo "Creating $(VENV) with $(PYTHON)"
@@ -44,6 +45,10 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	@$(PY) -m pytest -q tests --ignore=tests/bench
+
+# The benchmark (not part of make test): PostgreSQL, gunicorn and wrk; BENCH_SCALE=1 adds the at-scale run.
+bench: $(INSTALLED)
+	@$(PY) tests/bench/run.py
 
 lint: $(INSTALLED)
 	@$(BIN)/ruff check .

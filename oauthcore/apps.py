@@ -9,7 +9,10 @@ class OAuthCoreConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in, user_login_failed
         from django.db.models.signals import post_migrate
 
-        from oauthcore import checks  # noqa: F401  (registers system checks)
+        from oauthcore import (
+            checks,  # noqa: F401  (registers system checks)
+            policy_cache,
+        )
         from oauthcore.bootstrap import ensure_system_objects
         from oauthcore.signin import on_logged_in, on_login_failed
 
@@ -17,3 +20,4 @@ class OAuthCoreConfig(AppConfig):
         # Sign-ins and failed sign-ins, counted for the lockout and written to the audit log.
         user_login_failed.connect(on_login_failed, dispatch_uid="oauthcore.signin.failed")
         user_logged_in.connect(on_logged_in, dispatch_uid="oauthcore.signin.succeeded")
+        policy_cache.connect_signals()

@@ -25,3 +25,9 @@ class UsernameOrEmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        """The signed-in user of each request, with the connection /authorize checks: one statement."""
+        User = get_user_model()
+        user = User._default_manager.select_related("connection").filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None

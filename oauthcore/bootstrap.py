@@ -12,6 +12,7 @@ from oauthcore.constants import (
     UserPolicy,
     management_api_scopes,
 )
+from oauthcore.models.policy_version import new_stamp
 
 
 def ensure_system_objects(sender=None, apps=None, using="default", **kwargs):
@@ -22,6 +23,7 @@ def ensure_system_objects(sender=None, apps=None, using="default", **kwargs):
         ResourceServer = apps.get_model("oauthcore", "ResourceServer")
         ResourceServerScope = apps.get_model("oauthcore", "ResourceServerScope")
         TenantSettings = apps.get_model("oauthcore", "TenantSettings")
+        PolicyVersion = apps.get_model("oauthcore", "PolicyVersion")
     except LookupError:  # migrated backwards, past the models
         return
     Connection.objects.using(using).get_or_create(
@@ -45,3 +47,5 @@ def ensure_system_objects(sender=None, apps=None, using="default", **kwargs):
         for value, description in management_api_scopes()
         if value not in existing
     )
+    # Whatever the migrations or a flush did to the data, no process may keep deciding from before.
+    PolicyVersion.objects.using(using).update_or_create(id=1, defaults={"stamp": new_stamp()})

@@ -13,8 +13,10 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -37,6 +39,11 @@ _cache: dict = {"key": None, "loaded_at": 0.0}
 class ActiveKey:
     jwk: jwk.JWK
     kid: str
+
+    @cached_property
+    def private_key(self) -> rsa.RSAPrivateKey:
+        """The key as ``cryptography`` signs with it (access tokens skip jwcrypto's layers)."""
+        return self.jwk.get_op_key("sign")
 
 
 def _fernet() -> Fernet:

@@ -1,8 +1,9 @@
 """Reads for the access decision: the plain facts ``oauthcore.policy.decide`` works on.
 
 Three statements gather everything one decision needs: the API with its scopes (two, through
-prefetching) and every grant that could apply (one). The access matrix reads the whole tenant in
-four statements, whatever its size, and decides in memory.
+prefetching) and every grant that could apply (one); the token endpoint keeps what they read per
+process (``oauthcore.policy_cache``), the admin's simulator always reads afresh. The access matrix
+reads the whole tenant in four statements, whatever its size, and decides in memory.
 """
 
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q
 
 from oauthcore.constants import SELF_REGISTERED, DefaultFor
-from oauthcore.models import Application, ClientGrant, ResourceServer, ResourceServerScope
+from oauthcore.models import Application, ClientGrant, ResourceServer, ResourceServerScope, TenantSettings
 from oauthcore.policy import (
     ApiFacts,
     AudienceSource,
@@ -67,17 +68,18 @@ def resource_server_with_scopes(identifier: str) -> ResourceServer | None:
 
 
 def applicable_grants(
-    *, application: Application, audience: str, subject_type: str
+    *, application: Application | int, audience: str, subject_type: str
 ) -> tuple[GrantFacts | None, GrantFacts | None]:
     """The client's own grant and the third-party default for (audience, subject type)."""
+    application_pk = application if isinstance(application, int) else application.pk
     own = default = None
     candidates = ClientGrant.objects.filter(
-        Q(client=application) | Q(default_for=DefaultFor.THIRD_PARTY_CLIENTS),
+        Q(client_id=application_pk) | Q(default_for=DefaultFor.THIRD_PARTY_CLIENTS),
         resource_server_id=audience,
         subject_type=subject_type,
     )
     for grant in candidates:
-        if grant.client_id == application.pk:
+        if grant.client_id == application_pk:
             own = grant
         else:
             default = grant
@@ -100,6 +102,32 @@ def decide_stored(*, application: Application, audience: str | None, scopes, flo
     )
     api = api_facts(resource_server) if resource_server is not None else None
     return decide(client_facts(application), api, facts, flow)
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """An API as the decision sees it, and the grants that could let one client in."""
+
+    api: ApiFacts
+    token_lifetime: int
+    own_grant: GrantFacts | None
+    default_grant: GrantFacts | None
+
+
+def target_facts(*, application_pk: int, audience: str, subject_type: str) -> TargetFacts | None:
+    """Everything one decision reads about the API ``audience`` (None: no such API), in three statements."""
+    if len(audience) > ResourceServer._meta.get_field("identifier").max_length:
+        return None  # no API has such an identifier: not worth a statement (nor a cache entry's memory)
+    resource_server = resource_server_with_scopes(audience)
+    if resource_server is None:
+        return None
+    own, default = applicable_grants(application=application_pk, audience=audience, subject_type=subject_type)
+    return TargetFacts(api_facts(resource_server), resource_server.token_lifetime, own, default)
+
+
+def default_audience() -> str:
+    """The API a request that names none is for ("" for none)."""
+    return TenantSettings.load().default_audience
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,9 @@ from oauthcore.audit import Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType
-from oauthcore.models import (
-    AccessToken,
-    Application,
-    Grant,
-    PreviousClientSecret,
-    RefreshToken,
-    ResourceServer,
-    TenantSettings,
-)
+from oauthcore.models import AccessToken, Application, Grant, PreviousClientSecret, RefreshToken
 from oauthcore.policy import (
+    ApiFacts,
     AudienceSource,
     Decision,
     Flow,
@@ -41,7 +34,8 @@ from oauthcore.policy import (
     decide_grant_type,
     resolve_audience,
 )
-from oauthcore.selectors import api_facts, applicable_grants, client_facts, resource_server_with_scopes
+from oauthcore.policy_cache import cached_default_audience, cached_target_facts, client_with_stamp
+from oauthcore.selectors import client_facts
 from oauthcore.services.device import device_grant_poll
 from oauthcore.services.tokens import token_family_revoke
 from oauthcore.throttle import token_rate_check
@@ -126,23 +120,13 @@ class Target:
 
     identifier: str | None
     source: AudienceSource | None
-    resource_server: ResourceServer | None
+    api: ApiFacts | None  # None: no audience, or no such API
+    token_lifetime: int | None
     own_grant: GrantFacts | None
     default_grant: GrantFacts | None
 
 
 class PolicyValidator(OAuth2Validator):
-    def _load_application(self, client_id, request):
-        """A client ID metadata document URL stands for the app made from it (when the tenant allows)."""
-        if is_cimd_client_id(client_id):
-            loaded = getattr(request, "client", None)
-            if isinstance(loaded, Application) and loaded.external_client_id == client_id:
-                return loaded
-            application = cimd_application(client_id)
-            request.client = application if application is not None and application.is_usable(request) else None
-            return request.client
-        return super()._load_application(client_id, request)
-
     # -- client authentication (token, revocation, introspection) ---------------------------
 
     def authenticate_client(self, request, *args, **kwargs):
@@ -179,8 +163,8 @@ class PolicyValidator(OAuth2Validator):
         audit_denial(decision, request.client, flow)
         raise PortcullisError(decision, request)
 
-    def _decide(self, request, flow: Flow, facts: RequestFacts, resource_server) -> Decision:
-        api = api_facts(resource_server) if resource_server is not None else None
+    def _decide(self, request, flow: Flow, facts: RequestFacts, target: Target) -> Decision:
+        api = target.api
         client = client_facts(request.client)
         decision = decide(client, api, facts, flow)
         if decision.denied:
@@ -189,8 +173,8 @@ class PolicyValidator(OAuth2Validator):
         request.portcullis_decision = decision
         request.portcullis_audience = decision.audience
         request.resource = [decision.audience] if decision.audience else []
-        if resource_server is not None:
-            request.portcullis_token_lifetime = resource_server.token_lifetime
+        if api is not None:
+            request.portcullis_token_lifetime = target.token_lifetime
         return decision
 
     def _target(self, request, audience: str | None, subject_type: str) -> Target:
@@ -203,19 +187,40 @@ class PolicyValidator(OAuth2Validator):
                 )
             asked, resource = request_param(request, "audience"), (resources[0] if resources else None)
             # The tenant default is read only when the request names no API.
-            default = None if asked or resource else TenantSettings.load().default_audience
+            default = None if asked or resource else cached_default_audience(request.client)
             identifier, source = resolve_audience(audience=asked, resource=resource, default_audience=default)
         else:
             identifier, source = resolve_audience(audience=audience, resource=None, default_audience=None)
-        resource_server = resource_server_with_scopes(identifier) if identifier else None
-        own = default_grant = None
-        if resource_server is not None:
-            own, default_grant = applicable_grants(
-                application=request.client, audience=identifier, subject_type=subject_type
-            )
-        return Target(identifier, source, resource_server, own, default_grant)
+        # Cached per process, and never stale: see oauthcore.policy_cache.
+        found = (
+            cached_target_facts(application=request.client, audience=identifier, subject_type=subject_type)
+            if identifier
+            else None
+        )
+        if found is None:
+            return Target(identifier, source, None, None, None, None)
+        return Target(identifier, source, found.api, found.token_lifetime, found.own_grant, found.default_grant)
 
     # -- oauthlib hooks ---------------------------------------------------------------------
+
+    def _load_application(self, client_id, request):
+        """DOT's, but the client comes with the policy stamp, in the same statement: the stamp keys
+        the cached policy inputs (``oauthcore.policy_cache``). A view may load it its own way
+        (``request.portcullis_load_client``: introspection reads the token in that statement too).
+        A client ID metadata document URL stands for the app made from it (when the tenant allows);
+        such an app has no stamp, and its policy inputs are read fresh."""
+        if is_cimd_client_id(client_id):
+            loaded = getattr(request, "client", None)
+            if isinstance(loaded, Application) and loaded.external_client_id == client_id:
+                return loaded
+            application = cimd_application(client_id)
+            request.client = application if application is not None and application.is_usable(request) else None
+            return request.client
+        if not request.client:
+            request.client = getattr(request, "portcullis_load_client", client_with_stamp)(client_id)
+            if request.client is None:
+                return None  # unknown: DOT would only read the same row again
+        return super()._load_application(client_id, request)
 
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
         # The per-client rate limit: every grant type calls this hook right after the client
@@ -249,15 +254,54 @@ class PolicyValidator(OAuth2Validator):
             code_challenge_method=request.code_challenge_method,
             redirect_uri=request.redirect_uri,
         )
-        decision = self._decide(request, flow, facts, target.resource_server)
+        decision = self._decide(request, flow, facts, target)
         request.scopes = sorted(decision.scopes)
         return True
 
+    # -- the authorization code: read once per request --------------------------------------
+    # oauthlib asks about the code up to six times per exchange (scopes, the code itself, the PKCE
+    # challenge and method, the redirect URI); DOT reads the row for each. Here it is read once,
+    # before the client is known (as DOT's get_authorization_code_scopes does), and every answer
+    # about it for a client checks that it is that client's code.
+
+    def _code_grant(self, code, request, client=None) -> Grant | None:
+        grant = getattr(request, "portcullis_code_grant", None)
+        if grant is None or grant.code != code:
+            grant = Grant.objects.select_related("user__connection").filter(code=code).first()
+            request.portcullis_code_grant = grant
+        if grant is None or (client is not None and grant.application_id != client.pk):
+            return None
+        return grant
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
+        grant = self._code_grant(code, request)
+        return grant.scope.split() if grant is not None and grant.scope else []
+
+    def get_code_challenge(self, code, request):
+        grant = self._code_grant(code, request, request.client)
+        return (grant.code_challenge or None) if grant is not None else None
+
+    def get_code_challenge_method(self, code, request):
+        grant = self._code_grant(code, request, request.client)
+        return (grant.code_challenge_method or None) if grant is not None else None
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):
+        grant = self._code_grant(code, request, client)
+        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """Done already, in the transaction that saved the tokens (``_save_bearer_token``)."""
+        if not getattr(request, "portcullis_code_used", False):
+            super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        grant = Grant.objects.select_related("user__connection").filter(code=code, application=client).first()
+        grant = self._code_grant(code, request, client)
         if grant is None:
             # Spent already, or never issued: a replayed code revokes what it was exchanged for.
             self._revoke_code_family(client, code)
+            return False
+        if grant.is_expired():
+            return False
             return False
         if grant.is_expired():
             return False
@@ -283,7 +327,7 @@ class PolicyValidator(OAuth2Validator):
             default_grant=target.default_grant,
             user_connection_is_domain=user.connection.is_domain_connection,
         )
-        decision = self._decide(request, flow, facts, target.resource_server)
+        decision = self._decide(request, flow, facts, target)
         request.scopes = sorted(decision.scopes)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
@@ -302,7 +346,7 @@ class PolicyValidator(OAuth2Validator):
             default_grant=target.default_grant,
             original_scopes=original,
         )
-        self._decide(request, Flow.REFRESH_TOKEN, facts, target.resource_server)
+        self._decide(request, Flow.REFRESH_TOKEN, facts, target)
         return True
 
     def _validate_device_poll(self, request):
@@ -320,6 +364,21 @@ class PolicyValidator(OAuth2Validator):
         detection revoking the whole family); confidential web and machine apps keep theirs."""
         return request.client.app_type in ROTATING_APP_TYPES
 
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        """DOT saves in a transaction, for refresh tokens saved or rotated along with the access token.
+        Client credentials never have one: their one INSERT is atomic alone, without the two extra
+        round trips (BEGIN, COMMIT) of a transaction."""
+        if request.grant_type == "client_credentials":
+            return self._save_bearer_token(token, request, *args, **kwargs)
+        try:
+            return super().save_bearer_token(token, request, *args, **kwargs)
+        except errors.InvalidGrantError:
+            if getattr(request, "portcullis_code_replayed", False):
+                # Now that this request's own tokens are rolled back, revoke the ones the code was
+                # exchanged for first (in a transaction of its own, so the revocation stays).
+                self._revoke_code_family(request.client, request.code)
+            raise
+
     def _save_bearer_token(self, token, request, *args, **kwargs):
         decision = getattr(request, "portcullis_decision", None)
         if decision is not None and not decision.issue_refresh_token:
@@ -333,11 +392,23 @@ class PolicyValidator(OAuth2Validator):
             # holding the lock from here keeps a revocation from slipping in before we commit.
             raise errors.InvalidGrantError(description="The refresh token was revoked.", request=request)
         try:
-            return super()._save_bearer_token(token, request, *args, **kwargs)
+            saved = super()._save_bearer_token(token, request, *args, **kwargs)
         except (RefreshToken.DoesNotExist, AccessToken.DoesNotExist) as exc:
             # The refresh token was revoked (consent or grant taken back, app deleted) between its
             # validation and now: DOT's re-read under lock finds it gone. An error, never a 500.
             raise errors.InvalidGrantError(description="The refresh token was revoked.", request=request) from exc
+        if request.grant_type == "authorization_code":
+            # The code is used up in the transaction that saves its tokens: of two requests racing
+            # with one code, the second waits for the first's row lock, deletes nothing and rolls its
+            # tokens back (oauthlib would delete it afterwards, in a transaction of its own). The
+            # first request's tokens are revoked too, once this transaction is rolled back
+            # (``save_bearer_token``): a code used twice revokes what it was exchanged for.
+            deleted, _ = Grant.objects.filter(code=request.code, application=request.client).delete()
+            if not deleted:
+                request.portcullis_code_replayed = True
+                raise errors.InvalidGrantError(request=request)
+            request.portcullis_code_used = True
+        return saved
 
     # -- replays: an authorization code used twice, a revoked refresh token used again -------------
 
@@ -350,14 +421,6 @@ class PolicyValidator(OAuth2Validator):
             action="authorization_code.replay",
             reason="An authorization code was used more than once: every token issued from it is revoked.",
         )
-
-    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
-        """After the exchange. Nothing to delete means a concurrent exchange of the same code got
-        there first: both requests' tokens are revoked, and this one is refused."""
-        deleted, _ = Grant.objects.filter(code=code, application=request.client).delete()
-        if not deleted:
-            self._revoke_code_family(request.client, code)
-            raise errors.InvalidGrantError(request=request)
 
     def _audit_refresh_token_reuse(self, refresh_token: str, client) -> None:
         """django-oauth-toolkit has revoked the family of a revoked refresh token presented again

@@ -89,8 +89,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with health checks that cost no round trip (see portal/db/postgresql).
+    DATABASES["default"]["ENGINE"] = "portal.db.postgresql"
+    options = DATABASES["default"].setdefault("OPTIONS", {})
     # Fail fast when PostgreSQL is unreachable instead of hanging a worker.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    # Parameters sent apart from the SQL, and statements a connection has run five times prepared:
+    # PostgreSQL then skips parsing and planning them (the token endpoint's run on every request).
+    # Off behind a pooler that cannot keep prepared statements (PgBouncer before 1.21, transaction mode).
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        options.update(server_side_binding=True, prepare_threshold=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-oauth-toolkit warns that http redirect URIs are allowed. They are on purpose: native apps

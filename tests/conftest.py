@@ -11,6 +11,17 @@ from oauthcore.services.resource_servers import resource_server_create
 pytest_plugins = ["tests.celery_worker", "tests.smtp"]
 
 
+def _on_postgresql() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"] == "portal.db.postgresql"
+
+
+# Tests of the PostgreSQL backend itself, and of races only a server database runs in parallel:
+# collected when the suite runs on PostgreSQL.
+collect_ignore = [] if _on_postgresql() else ["portal/test_db_backend.py", "oauthcore/test_code_race.py"]
+
+
 def pytest_configure(config):
     """Live-server request threads each open their own database connection: with persistent
     connections they would outlive the test session and keep the test database from being dropped."""
@@ -70,11 +81,14 @@ def make_grant(actor):
 @pytest.fixture(autouse=True)
 def _fresh_signing_key_cache():
     """Each test starts from its own database, so no process may remember another test's key."""
+    from oauthcore import policy_cache
     from oauthcore.keys import clear_cache
 
     clear_cache()
+    policy_cache.clear()
     yield
     clear_cache()
+    policy_cache.clear()
 
 
 @pytest.fixture(autouse=True)

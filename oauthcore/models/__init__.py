@@ -3,6 +3,7 @@ from oauthcore.models.audit import ActorType, AuditChainHead, AuditEvent
 from oauthcore.models.client_grants import ClientGrant
 from oauthcore.models.connections import Connection
 from oauthcore.models.keys import SigningKey
+from oauthcore.models.policy_version import PolicyVersion
 from oauthcore.models.resource_servers import ResourceServer, ResourceServerScope
 from oauthcore.models.tenant import TenantSettings
 from oauthcore.models.tokens import AccessToken, DeviceGrant, Grant, IDToken, RefreshToken
@@ -19,6 +20,7 @@ __all__ = [
     "DeviceGrant",
     "Grant",
     "IDToken",
+    "PolicyVersion",
     "PreviousClientSecret",
     "RefreshToken",
     "ResourceServer",

@@ -41,7 +41,11 @@ class User(ImmutableFieldsMixin, AbstractUser):
     @property
     def user_id(self) -> str:
         """The id the management API and tokens show (``sub``), in Auth0's ``strategy|id`` shape."""
-        return f"{self.connection.strategy}|{self.uid}"
+        return self.format_user_id(self.connection.strategy, self.uid)
+
+    @staticmethod
+    def format_user_id(strategy: str, uid: str) -> str:
+        return f"{strategy}|{uid}"
 
     def save(self, *args, **kwargs):
         if self.connection_id is None:

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from oauthcore import policy_cache
 from oauthcore.audit import Actor, record_event
 from oauthcore.constants import ClientPolicy, UserPolicy
 from oauthcore.models import ClientGrant, ResourceServer, ResourceServerScope
@@ -55,6 +56,7 @@ def resource_server_create(*, actor: Actor, identifier: str, name: str, scopes=(
         rows = _scope_rows(resource_server, scopes)
         resource_server.save()
         ResourceServerScope.objects.bulk_create(rows)
+        policy_cache.bump()  # bulk writes send no signals
         record_event(
             actor=actor,
             action="resource_server.create",
@@ -103,6 +105,7 @@ def resource_server_replace_scopes(*, resource_server: ResourceServer, rows: lis
         scope.description = wanted[scope.value]
     ResourceServerScope.objects.bulk_update(changed, ["description"])
     resource_server_prune_grant_scopes(resource_server=resource_server, removed=removed)
+    policy_cache.bump()  # bulk writes send no signals
     return removed
 
 
@@ -119,6 +122,7 @@ def resource_server_prune_grant_scopes(*, resource_server: ResourceServer, remov
             grant.scope = kept
             touched.append(grant)
     ClientGrant.objects.bulk_update(touched, ["scope"])
+    policy_cache.bump()  # bulk writes send no signals
 
 
 def _refuse_loosening_system_policy(resource_server: ResourceServer, fields: dict) -> None:

@@ -1,26 +1,47 @@
 """The token, revocation, introspection and userinfo endpoints."""
 
+import functools
 import hashlib
 import json
+from datetime import UTC, datetime
 
-from django.http import JsonResponse
+from django.db import DataError
+from django.db.models import Exists, JSONField, OuterRef, Subquery
+from django.db.models.functions import JSONObject
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
+from oauth2_provider.signals import app_authorized
 from oauthlib.common import Request as OAuthlibRequest
-from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from oauthcore.conf import portcullis_settings
-from oauthcore.models import AccessToken, ResourceServer
-from oauthcore.oauthlib_core import FormOrJSONOAuthLibCore
+from oauthcore.models import AccessToken, Application, ResourceServer, User
+from oauthcore.prepared import PreparedLookup
 from oauthcore.validator import PolicyValidator
 
 
 class TokenView(dot_views.TokenView):
     """``POST /oauth/token``: every grant type, decided by the policy in the validator."""
+
+    @method_decorator(sensitive_post_parameters("password", "client_secret"))
+    def authorization_flow_token_response(self, request, *args, **kwargs):
+        """DOT's, but it reads back the token it has just saved only when something listens to
+        ``app_authorized`` (a statement saved on every token), and every answer is JSON: an error
+        raised while saving (a code used up by a concurrent request) comes without headers."""
+        _url, headers, body, status = self.create_token_response(request)
+        if status == 200 and app_authorized.has_listeners():
+            checksum = hashlib.sha256(json.loads(body)["access_token"].encode()).hexdigest()
+            app_authorized.send(sender=self, request=request, token=AccessToken.objects.get(token_checksum=checksum))
+        response = HttpResponse(content=body, status=status, content_type="application/json")
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
     def post(self, request, *args, **kwargs):
         # The device code's polling goes through oauthlib and the validator like every grant type
@@ -28,12 +49,8 @@ class TokenView(dot_views.TokenView):
         # own device branch reads form bodies only, has no slow_down and answers unknown codes 404.
         try:
             return self.authorization_flow_token_response(request)
-        except OAuth2Error as exc:  # raised while saving the tokens (a refresh token revoked meanwhile)
-            return JsonResponse(json.loads(exc.json), status=exc.status_code, headers=exc.headers)
-        except AccessToken.DoesNotExist:  # DOT re-reads the token it issued: revoked in between
-            return JsonResponse(
-                {"error": "invalid_grant", "error_description": "The grant was revoked."}, status=400
-            )
+        except AccessToken.DoesNotExist:  # read back for an app_authorized listener: revoked in between
+            return JsonResponse({"error": "invalid_grant", "error_description": "The grant was revoked."}, status=400)
 
 
 class RevokeView(dot_views.RevokeTokenView):
@@ -44,11 +61,17 @@ class UserInfoView(dot_views.UserInfoView):
     """``GET /userinfo``: tokens with the openid scope; strict third-party apps never get one."""
 
 
-def _authenticated_client(request):
-    """The client authenticated by Basic auth or body credentials, or None."""
-    core = FormOrJSONOAuthLibCore()
-    uri, http_method, body, headers = core._extract_params(request)
-    oauthlib_request = OAuthlibRequest(uri, http_method=http_method, body=body, headers=headers)
+def _authenticated_client(request, load_client=None):
+    """The client authenticated by Basic auth or body credentials (DOT's rules), or None.
+
+    ``load_client(client_id)`` replaces the validator's own lookup of the client."""
+    headers = {}
+    if "HTTP_AUTHORIZATION" in request.META:
+        headers["HTTP_AUTHORIZATION"] = request.META["HTTP_AUTHORIZATION"]  # where DOT looks for it
+    body = list(request.POST.items())
+    oauthlib_request = OAuthlibRequest(request.path, http_method="POST", body=body, headers=headers)
+    if load_client is not None:
+        oauthlib_request.portcullis_load_client = load_client
     if not PolicyValidator().authenticate_client(oauthlib_request):
         return None
     return oauthlib_request.client
@@ -66,14 +89,17 @@ class IntrospectView(View):
     """
 
     def post(self, request):
-        client = _authenticated_client(request)
+        token_value = request.POST.get("token")  # RFC 7662: a form parameter
+        load_client = None
+        if token_value:  # the token is read in the statement that reads the caller
+            load_client = functools.partial(_load_caller, checksum=hashlib.sha256(token_value.encode()).hexdigest())
+        client = _authenticated_client(request, load_client)
         if client is None:
             response = JsonResponse(
                 {"error": "invalid_client", "error_description": "Client authentication failed."}, status=401
             )
             response["WWW-Authenticate"] = 'Basic realm="introspection"'
             return response
-        token_value = request.POST.get("token")  # RFC 7662: a form parameter
         if not token_value:
             return JsonResponse(
                 {"error": "invalid_request", "error_description": "The token parameter is required."}, status=400
@@ -81,24 +107,68 @@ class IntrospectView(View):
         return JsonResponse(introspect(token_value, client))
 
 
-def introspect(token_value: str, caller) -> dict:
-    checksum = hashlib.sha256(token_value.encode()).hexdigest()
-    token = (
-        AccessToken.objects.select_related("application", "user__connection").filter(token_checksum=checksum).first()
+def _caller_with_token(client_id: str, checksum: str):
+    """The calling client, with what the answer shows of the token (as ``introspected``: its
+    expiry, audience, scope, client and user, and whether the caller is its API's own client)."""
+    token = AccessToken.objects.filter(token_checksum=checksum)
+    owned = Exists(ResourceServer.objects.filter(identifier=OuterRef("audience"), client=OuterRef(OuterRef("pk"))))
+    facts = JSONObject(
+        expires="expires",
+        created="created",
+        audience="audience",
+        scope="scope",
+        client_id="application__client_id",
+        uid="user__uid",
+        strategy="user__connection__strategy",
+        owned=owned,
     )
-    if token is None or token.expires <= timezone.now() or not token.audience:
+    introspected = Subquery(token.values(facts=facts)[:1], output_field=JSONField())
+    return Application.objects.filter(client_id=client_id).annotate(introspected=introspected)
+
+
+# One statement per introspection (authenticating the caller reads the token too), its SQL built once
+# per thread: a statement and its round trip saved on what resource servers call for every request.
+_caller_and_token = PreparedLookup(_caller_with_token, "\x1fclient_id", "\x1fchecksum")
+
+
+def _load_caller(client_id: str, *, checksum: str):
+    try:
+        caller = _caller_and_token.first(client_id, checksum)
+    except (ValueError, DataError):  # a NUL byte in client_id: no application has it
+        return None
+    if caller is not None:
+        caller.introspected_checksum = checksum
+    return caller
+
+
+def introspect(token_value: str, caller) -> dict:
+    """``caller``: an authenticated client, loaded by ``_load_caller`` for this token or not."""
+    checksum = hashlib.sha256(token_value.encode()).hexdigest()
+    if getattr(caller, "introspected_checksum", None) != checksum:
+        caller = _load_caller(caller.client_id, checksum=checksum)
+    facts = caller.introspected if caller is not None else None
+    if facts is None:
         return INACTIVE
-    if not ResourceServer.objects.filter(identifier=token.audience, client=caller).exists():
+    expires, created = _timestamp(facts["expires"]), _timestamp(facts["created"])
+    if expires <= timezone.now() or not facts["audience"] or not facts["owned"]:
         return INACTIVE
-    subject = token.user.user_id if token.user_id else f"{token.application.client_id}@clients"
+    uid, client_id = facts["uid"], facts["client_id"]
+    subject = User.format_user_id(facts["strategy"], uid) if uid else f"{client_id}@clients"
+    audience, scope = facts["audience"], facts["scope"]
     return {
         "active": True,
-        "scope": token.scope,
-        "client_id": token.application.client_id,
+        "scope": scope,
+        "client_id": client_id,
         "sub": subject,
-        "aud": token.audience,
+        "aud": audience,
         "iss": portcullis_settings.issuer,
-        "exp": int(token.expires.timestamp()),
-        "iat": int(token.created.timestamp()),
+        "exp": int(expires.timestamp()),
+        "iat": int(created.timestamp()),
         "token_type": "Bearer",
     }
+
+
+def _timestamp(value: str) -> datetime:
+    """A timestamp as JSON carries it: ISO 8601, naive when the database stores UTC without a zone."""
+    parsed = parse_datetime(value)
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)

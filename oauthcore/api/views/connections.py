@@ -1,4 +1,5 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from oauthcore.api.serializers import (
     EnabledClientsSerializer,
 )
 from oauthcore.api.views.base import ManagementViewSet
+from oauthcore.constants import ConnectionStrategy
 from oauthcore.models import Application, Connection
 from oauthcore.services.connections import (
     connection_create,
@@ -49,7 +51,18 @@ class ConnectionViewSet(ManagementViewSet):
 
     @extend_schema(
         summary="Get connections",
-        parameters=[*OFFSET_PARAMETERS, *CHECKPOINT_PARAMETERS],
+        parameters=[
+            *OFFSET_PARAMETERS,
+            *CHECKPOINT_PARAMETERS,
+            OpenApiParameter(
+                "strategy",
+                OpenApiTypes.STR,
+                many=True,
+                enum=ConnectionStrategy.values,
+                description="Only connections of these strategies (repeat the parameter for several).",
+            ),
+            OpenApiParameter("name", OpenApiTypes.STR, description="Only the connection with this name."),
+        ],
         responses=ConnectionSerializer(many=True),
     )
     def list(self, request):

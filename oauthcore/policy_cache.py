@@ -1,0 +1,112 @@
+"""What the access decision reads about APIs, client grants and the tenant, cached in each process.
+
+Without it every token request reads an API, its scopes and the client's grants: three statements
+out of five. Here they are kept per process, keyed by the policy stamp (``PolicyVersion``), which
+
+- every write to an API, its scopes, a client grant or the tenant settings replaces in the same
+  transaction: ``bump`` runs on each such row saved or deleted (signals, so cascades and admin
+  inlines are covered too), and services that write in bulk call it themselves;
+- the validator reads in the very statement that loads the client (``with_policy_stamp``), so
+  checking it costs no round trip.
+
+A change therefore takes effect on the first request that starts after it commits: that request
+reads the new stamp and misses. A request that read the old stamp before the commit may still be
+answered from entries kept under it: it ran alongside the write, as it could have without a cache.
+An entry is always filled after its stamp was read, so it can hold newer data than its stamp, never
+older. Without a stamp (a client loaded some other way, no stamp row yet) nothing is cached.
+
+Per process (an LRU of ``MAX_ENTRIES``) rather than in the shared cache: a hit costs no round trip,
+and memory stays bounded whatever the size of the tenant. Nothing about the client itself (its
+secret, grant types, party) is cached: that row is read fresh on every request, and so are the
+user's consent and connection.
+
+A new input to the decision that lives in another table is cached here only once that model is in
+``WATCHED_MODELS`` (and its bulk writes call ``bump``); otherwise read it fresh, like the client.
+"""
+
+from functools import lru_cache
+
+from django.db import DataError
+from django.db.models import QuerySet, Subquery
+
+from oauthcore.models import (
+    Application,
+    ClientGrant,
+    PolicyVersion,
+    ResourceServer,
+    ResourceServerScope,
+    TenantSettings,
+)
+from oauthcore.models.policy_version import SINGLETON_ID, new_stamp
+from oauthcore.prepared import PreparedLookup
+from oauthcore.selectors import TargetFacts, default_audience, target_facts
+
+MAX_ENTRIES = 4096
+STAMP_ATTRIBUTE = "policy_stamp"
+WATCHED_MODELS = (ResourceServer, ResourceServerScope, ClientGrant, TenantSettings)
+
+
+def with_policy_stamp(queryset: QuerySet) -> QuerySet:
+    """``queryset`` with the current stamp on each row (as ``policy_stamp``), in the same statement."""
+    stamp = PolicyVersion.objects.filter(pk=SINGLETON_ID).values("stamp")[:1]
+    return queryset.annotate(**{STAMP_ATTRIBUTE: Subquery(stamp)})
+
+
+_client_with_stamp = PreparedLookup(
+    lambda client_id: with_policy_stamp(Application.objects.filter(client_id=client_id)), "\x1fclient_id"
+)
+
+
+def client_with_stamp(client_id: str) -> Application | None:
+    """The application ``client_id`` with the current stamp, in one statement (prepared: it runs on
+    every token request), or None."""
+    try:
+        return _client_with_stamp.first(client_id)
+    except (ValueError, DataError):  # a NUL byte in client_id: no application has it
+        return None
+
+
+def bump(**_signal_kwargs) -> None:
+    """A new stamp: call inside the transaction of any write the cached facts depend on."""
+    if not PolicyVersion.objects.filter(pk=SINGLETON_ID).update(stamp=new_stamp()):
+        _, created = PolicyVersion.objects.get_or_create(pk=SINGLETON_ID)  # a new row has a new stamp
+        if not created:  # another transaction made it meanwhile: ours must still change it
+            PolicyVersion.objects.filter(pk=SINGLETON_ID).update(stamp=new_stamp())
+
+
+def connect_signals() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    for model in WATCHED_MODELS:
+        for signal in (post_save, post_delete):
+            signal.connect(bump, sender=model, dispatch_uid=f"policy_cache.bump.{model.__name__}.{id(signal)}")
+
+
+def cached_target_facts(*, application, audience: str, subject_type: str) -> TargetFacts | None:
+    """The API ``audience`` (None if unknown) with the grants that could let ``application`` in."""
+    stamp = getattr(application, STAMP_ATTRIBUTE, None)
+    if stamp is None:
+        return target_facts(application_pk=application.pk, audience=audience, subject_type=subject_type)
+    return _target_facts(stamp, application.pk, audience, subject_type)
+
+
+def cached_default_audience(application) -> str:
+    """The tenant's default audience ("" for none)."""
+    stamp = getattr(application, STAMP_ATTRIBUTE, None)
+    return default_audience() if stamp is None else _default_audience(stamp)
+
+
+@lru_cache(maxsize=MAX_ENTRIES)
+def _target_facts(stamp: str, application_pk: int, audience: str, subject_type: str) -> TargetFacts | None:
+    return target_facts(application_pk=application_pk, audience=audience, subject_type=subject_type)
+
+
+@lru_cache(maxsize=8)
+def _default_audience(stamp: str) -> str:
+    return default_audience()
+
+
+def clear() -> None:
+    """Forget every entry (tests start each from their own database)."""
+    _target_facts.cache_clear()
+    _default_audience.cache_clear()
