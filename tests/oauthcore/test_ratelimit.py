@@ -72,3 +72,12 @@ def test_cache_url_selects_the_backend():
     assert cache_settings("")["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
     with pytest.raises(ImproperlyConfigured, match="CACHE_URL"):
         cache_settings("memcached://127.0.0.1")
+
+
+def test_an_unreachable_cache_lets_requests_through_and_says_so(settings, caplog):
+    settings.CACHES = cache_settings("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    rate = Rate.parse("1/h")
+    with caplog.at_level("WARNING", logger="oauthcore.ratelimit"):
+        assert hit("test", "client-a", rate, now=T0)
+        assert hit("test", "client-a", rate, now=T0 + 1)  # would be refused if it were counted
+    assert "Rate limiter unavailable for test; request allowed." in caplog.text
