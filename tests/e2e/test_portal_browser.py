@@ -244,6 +244,10 @@ def test_apps_secret_rotation_and_an_approved_access_request(
     entries = masked_secrets(page)
     assert entries[0] == f"••••{new_secret[-4:]} current never expires"
     assert entries[1].startswith(f"••••{old_secret[-4:]} previous works until ") and "(in 23 hours)" in entries[1]
+    # The expiry note and its button wrap inside the list of secrets, not past its edge.
+    secrets_list = page.get_by_role("list", name="Client secrets").bounding_box()
+    end_now = page.get_by_role("button", name="End now").bounding_box()
+    assert end_now["x"] + end_now["width"] <= secrets_list["x"] + secrets_list["width"] + 0.5, (end_now, secrets_list)
     page.screenshot(path=str(artifacts / "portal-app-page.png"), full_page=True)
 
     # During the grace period both secrets get tokens.
