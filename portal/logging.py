@@ -1,8 +1,9 @@
 """Secrets never reach the logs: a filter on every handler redacts them from each record.
 
 Client secrets, passwords, authorization codes, PKCE verifiers, tokens (as parameters, JSON
-members, Authorization headers or bare JWTs) are replaced by ``[REDACTED]`` in the message and
-in any traceback, whatever logger wrote them (Django, django-oauth-toolkit, oauthlib, ours).
+members, Authorization headers, bare JWTs or in the path of an emailed link) are replaced by
+``[REDACTED]`` in the message and in any traceback, whatever logger wrote them (Django,
+django-oauth-toolkit, oauthlib, ours).
 """
 
 import logging
@@ -17,6 +18,7 @@ SECRET_NAMES = (
     "access_token",
     "id_token",
     "device_code",
+    "user_code",
     "registration_access_token",
     "assertion",
     "secret",
@@ -34,11 +36,15 @@ _NAMED = re.compile(
 _AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}")
 # Free text: "Validating refresh token DK3b… for client …" (oauthlib), "invalid code abc…".
 _MENTIONED = re.compile(r"(?i)\b(token|code|secret|password|verifier)(\s+)([A-Za-z0-9._~+/=-]{16,})")
+# Links mailed to people carry their token in the path: /portal/verify-email/<token>,
+# /portal/invitations/<token> (access logs and "Not Found: ..." lines would print them).
+_LINK_TOKEN = re.compile(r"(/(?:verify-email|invitations)/)[A-Za-z0-9._~:-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 
 
 def redact(text: str) -> str:
     text = _JWT.sub(REDACTED, text)
+    text = _LINK_TOKEN.sub(lambda m: m.group(1) + REDACTED, text)
     text = _AUTHORIZATION.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _MENTIONED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     return _NAMED.sub(lambda m: m.group(1) + REDACTED, text)

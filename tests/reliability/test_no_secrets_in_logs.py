@@ -12,8 +12,12 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from oauthcore.audit import Actor
 from oauthcore.models import Connection
 from oauthcore.services.connections import connection_set_domain_level
+from portal.models import OutboundEmail, PartnerMembership, Role
+from portal.services import invitation_create, partner_sign_up
+from tests.portal.conftest import link_in, path_of
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +175,31 @@ def test_no_secret_is_ever_logged(server_log, actor, oauth_tenant, django_user_m
     leaked = [secret for secret in secrets if secret in logged]
     lines = [line for line in logged.splitlines() if any(secret in line for secret in leaked)]
     assert not leaked, f"{len(leaked)} secret(s) in the logs: {lines[:3]}"
+
+
+def test_emailed_link_tokens_are_not_logged(server_log, settings, django_user_model):
+    """Invitation and confirmation links carry their token in the path; a refused form on such a
+    page is logged ("Bad Request: /portal/invitations/…"), the token in it is not."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    partner = partner_sign_up(
+        name="Loggers Inc", website="https://loggers.example", username="owner", email="owner@example.com",
+        password=PASSWORD,
+    )
+    owner = PartnerMembership.objects.get(partner=partner, role=Role.OWNER)
+    issued = invitation_create(actor=Actor.user(owner.user), by=owner, email="new@example.com", role=Role.DEVELOPER)
+    verify_path = path_of(link_in(OutboundEmail.objects.get(kind="partner.verify_email")))
+    invitation_path = path_of(link_in(OutboundEmail.objects.get(kind="partner.invitation")))
+    verify_token = verify_path.rstrip("/").rsplit("/", 1)[1]
+    assert issued.token in invitation_path and len(verify_token) > 16
+
+    web = Client()
+    # A sign-up on the invitation page with mismatched passwords: a 400 page, logged.
+    refused = web.post(invitation_path, {"username": "newbie", "password": "x"})
+    assert refused.status_code == 400
+    # A tampered confirmation link: a 400 page, logged.
+    assert web.get(verify_path[:-3] + "abc").status_code == 400
+
+    logged = server_log.getvalue()
+    assert "Bad Request: /portal/invitations/" in logged and "Bad Request: /portal/verify-email/" in logged
+    assert issued.token not in logged
+    assert verify_token[:-3] not in logged
