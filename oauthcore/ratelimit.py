@@ -3,7 +3,7 @@
 A limit such as ``5/s`` or ``10/m`` is checked with a sliding window: the count of the current
 fixed window plus the previous window's count weighted by how much of it still overlaps the last
 ``period`` seconds. That keeps a client from doubling its rate across a window boundary while
-costing one round trip per check on Redis (a pipeline), a few on other caches.
+costing one round trip per check on Redis (a script), a few on other caches.
 
 The cache must be shared between the web processes for a limit to mean anything: configure
 ``CACHE_URL`` (Redis) in production. When the cache cannot be reached the check lets the request
@@ -86,22 +86,36 @@ def hit(scope: str, key: str, rate: Rate, *, now: float | None = None) -> Verdic
     return Verdict(False, retry_after=_retry_after(previous, current, overlap, offset, rate))
 
 
+# INCR the current window, refresh its expiry, read the previous window: one round trip.
+# Django stores integers as plain Redis integers, so the counters stay readable by cache.get().
+_COUNT_SCRIPT = """
+local current = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return {current, redis.call('GET', KEYS[2]) or 0}
+"""
+
+
 def _count(current_key: str, previous_key: str, *, ttl: int) -> tuple[int, int]:
     """Add one to the current window's counter; return it with the previous window's count."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
-        # One round trip instead of four (Django's add, incr with its existence check, get): the
-        # token endpoint counts every request. Django stores integers as plain Redis integers.
-        current_key = backend.make_and_validate_key(current_key)
-        previous_key = backend.make_and_validate_key(previous_key)
-        pipeline = backend._cache.get_client(current_key, write=True).pipeline(transaction=False)
-        pipeline.incr(current_key)
-        pipeline.expire(current_key, ttl)
-        pipeline.get(previous_key)
-        current, _expiry_set, previous = pipeline.execute()
-        return int(current), int(previous or 0)
+        # The token endpoint counts every request: a script kept with the backend's client, since
+        # Django builds a new Redis client (and its table of 169 reply callbacks) for every call.
+        current, previous = _count_script(backend)(
+            keys=[backend.make_and_validate_key(current_key), backend.make_and_validate_key(previous_key)],
+            args=[ttl],
+        )
+        return int(current), int(previous)
     backend.add(current_key, 0, timeout=ttl)
     return backend.incr(current_key), backend.get(previous_key) or 0
+
+
+def _count_script(backend: RedisCache):
+    client = backend._cache  # one per backend instance (per thread), holding the connection pools
+    script = getattr(client, "portcullis_count_script", None)
+    if script is None:  # registering computes the SHA locally; EVALSHA loads the script on first use
+        script = client.portcullis_count_script = client.get_client(write=True).register_script(_COUNT_SCRIPT)
+    return script
 
 
 def _retry_after(previous: int, current: int, overlap: float, offset: float, rate: Rate) -> int:
