@@ -1,10 +1,14 @@
-"""Requests whose body cannot be read are a 400 in the shape of the surface called, never a 500
-(portal.error_pages)."""
+"""Requests whose body cannot be read, or holds text no database can store, are a 400 in the shape
+of the surface called, never a 500 (portal.error_pages, portal.request_guard). The management
+API's case is in tests/oauthcore/api/test_security.py."""
+
+import json
 
 import pytest
 from django.conf import settings
 from django.test import Client
 
+from oauthcore.models import Application, AuditEvent, TenantSettings
 from portal.models import Partner
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +41,34 @@ def test_the_same_form_in_utf8_is_read():
     response = csrf_client().generic("POST", "/portal/signup", body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400  # the page again, with the missing fields marked
     assert "Café" in response.content.decode()
+
+
+# "\ud800" is valid JSON text (an escape), but the string it decodes to has no UTF-8 encoding.
+LONE_SURROGATE = '"Agent \\ud800"'
+
+
+@pytest.fixture
+def registration_on(db):
+    TenantSettings.objects.update_or_create(id=1, defaults={"enable_dynamic_client_registration": True})
+
+
+def test_a_lone_surrogate_in_a_registration_is_invalid_request(registration_on):
+    body = f'{{"client_name": {LONE_SURROGATE}, "redirect_uris": ["https://agent.example.com/cb"]}}'
+    response = Client().post("/oidc/register", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_request", "error_description": "The request could not be read."}
+    assert not Application.objects.exists() and not AuditEvent.objects.filter(action="client.create").exists()
+
+
+def test_a_lone_surrogate_in_a_json_token_request_is_invalid_request():
+    body = f'{{"grant_type": "client_credentials", "client_id": {LONE_SURROGATE}, "client_secret": "s"}}'
+    response = Client().post("/oauth/token", body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_surrogate_pairs_and_their_escapes_are_fine(registration_on):
+    """A pair of escapes is one character (here an emoji): only a lone half is refused."""
+    body = json.dumps({"client_name": "Agent \U0001f600", "redirect_uris": ["https://agent.example.com/cb"]})
+    assert "\\ud83d\\ude00" in body
+    response = Client().post("/oidc/register", body, content_type="application/json")
+    assert response.status_code == 201 and response.json()["client_name"] == "Agent \U0001f600"
