@@ -35,6 +35,7 @@ from oauthcore.audit import Actor
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType, CreatedVia, GrantType, TokenEndpointAuthMethod
 from oauthcore.models import Application, TenantSettings
+from oauthcore.validation import split_url
 
 FAILURE_CACHE_SECONDS = 60
 MAX_AGE_RE = re.compile(r"max-age=(\d+)")
@@ -62,15 +63,21 @@ class CIMDError(Exception):
 
 
 def is_cimd_client_id(client_id: str | None) -> bool:
-    if not client_id:
+    parts = split_url(client_id) if client_id else None
+    if parts is None:
         return False
-    parts = urlsplit(client_id)
     schemes = {"https", "http"} if loopback_allowed() else {"https"}
     return parts.scheme in schemes and bool(parts.hostname) and parts.path not in {"", "/"}
 
 
 def _check_url(url: str):
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:
+        raise CIMDError("The client_id is not a URL that can be fetched.")
+    try:
+        parts.port  # noqa: B018 - read for its check: out of range or not a number raises
+    except ValueError as exc:
+        raise CIMDError("The client_id URL has an invalid port.") from exc
     if parts.scheme != "https" and not (loopback_allowed() and parts.scheme == "http"):
         raise CIMDError("Client ID metadata documents are fetched over https only.")
     if not parts.hostname or parts.username or parts.password or parts.fragment:

@@ -6,6 +6,15 @@ from urllib.parse import urlsplit
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
+def split_url(url: str):
+    """``urlsplit``, or None for what it cannot even split: an unbalanced IPv6 bracket
+    (``https://[host/cb``), or a host that changes under NFKC normalization."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
 def is_loopback_host(host: str | None) -> bool:
     if not host:
         return False
@@ -25,7 +34,9 @@ def callback_url_error(url: str, *, strict_third_party: bool, app_type: str) -> 
         return f"{url!r} contains white space."
     if "*" in url:
         return f"{url!r}: wildcards are not allowed; callback URLs must be exact."
-    parts = urlsplit(url)
+    parts = split_url(url)
+    if parts is None:
+        return f"{url!r} is not a valid URL."
     if not parts.scheme:
         return f"{url!r} is not an absolute URL."
     if parts.fragment or url.endswith("#"):
@@ -52,8 +63,8 @@ def origin_error(origin: str) -> str | None:
         return "Origins must be non-empty strings."
     if "*" in origin:
         return f"{origin!r}: wildcards are not allowed; origins must be exact."
-    parts = urlsplit(origin)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    parts = split_url(origin)
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
         return f"{origin!r} is not an origin (scheme://host[:port])."
     if parts.path not in {"", "/"} or parts.query or parts.fragment:
         return f"{origin!r} is not an origin: it has a path, query or fragment."
@@ -66,8 +77,8 @@ def resource_server_identifier_error(identifier: str) -> str | None:
         return "The identifier is required."
     if any(ch.isspace() for ch in identifier):
         return "The identifier must not contain white space."
-    parts = urlsplit(identifier)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    parts = split_url(identifier)
+    if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname:
         return "The identifier must be an absolute URL, such as https://api.example.com/."
     if parts.fragment or "#" in identifier:
         return "The identifier must not contain a fragment."

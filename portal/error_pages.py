@@ -6,7 +6,8 @@ that declares a charset other than UTF-8, must still be answered in the client's
 
 import sys
 
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.template import TemplateDoesNotExist, loader
 from django.views import defaults
 
 from portal.unavailable import API_PREFIX, is_outage, unavailable_response
@@ -34,7 +35,19 @@ def bad_request(request, exception=None, *args, **kwargs):
         response["Content-Security-Policy"] = STRICT_CSP
         response["X-Frame-Options"] = "DENY"
         return response
-    return defaults.bad_request(request, exception, *args, **kwargs)
+    return _bad_request_page(request)
+
+
+def _bad_request_page(request):
+    """Django's 400 page (``400.html`` where a template provides one), without going through
+    ``defaults.bad_request``: its ``requires_csrf_token`` runs the CSRF check, which reads the form
+    body again, so a body Django refused to parse (a form declaring a charset other than UTF-8)
+    failed a second time inside the error page, and the answer was a 500."""
+    try:
+        body = loader.get_template(defaults.ERROR_400_TEMPLATE_NAME).render(request=request)
+    except TemplateDoesNotExist:
+        body = defaults.ERROR_PAGE_TEMPLATE % {"title": "Bad Request (400)", "details": ""}
+    return HttpResponseBadRequest(body)
 
 
 def server_error(request, *args, **kwargs):

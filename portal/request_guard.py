@@ -1,22 +1,47 @@
-"""Refuse requests carrying NUL characters, before any view sees them.
+"""Refuse requests carrying text no database can store, before any view sees them.
 
-PostgreSQL cannot store or even compare text containing NUL (psycopg refuses to send it), so a
-NUL in a client id, a token or a path would turn a lookup into a 500. Nothing legitimate ever
-sends one: the request is answered 400 in the shape of the surface that was called
-(``portal.error_pages.bad_request``), on every database alike.
+* NUL characters: PostgreSQL cannot store or even compare text containing NUL (psycopg refuses to
+  send it), so a NUL in a client id, a token or a path would turn a lookup into a 500.
+* Lone surrogates: a JSON body may spell one as an escape (``"\\ud800"``, valid JSON text per
+  RFC 8259 §8.2), but the string it decodes to has no UTF-8 encoding, so every write, query or
+  re-encoding of it fails (the token endpoint's JSON bodies, dynamic registration, the management
+  API alike). Form bodies and query strings cannot carry one: Django decodes them with
+  replacement characters.
+
+Nothing legitimate ever sends either: the request is answered 400 in the shape of the surface
+that was called (``portal.error_pages.bad_request``), on every database alike.
 """
+
+import json
+import re
 
 from django.core.exceptions import BadRequest
 
 NUL = "\x00"
 ESCAPED_NUL = b"\\u0000"
+# A UTF-16 surrogate escape (high or low); only a parse tells a lone one from a valid pair.
+ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _has_nul(query_dict) -> bool:
     return any(NUL in key or any(NUL in value for value in values) for key, values in query_dict.lists())
 
 
-class RejectNulCharactersMiddleware:
+def _has_lone_surrogate(body: bytes) -> bool:
+    if not ESCAPED_SURROGATE.search(body):
+        return False
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return False  # not JSON at all: the view answers that
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+class RejectUnstorableTextMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -24,6 +49,8 @@ class RejectNulCharactersMiddleware:
         if self.carries_nul(request):
             # Raised, not returned: Django answers it with handler400 (and logs it as a bad request).
             raise BadRequest("NUL character in the request.")
+        if self.carries_lone_surrogate(request):
+            raise BadRequest("Lone surrogate in the JSON body.")
         return self.get_response(request)
 
     @staticmethod
@@ -40,3 +67,9 @@ class RejectNulCharactersMiddleware:
             except Exception:  # an unreadable body: the view answers that
                 return False
         return False
+
+    @staticmethod
+    def carries_lone_surrogate(request) -> bool:
+        if request.method not in ("POST", "PUT", "PATCH") or request.content_type != "application/json":
+            return False
+        return _has_lone_surrogate(request.body)

@@ -50,8 +50,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # A database outage is a 503 with a JSON error on every surface, never a 500 (portal.unavailable).
     "portal.unavailable.DatabaseUnavailableMiddleware",
-    # NUL characters cannot reach PostgreSQL: such requests are a 400 (portal.request_guard).
-    "portal.request_guard.RejectNulCharactersMiddleware",
+    # NUL characters and lone surrogates cannot reach the database: such requests are a 400 (portal.request_guard).
+    "portal.request_guard.RejectUnstorableTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -100,7 +100,7 @@ def parse_client_metadata(data) -> dict:
     if unknown:
         raise _invalid(f"Unsupported client metadata: {', '.join(unknown)}.")
 
-    method = data.get("token_endpoint_auth_method") or TokenEndpointAuthMethod.CLIENT_SECRET_POST.value
+    method = _string(data, "token_endpoint_auth_method") or TokenEndpointAuthMethod.CLIENT_SECRET_POST.value
     if method not in AUTH_METHODS:
         raise _invalid(
             f"token_endpoint_auth_method {method!r} is not supported; use one of: {', '.join(sorted(AUTH_METHODS))}."
@@ -120,8 +120,8 @@ def parse_client_metadata(data) -> dict:
     if response_types is not None and response_types != ["code"]:
         raise _invalid('response_types must be ["code"].')
 
-    application_type = data.get("application_type")
-    if application_type is not None and application_type not in APP_TYPES:
+    application_type = data.get("application_type")  # a JSON list or object is not even hashable
+    if application_type is not None and (not isinstance(application_type, str) or application_type not in APP_TYPES):
         raise _invalid('application_type must be "web" or "native".')
     redirect_uris = _string_list(data, "redirect_uris")
     if not redirect_uris:

@@ -3,23 +3,23 @@ that it was refused cleanly. Reusable as they are for every endpoint that takes 
 string or a JSON body:
 
 * ``form_requests(base)``: a valid form (``base``) with parameters dropped, duplicated, replaced
-  by junk (control characters, NUL, huge values, wrong encodings), unknown ones added, and the
-  body sent under several content types, some of them lying.
+  by junk (control characters, NUL, huge values, URLs no parser splits, wrong encodings), unknown
+  ones added, and the body sent under several content types, some of them lying. With
+  ``csrf=True`` the ``csrfmiddlewaretoken`` of ``base`` stays intact, so that the form behind
+  Django's CSRF check is what gets fuzzed.
 * ``query_strings(base)``: the same for a GET query string.
-* ``json_requests(base)``: a valid JSON object with wrong types, nesting, duplicated keys,
-  truncation and broken UTF-8 (for JSON APIs such as dynamic client registration).
+* ``json_requests(base)``: a valid JSON object with wrong types (lists and objects as often as
+  scalars), nesting, duplicated keys, lone surrogates, truncation and broken UTF-8 (for JSON APIs
+  such as dynamic client registration).
+* ``VALUES``, ``WRONG_TYPES``, ``BAD_URLS``: the junk itself, for tests that build well-formed
+  requests of junk values, so that every example gets past the parsing to the checks behind it.
 * ``RowCounts``: the tables a refused request must not have written to.
 
-How the endpoints still to come take them (see tests/fuzz/test_oauth_endpoints.py for the
-pattern):
-
-* ``POST /oidc/register``: ``@given(json_requests(VALID_METADATA))``, send with
-  ``client.generic("POST", "/oidc/register", raw.body, content_type=raw.content_type)``, then
-  ``assert_json_error(response, REGISTRATION_ERRORS, statuses={400, 401, 403, 429})`` for
-  anything but 201, and ``RowCounts(Application).assert_unchanged()`` when refused.
-* portal forms: ``@given(form_requests(VALID_FORM, csrf=True))`` with a logged-in client, then
-  ``assert_form_page(response)`` (a 200 page with field errors, a 302 on success, a 429 when
-  limited) and ``RowCounts(...)`` for the rows the form writes.
+Where they are used: tests/fuzz/test_oauth_endpoints.py (``/authorize``, ``/oauth/token``,
+``/oauth/revoke``, ``/oauth/introspect``, the consent form, the management API's JSON bodies),
+tests/fuzz/test_registration.py (``/oidc/register`` and RFC 7592: ``json_requests`` and
+``assert_json_error``) and tests/fuzz/test_portal_forms.py (every portal form:
+``form_requests(..., csrf=True)``, ``assert_form_page`` and ``RowCounts``).
 """
 
 import json
@@ -29,6 +29,15 @@ from urllib.parse import quote, urlencode
 from hypothesis import strategies as st
 
 FORM = "application/x-www-form-urlencoded"
+# URLs that URL parsers refuse to split (an unbalanced IPv6 bracket; a host that changes under NFKC
+# normalization), that point elsewhere, or that run code.
+BAD_URLS = [
+    "https://[client.example/cb",
+    "http://[::1/cb",
+    "https://client\uff03.example/cb",
+    "//evil.example/",
+    "javascript:alert(1)",
+]
 # Values that have broken parsers before: empty, whitespace, control characters and NUL,
 # separators of the encodings involved, long and very long values, non-ASCII.
 NASTY = st.sampled_from(
@@ -64,11 +73,14 @@ NASTY = st.sampled_from(
         "\U0001f600",
         "A" * 1_000,
         "B" * 70_000,
+        *BAD_URLS,
     ]
 )
 TEXT = st.text(max_size=40)  # any Unicode, control characters and NUL included
 VALUES = st.one_of(NASTY, TEXT)
 EXTRA_NAMES = st.sampled_from(["", "x", "scope[]", "a b", "\x00", "é", "resource", "audience", "state", "nonce"])
+# Django's CSRF form field: mangling it only ever tests the CSRF check, never the form behind it.
+CSRF_FIELD = "csrfmiddlewaretoken"
 
 
 @dataclass(frozen=True)
@@ -81,10 +93,14 @@ class RawRequest:
 
 
 @st.composite
-def parameter_pairs(draw, base: dict) -> list[tuple[str, str]]:
-    """``base``'s parameters, each kept, dropped, replaced, duplicated or emptied; plus extras."""
+def parameter_pairs(draw, base: dict, keep: frozenset = frozenset()) -> list[tuple[str, str]]:
+    """``base``'s parameters, each kept, dropped, replaced, duplicated or emptied; plus extras.
+    Parameters named in ``keep`` are always kept as they are, once."""
     pairs = []
     for name, value in base.items():
+        if name in keep:
+            pairs.append((name, value))
+            continue
         action = draw(st.sampled_from(["keep", "keep", "drop", "replace", "duplicate", "duplicate_junk"]))
         if action == "keep":
             pairs.append((name, value))
@@ -113,7 +129,7 @@ def _broken_encoding(pairs) -> bytes:
 @st.composite
 def form_requests(draw, base: dict, *, csrf: bool = False) -> RawRequest:
     """A form POST body, mangled. ``csrf``: keep any ``csrfmiddlewaretoken`` of ``base`` intact."""
-    pairs = draw(parameter_pairs(base))
+    pairs = draw(parameter_pairs(base, frozenset({CSRF_FIELD}) if csrf else frozenset()))
     how = draw(st.sampled_from(["form", "form", "latin-1", "broken", "as_json", "as_text", "multipart_junk"]))
     if how == "form":
         return RawRequest(FORM, _encode(pairs, "utf-8"))
@@ -144,14 +160,36 @@ JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allo
 JSON_VALUES = st.recursive(
     JSON_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8
 )
+# A value of the wrong type as often as a scalar: code that expects a string and gets a list or an
+# object (unhashable) fails differently from code that gets a number.
+WRONG_TYPES = st.one_of(
+    JSON_SCALARS, st.lists(JSON_SCALARS, max_size=3), st.dictionaries(TEXT, JSON_SCALARS, max_size=3), JSON_VALUES
+)
+LONE_SURROGATE = "\ud800"  # valid in JSON text (an escape, RFC 8259 §8.2), but no UTF-8 string can hold it
+
+
+def _with_lone_surrogate(value):
+    if isinstance(value, str):
+        return value + LONE_SURROGATE
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return [value[0] + LONE_SURROGATE, *value[1:]]
+    return LONE_SURROGATE
 
 
 @st.composite
 def json_bodies(draw, base: dict) -> bytes:
-    """A JSON body: ``base`` with values of the wrong type, duplicated keys, or not JSON at all."""
-    data = {name: draw(st.one_of(st.just(value), JSON_VALUES)) for name, value in base.items()}
-    how = draw(st.sampled_from(["object", "object", "duplicate_keys", "not_an_object", "truncated", "bad_utf8"]))
-    text = json.dumps(data)
+    """A JSON body: ``base`` with values of the wrong type, duplicated keys, a lone surrogate, or not
+    JSON at all."""
+    data = {name: draw(st.one_of(st.just(value), WRONG_TYPES)) for name, value in base.items()}
+    how = draw(
+        st.sampled_from(
+            ["object", "object", "duplicate_keys", "lone_surrogate", "not_an_object", "truncated", "bad_utf8"]
+        )
+    )
+    if how == "lone_surrogate" and base:
+        name = draw(st.sampled_from(sorted(base)))
+        data[name] = _with_lone_surrogate(base[name])
+    text = json.dumps(data)  # ensure_ascii: a surrogate is sent as its \uXXXX escape
     if how == "duplicate_keys" and base:
         name = draw(st.sampled_from(sorted(base)))
         text = text[:-1] + ("," if data else "") + f"{json.dumps(name)}: {json.dumps(draw(JSON_VALUES))}" + "}"
@@ -191,8 +229,9 @@ def assert_json_error(response, allowed_errors: set[str], statuses: set[int]) ->
 
 
 def assert_form_page(response) -> None:
-    """A form answered as a person expects: the page again (with errors), a redirect, or 429."""
-    assert response.status_code in {200, 302, 303, 400, 403, 429}, (response.status_code, response.content[:500])
+    """A form answered as a person expects: the page again (with errors), a redirect, a page showing
+    what was just created (201, e.g. a new app and its secret), or 429."""
+    assert response.status_code in {200, 201, 302, 303, 400, 403, 429}, (response.status_code, response.content[:500])
 
 
 class RowCounts:

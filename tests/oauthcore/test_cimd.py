@@ -156,6 +156,26 @@ def test_private_and_special_addresses_are_refused(loopback, address):
         cimd.fetch_document(f"https://{address}/agent.json")
 
 
+@pytest.mark.parametrize(
+    "client_id",
+    [
+        "https://[agent.example.com/agent.json",  # an unbalanced IPv6 bracket: urlsplit refuses it
+        "https://agent\uff03.example.com/agent.json",  # a host that changes under NFKC normalization
+        "https://agent.example.com:99999/agent.json",
+        "https://agent.example.com:port/agent.json",
+    ],
+)
+@pytest.mark.parametrize("enabled", [False, True], ids=["cimd-off", "cimd-on"])
+def test_a_client_id_that_is_no_fetchable_url_is_an_unknown_client(client, client_id, enabled):
+    """Such client ids once made the token endpoint answer 500 (a ValueError from urlsplit or from
+    reading the port), whether or not the tenant uses metadata documents."""
+    TenantSettings.objects.update_or_create(id=1, defaults={"enable_client_id_metadata_documents": enabled})
+    data = {"grant_type": "authorization_code", "client_id": client_id, "code": "c", "redirect_uri": CALLBACK}
+    response = client.post("/oauth/token", data)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert not Application.objects.exists()
+
+
 def test_size_and_time_limits(server, loopback, settings):
     big = server.serve("/big.json", b'{"client_id": "' + b"x" * 10_000 + b'"}')
     with pytest.raises(cimd.CIMDError, match="larger than 5120 bytes"):

@@ -118,6 +118,18 @@ def test_public_clients_get_no_secret(client, dcr_on):
             "invalid_redirect_uri",
             "'javascript:alert(1)': the javascript scheme is not allowed.",
         ),
+        # Found by fuzzing (tests/fuzz/test_registration.py): each of these was a 500.
+        (
+            {"redirect_uris": ["https://[agent.example.com/cb"]},
+            "invalid_redirect_uri",
+            "'https://[agent.example.com/cb' is not a valid URL.",
+        ),
+        (
+            {"token_endpoint_auth_method": ["none"]},
+            "invalid_client_metadata",
+            "token_endpoint_auth_method must be a string of at most 255 characters.",
+        ),
+        ({"application_type": {"web": True}}, "invalid_client_metadata", 'application_type must be "web" or "native".'),
     ],
 )
 def test_unsupported_metadata_is_refused_with_a_description(client, dcr_on, metadata, error, description):

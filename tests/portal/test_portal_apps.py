@@ -115,6 +115,30 @@ def test_an_app_form_shows_field_errors_and_saves_nothing(client, acme):
     assert not Application.objects.filter(name="Broken").exists()
 
 
+@pytest.mark.parametrize("page", ["new", "edit"])
+def test_urls_that_cannot_even_be_parsed_are_field_errors(client, acme, page):
+    """An unbalanced IPv6 bracket, or a host that changes under NFKC normalization, made Python's
+    urlsplit raise inside the model's checks: the app pages answered 500 (found by fuzzing)."""
+    client.force_login(acme.developer)
+    args = [acme.partner.pk] + ([acme.app.client_id] if page == "edit" else [])
+    response = client.post(
+        reverse(f"portal:app-{page}", args=args),
+        {
+            "name": "Broken",
+            "app_type": AppType.REGULAR_WEB,
+            "callbacks": "https://[acme.example.com/callback",
+            "allowed_origins": "https://acme\uff03.example.com",
+            "web_origins": "http://[::1",
+        },
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert errors["callbacks"] == ["'https://[acme.example.com/callback' is not a valid URL."]
+    assert errors["allowed_origins"] == ["'https://acme\uff03.example.com' is not an origin (scheme://host[:port])."]
+    assert errors["web_origins"] == ["'http://[::1' is not an origin (scheme://host[:port])."]
+    assert not Application.objects.filter(name="Broken").exists()
+
+
 def test_editing_an_app(client, acme):
     client.force_login(acme.developer)
     url = reverse("portal:app-edit", args=[acme.partner.pk, acme.app.client_id])

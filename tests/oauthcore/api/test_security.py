@@ -97,6 +97,14 @@ def test_malformed_json_is_400(api):
     assert_error(response, 400, "invalid_body")
 
 
+def test_a_lone_surrogate_is_400(api):
+    """Valid JSON text (an escape), but no UTF-8 string can hold it: the error message that quoted
+    the refused value could not be encoded, and the answer was a 500."""
+    body = '{"name": "Agent", "app_type": "regular_web\\ud800"}'
+    response = api("create:clients").generic("POST", "/api/v2/clients", body, content_type="application/json")
+    assert_error(response, 400, "invalid_body")
+
+
 def test_schema_and_docs_are_public():
     client = APIClient()
     schema = client.get("/api/v2/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
