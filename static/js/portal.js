@@ -16,3 +16,12 @@
     });
   });
 })();
+
+// A form answered with field errors comes back as a 400 holding the re-rendered form or panel:
+// swap it in like a success, or the person would see nothing happen (htmx leaves 4xx unswapped).
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail.xhr.status === 400) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

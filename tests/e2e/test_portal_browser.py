@@ -18,12 +18,12 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from oauthcore.audit import Actor
-from oauthcore.constants import DefaultFor, SubjectType, UserPolicy
+from oauthcore.constants import AppType, DefaultFor, SubjectType, UserPolicy
 from oauthcore.models import Application, PreviousClientSecret
 from oauthcore.services.client_grants import client_grant_create
 from oauthcore.tasks import retire_previous_client_secrets
 from portal.models import AccessRequest, Partner, PartnerMembership, RequestStatus, Role
-from portal.services import access_request_approve, partner_create
+from portal.services import access_request_approve, partner_app_create, partner_create
 from tests.celery_worker import wait_for
 from tests.e2e.oauth_helpers import PASSWORD, oauth_client, verify_jwt
 
@@ -355,6 +355,23 @@ def test_a_user_authorizes_the_partners_web_app_once_access_is_approved(
     )
     assert token["scope"] == "read:orders"
     assert verify_jwt(live_server.url, token["access_token"], ORDERS, ISSUER)["sub"] == alice.user_id
+
+
+def test_field_errors_from_an_htmx_form_are_shown(live_server, page, chromium, tenant, acme_owner, watch_csp):
+    """The rotate form is posted by htmx; a refused value comes back as a 400 with the panel and
+    its field error, which the page must show (htmx leaves 4xx answers unswapped by default)."""
+    owner, partner = acme_owner.user, acme_owner.partner
+    issued = partner_app_create(
+        actor=Actor.user(owner), partner=partner, name="Acme Sync", app_type=AppType.NON_INTERACTIVE
+    )
+    log_in(page, live_server, "ada", next_path=f"/portal/{partner.pk}/apps/{issued.application.client_id}/")
+    page.get_by_role("heading", name="Acme Sync").wait_for()
+    page.get_by_label("24 hours").check()
+    page.evaluate("document.querySelector('input[name=grace]:checked').value = 'forever'")
+    page.get_by_role("button", name="Rotate secret").click()
+    page.locator("#credentials").get_by_text("Select a valid choice.").wait_for()
+    assert masked_secrets(page) == [f"••••{issued.client_secret[-4:]} current never expires"]
+    assert not watch_csp
 
 
 def test_the_portal_works_without_javascript(live_server, chromium, tenant, acme_owner):
