@@ -150,6 +150,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# Flash messages can hold a secret shown once (the admin's rotate action): kept in the session,
+# server-side, never in a cookie (signed, not encrypted) as the default storage would first try.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
