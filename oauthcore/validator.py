@@ -287,7 +287,15 @@ class PolicyValidator(OAuth2Validator):
 
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):
         grant = self._code_grant(code, request, client)
-        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+        if grant is None:
+            return False
+        if not grant.redirect_uri_allowed(redirect_uri):
+            # RFC 6749 §5.2: a code presented with another redirect_uri than the one it was issued
+            # for is an invalid grant (oauthlib's own answer, invalid_request, misnames it).
+            raise errors.InvalidGrantError(
+                description="The redirect_uri does not match the one of the authorization request.", request=request
+            )
+        return True
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
         """Done already, in the transaction that saved the tokens (``_save_bearer_token``)."""

@@ -186,8 +186,8 @@ def test_a_code_is_bound_to_its_client_and_redirect_uri(live_server, actor, make
         oauth_client(app, secret, REGISTERED, "read:orders").fetch_token(
             f"{live_server.url}/oauth/token", authorization_response=code_url, code_verifier=VERIFIER
         )
-    assert wrong_redirect.value.error == "invalid_request"  # oauthlib's answer (RFC 6749 §4.1.3)
-    assert wrong_redirect.value.description == "Mismatching redirect URI."
+    assert wrong_redirect.value.error == "invalid_grant"  # RFC 6749 §5.2
+    assert wrong_redirect.value.description == "The redirect_uri does not match the one of the authorization request."
 
 
 # -- §4.7: CSRF -----------------------------------------------------------------------------------------------
