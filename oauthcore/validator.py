@@ -310,9 +310,6 @@ class PolicyValidator(OAuth2Validator):
             return False
         if grant.is_expired():
             return False
-            return False
-        if grant.is_expired():
-            return False
         check_resource(request, grant.audience)
         request.user = grant.user
         request.scopes = grant.scope.split()
