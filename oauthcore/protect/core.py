@@ -195,11 +195,7 @@ class TokenVerifier:
             raise InvalidToken("The access token is malformed.")
         self._check_claims(claims)
         scopes = frozenset(str(claims.get("scope", "")).split())
-        missing = [scope for scope in required_scopes if scope not in scopes]
-        if missing:
-            raise InsufficientScope(
-                f"The access token lacks the scope: {' '.join(missing)}", scope=" ".join(required_scopes)
-            )
+        check_scopes(scopes, required_scopes)
         return VerifiedToken(
             claims=claims,
             subject=str(claims.get("sub", "")),
@@ -224,6 +220,13 @@ class TokenVerifier:
             raise InvalidToken("The access token is not valid yet.")
         if not claims.get("sub") or not claims.get("client_id"):
             raise InvalidToken("The access token is missing its subject or client.")
+
+
+def check_scopes(granted: frozenset[str], required) -> None:
+    """Raise ``InsufficientScope`` unless every scope in ``required`` was granted."""
+    missing = [scope for scope in required if scope not in granted]
+    if missing:
+        raise InsufficientScope(f"The access token lacks the scope: {' '.join(missing)}", scope=" ".join(required))
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -13,7 +13,14 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from oauthcore.protect.core import InsufficientScope, ProtectedResource, TokenError, VerifiedToken, bearer_token
+from oauthcore.protect.core import (
+    InsufficientScope,
+    ProtectedResource,
+    TokenError,
+    VerifiedToken,
+    bearer_token,
+    check_scopes,
+)
 from oauthcore.protect.django import resource_from_settings, verifier_for
 
 
@@ -68,13 +75,10 @@ class HasScopes(BasePermission):
         token = request.auth
         if not isinstance(token, VerifiedToken):
             return False  # unauthenticated: DRF answers 401 with the challenge
-        required = list(getattr(view, "required_scopes", ()))
-        missing = [scope for scope in required if scope not in token.scopes]
-        if missing:
+        try:
+            check_scopes(token.scopes, list(getattr(view, "required_scopes", ())))
+        except InsufficientScope as failure:
             authenticator = request.successful_authenticator
             resource = authenticator.resource() if hasattr(authenticator, "resource") else resource_from_settings()
-            failure = InsufficientScope(
-                f"The access token lacks the scope: {' '.join(missing)}", scope=" ".join(required)
-            )
-            raise InsufficientScopeDenied(resource, failure)
+            raise InsufficientScopeDenied(resource, failure) from failure
         return True
