@@ -84,11 +84,18 @@ def decode_checkpoint(value: str) -> str:
     return decoded
 
 
+def offset_parameters(request) -> tuple[int, int, bool]:
+    """``page``, ``per_page`` and ``include_totals``, validated."""
+    return (
+        query_int(request, "page", 0, 0, MAX_PAGE),
+        query_int(request, "per_page", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+        query_bool(request, "include_totals", False),
+    )
+
+
 def offset_page(request, queryset, key: str, serialize):
     """A list (``include_totals`` false) or ``{"start", "limit", "total", key}``."""
-    page = query_int(request, "page", 0, 0, MAX_PAGE)
-    per_page = query_int(request, "per_page", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    include_totals = query_bool(request, "include_totals", False)
+    page, per_page, include_totals = offset_parameters(request)
     start = page * per_page
     items = serialize(list(queryset[start : start + per_page]))
     if not include_totals:
@@ -118,9 +125,7 @@ def paginate(request, queryset, key: str, serialize, *, checkpoint: bool = False
     """Checkpoint paging when the resource supports it and ``from``/``take`` is given; offset paging otherwise.
 
     Offset parameters are validated either way: a malformed one is an error, never silently ignored."""
-    query_int(request, "page", 0, 0, MAX_PAGE)
-    query_int(request, "per_page", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    query_bool(request, "include_totals", False)
     if checkpoint and wants_checkpoint(request):
+        offset_parameters(request)
         return checkpoint_page(request, queryset, key, serialize)
     return offset_page(request, queryset, key, serialize)
