@@ -59,11 +59,8 @@ def client_information(registration: Registration) -> dict:
     return body
 
 
-def error(error: str, description: str, status: int = 400, **headers) -> JsonResponse:
-    response = JsonResponse({"error": error, "error_description": description}, status=status)
-    for name, value in headers.items():
-        response[name.replace("_", "-")] = value
-    return response
+def error(error: str, description: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": error, "error_description": description}, status=status)
 
 
 def read_json(request):
