@@ -7,9 +7,11 @@ that declares a charset other than UTF-8, must still be answered in the client's
 import sys
 
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import render
 from django.template import TemplateDoesNotExist, loader
 from django.views import defaults
 
+from portal.security import decision_page
 from portal.unavailable import API_PREFIX, is_outage, unavailable_response
 
 # The JSON surfaces other than the management API: the OAuth endpoints.
@@ -25,17 +27,16 @@ def bad_request(request, exception=None, *args, **kwargs):
         response = JsonResponse(body, status=400)
         response["Cache-Control"] = "no-store"
         return response
-    if request.path == "/authorize":  # the authorization endpoint's own error page (DESIGN.md §4.8)
-        from django.shortcuts import render
-
-        from portal.security import STRICT_CSP
-
-        context = {"error": "invalid_request", "description": "The authorization request could not be read."}
-        response = render(request, "oauthcore/authorize_error.html", context, status=400)
-        response["Content-Security-Policy"] = STRICT_CSP
-        response["X-Frame-Options"] = "DENY"
-        return response
+    if request.path == "/authorize":
+        return _authorize_error_page(request)
     return _bad_request_page(request)
+
+
+@decision_page
+def _authorize_error_page(request):
+    """The authorization endpoint's own error page (DESIGN.md §4.8), with its headers."""
+    context = {"error": "invalid_request", "description": "The authorization request could not be read."}
+    return render(request, "oauthcore/authorize_error.html", context, status=400)
 
 
 def _bad_request_page(request):

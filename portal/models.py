@@ -189,6 +189,3 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"{self.email} ({self.role}) to {self.partner}"
-
-    def is_open(self, now) -> bool:
-        return self.accepted_at is None and self.expires_at > now

@@ -13,10 +13,6 @@ def at_least(role: str, minimum: str) -> bool:
     return RANK.get(role, 0) >= RANK[minimum]
 
 
-def can_manage_apps(role: str) -> bool:
-    return at_least(role, Role.DEVELOPER)
-
-
 def can_manage_members(role: str) -> bool:
     return at_least(role, Role.ADMIN)
 

@@ -295,10 +295,15 @@ def invitation_revoke(*, actor: Actor, invitation: Invitation) -> None:
         invitation.delete()
 
 
-def invitation_find(token: str) -> Invitation:
-    """The open invitation behind an emailed link, or a ValidationError saying why it cannot be used."""
-    invitation = Invitation.objects.select_related("partner", "invited_by").filter(token_digest=token_digest(token))
-    return _usable(invitation.first())
+def invitation_find(token: str, *, lock: bool = False) -> Invitation:
+    """The open invitation behind an emailed link, or a ValidationError saying why it cannot be used.
+
+    ``lock`` holds its row until the caller's transaction ends (accepting it is single use).
+    """
+    invitations = Invitation.objects.select_related("partner", "invited_by").filter(token_digest=token_digest(token))
+    if lock:
+        invitations = invitations.select_for_update(of=("self",))
+    return _usable(invitations.first())
 
 
 def _usable(invitation: Invitation | None) -> Invitation:
@@ -321,36 +326,13 @@ def _usable(invitation: Invitation | None) -> Invitation:
 def invitation_accept(*, token: str, user) -> PartnerMembership:
     """``user`` joins with the invitation's role. Single use; the account's email must be the invited one."""
     with transaction.atomic():
-        locked = (
-            Invitation.objects.select_for_update(of=("self",))
-            .select_related("partner", "invited_by")
-            .filter(token_digest=token_digest(token))
-            .first()
-        )
-        invitation = _usable(locked)
-        if user.email.lower() != invitation.email.lower():
-            raise ValidationError(
-                f"This invitation was sent to {invitation.email}. Log in with that account, or sign up with it."
-            )
-        if PartnerMembership.objects.filter(partner=invitation.partner, user=user).exists():
-            raise ConflictError(f"You are already a member of {invitation.partner.name}.")
-        membership = membership_add(actor=Actor.user(user), partner=invitation.partner, user=user, role=invitation.role)
-        invitation.accepted_at = timezone.now()
-        invitation.accepted_by = user
-        invitation.save(update_fields=["accepted_at", "accepted_by"])
-        record_event(
-            actor=Actor.user(user),
-            action="partner.invitation_accept",
-            target=invitation.partner,
-            data={"email": invitation.email, "role": invitation.role},
-        )
-    return membership
+        return _join(invitation_find(token, lock=True), user)
 
 
 def invitation_sign_up(*, token: str, username: str, password: str) -> PartnerMembership:
     """A new account for the invited address, joined to the partner: both, or neither."""
     with transaction.atomic():
-        invitation = _usable(Invitation.objects.select_for_update().filter(token_digest=token_digest(token)).first())
+        invitation = invitation_find(token, lock=True)
         user = user_create(
             actor=Actor.system("invitation sign-up"),
             connection=_database_connection(),
@@ -358,7 +340,28 @@ def invitation_sign_up(*, token: str, username: str, password: str) -> PartnerMe
             username=username,
             password=password,
         )
-        return invitation_accept(token=token, user=user)
+        return _join(invitation, user)
+
+
+def _join(invitation: Invitation, user) -> PartnerMembership:
+    """Accept a locked, usable invitation for ``user`` (inside the caller's transaction)."""
+    if user.email.lower() != invitation.email.lower():
+        raise ValidationError(
+            f"This invitation was sent to {invitation.email}. Log in with that account, or sign up with it."
+        )
+    if PartnerMembership.objects.filter(partner=invitation.partner, user=user).exists():
+        raise ConflictError(f"You are already a member of {invitation.partner.name}.")
+    membership = membership_add(actor=Actor.user(user), partner=invitation.partner, user=user, role=invitation.role)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    record_event(
+        actor=Actor.user(user),
+        action="partner.invitation_accept",
+        target=invitation.partner,
+        data={"email": invitation.email, "role": invitation.role},
+    )
+    return membership
 
 
 # -- apps -------------------------------------------------------------------------------------------------------

@@ -84,6 +84,18 @@ def app_new(request):
     return render(request, "portal/app_new.html", context, status=400 if form.errors else 200)
 
 
+def _credentials_context(request, application, *, new_secret=None, rotate_form=None, **context) -> dict:
+    """What the credentials panel shows, on the app page and when htmx swaps the panel alone."""
+    return partner_context(
+        request,
+        app=application,
+        new_secret=new_secret,
+        rotate_form=rotate_form or RotateSecretForm(),
+        max_previous=MAX_PREVIOUS_SECRETS,
+        **context,
+    )
+
+
 def _app_page(request, application, *, new_secret=None, rotate_form=None, status=200):
     entries = [
         entry
@@ -92,16 +104,14 @@ def _app_page(request, application, *, new_secret=None, rotate_form=None, status
         or (entry.app_client and entry.app_client.allowed)
         or entry.pending
     ]
-    context = partner_context(
+    context = _credentials_context(
         request,
+        application,
+        new_secret=new_secret,
+        rotate_form=rotate_form,
         tab="overview",
-        app=application,
         access=entries,
         requests=list(partner_requests(request.partner, application=application)),
-        rotate_form=rotate_form or RotateSecretForm(),
-        new_secret=new_secret,
-        max_previous=MAX_PREVIOUS_SECRETS,
-        now=timezone.now(),
     )
     return render(request, "portal/app_detail.html", context, status=status)
 
@@ -147,19 +157,11 @@ def app_rotate(request, client_id: str):
     return _panel_or_page(request, _app(request, client_id), new_secret=secret)
 
 
-def _panel_or_page(request, application, **kwargs):
+def _panel_or_page(request, application, *, new_secret=None, rotate_form=None, status=200):
     """htmx swaps the credentials panel; without JavaScript the whole app page is rendered."""
     if not request.htmx:
-        return _app_page(request, application, **kwargs)
-    status = kwargs.pop("status", 200)
-    context = partner_context(
-        request,
-        app=application,
-        rotate_form=kwargs.pop("rotate_form", None) or RotateSecretForm(),
-        max_previous=MAX_PREVIOUS_SECRETS,
-        now=timezone.now(),
-        **kwargs,
-    )
+        return _app_page(request, application, new_secret=new_secret, rotate_form=rotate_form, status=status)
+    context = _credentials_context(request, application, new_secret=new_secret, rotate_form=rotate_form)
     return render(request, "portal/_credentials.html", context, status=status)
 
 

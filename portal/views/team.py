@@ -27,13 +27,14 @@ from portal.views.access import email_allowed, member_actor, partner_context, pa
 def _team_page(request, *, invite_form=None, status=200):
     members, invitations = team(request.partner)
     mine = request.membership
+    role_choices = [(r, Role(r).label) for r in roles.grantable_roles(mine.role)]
     rows = [
         {
             "membership": member,
             "is_me": member.pk == mine.pk,
             "can_change": roles.member_change_error(actor_role=mine.role, target_role=member.role) is None
             and member.pk != mine.pk,
-            "role_choices": [(r, Role(r).label) for r in roles.grantable_roles(mine.role)],
+            "role_choices": role_choices,
         }
         for member in members
     ]
