@@ -10,10 +10,9 @@ import schemathesis
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from django.test import Client
-from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.fuzz.budget import EXAMPLES_PER_OPERATION
+from tests.fuzz.budget import FUZZ_OPERATION
 
 pytestmark = pytest.mark.django_db
 
@@ -60,13 +59,7 @@ schema = schemathesis.openapi.from_wsgi(
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@FUZZ_OPERATION
 def test_every_operation_conforms(case, management_token, in_process_requests):
     # Every check but one: a schema-valid body may still break a rule the schema cannot state
     # (a unique name, a URL that must be absolute, a strong password, exactly one of two

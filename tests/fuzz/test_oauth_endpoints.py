@@ -7,23 +7,16 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from consent.models import UserGrant
 from oauthcore.audit_chain import verify_chain
 from oauthcore.models import AccessToken, AuditEvent, Grant, RefreshToken
-from tests.fuzz.budget import EXAMPLES_PER_ENDPOINT
+from tests.fuzz.budget import FUZZ
 from tests.fuzz.strategies import RowCounts, assert_json_error, form_requests, query_strings
 
 pytestmark = pytest.mark.django_db
 
-FUZZ = settings(
-    max_examples=EXAMPLES_PER_ENDPOINT,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
 TOKEN_ERRORS = {
     "invalid_request",
     "invalid_client",

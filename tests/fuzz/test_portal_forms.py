@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils.http import url_has_allowed_host_and_scheme
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from oauthcore.audit import Actor
@@ -25,7 +25,7 @@ from oauthcore.models import Application, AuditEvent, PreviousClientSecret
 from oauthcore.services.applications import application_rotate_secret
 from portal.models import AccessRequest, Invitation, OutboundEmail, Partner, PartnerMembership, Role
 from portal.services import invitation_create, membership_add, partner_app_create, partner_create, partner_register
-from tests.fuzz.budget import EXAMPLES_PER_ENDPOINT, EXAMPLES_PER_OPERATION
+from tests.fuzz.budget import FUZZ, FUZZ_OPERATION
 from tests.fuzz.strategies import (
     BAD_URLS,
     CSRF_FIELD,
@@ -40,15 +40,6 @@ from tests.portal.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
-FUZZ = settings(
-    max_examples=EXAMPLES_PER_ENDPOINT,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
-# Forms that are one button (nothing to fill in) need fewer examples.
-FUZZ_BUTTON = settings(FUZZ, max_examples=EXAMPLES_PER_OPERATION)
 # An unmasked CSRF secret (32 letters) is also a valid token for itself: set as the cookie before
 # every request, it survives the token rotation a sign-in does.
 CSRF_SECRET = "fuzzformsfuzzformsfuzzformsfuzzf"
@@ -193,7 +184,7 @@ def test_log_out(org):
     """The log-out button on every portal page."""
     developer = org["developer"]
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         client = signed_in(developer)
@@ -210,7 +201,7 @@ def test_verification_email_resend(org):
     owner = make_user("unverified-owner")
     partner = partner_register(user=owner, name="Unverified")
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         client = signed_in(owner)  # before counting: a sign-in is audited
@@ -257,7 +248,7 @@ def test_invitation_sign_up(org):
 def test_invitation_accept_when_signed_in(org):
     numbers = count()
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         user = make_user(f"joiner{next(numbers)}")
@@ -342,7 +333,7 @@ def test_member_role(org):
 def test_member_remove(org):
     numbers = count()
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         user = make_user(f"leaving{next(numbers)}")
@@ -362,7 +353,7 @@ def test_member_remove(org):
 def test_invitation_cancel(org):
     numbers = count()
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         invitation_to(org, f"maybe{next(numbers)}@example.com")
@@ -382,7 +373,7 @@ def test_invitation_cancel(org):
 def test_partner_delete(org):
     numbers = count()
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests({**CSRF, "confirm": "Doomed"}, csrf=True))
     def fuzz(raw):
         doomed = partner_create(actor=Actor.system("tests"), name="Doomed", owner=org["owner"])
@@ -523,7 +514,7 @@ def test_rotate_secret(org):
 def test_previous_secret_end(org):
     m2m = org["m2m"]
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True), htmx=st.booleans())
     def fuzz(raw, htmx):
         application_rotate_secret(actor=Actor.system("tests"), application=m2m, grace=timedelta(hours=1))
@@ -545,7 +536,7 @@ def test_previous_secret_end(org):
 def test_app_delete(org):
     numbers = count()
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         app = partner_app_create(

@@ -7,25 +7,17 @@ from urllib.parse import quote
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from oauthcore.audit_chain import verify_chain
 from oauthcore.constants import CreatedVia
 from oauthcore.models import Application, AuditEvent, TenantSettings
-from tests.fuzz.budget import EXAMPLES_PER_ENDPOINT, EXAMPLES_PER_OPERATION
+from tests.fuzz.budget import FUZZ, FUZZ_OPERATION
 from tests.fuzz.strategies import VALUES, WRONG_TYPES, RowCounts, assert_json_error, json_requests
 
 pytestmark = pytest.mark.django_db
 
-FUZZ = settings(
-    max_examples=EXAMPLES_PER_ENDPOINT,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
-FUZZ_OPERATION = settings(FUZZ, max_examples=EXAMPLES_PER_OPERATION)
 # RFC 7591 §3.2.2, plus the tenant flag's refusal and a request that could not be read at all
 # (portal.error_pages, portal.request_guard). The rate limit has a test of its own.
 REGISTRATION_ERRORS = {"invalid_client_metadata", "invalid_redirect_uri", "invalid_request", "access_denied"}
