@@ -19,7 +19,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oauthcore.audit import Actor
-from oauthcore.audit_chain import verify_chain
 from oauthcore.constants import AppType, CreatedVia, UserPolicy
 from oauthcore.models import Application, AuditEvent, PreviousClientSecret
 from oauthcore.services.applications import application_rotate_secret
@@ -34,6 +33,7 @@ from tests.fuzz.strategies import (
     RawRequest,
     RowCounts,
     assert_form_page,
+    chain_is_intact,
     form_requests,
 )
 from tests.portal.conftest import PASSWORD, make_user
@@ -108,10 +108,6 @@ def post(client, path, raw, **headers):
 
 def values(model, pk) -> dict:
     return model.objects.filter(pk=pk).values().get()
-
-
-def chain_is_intact():
-    assert verify_chain().intact, verify_chain().problems
 
 
 # -- getting in ------------------------------------------------------------------------------------------------

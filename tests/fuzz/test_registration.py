@@ -10,11 +10,10 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oauthcore.audit_chain import verify_chain
 from oauthcore.constants import CreatedVia
 from oauthcore.models import Application, AuditEvent, TenantSettings
 from tests.fuzz.budget import FUZZ, FUZZ_OPERATION
-from tests.fuzz.strategies import VALUES, WRONG_TYPES, RowCounts, assert_json_error, json_requests
+from tests.fuzz.strategies import VALUES, WRONG_TYPES, RowCounts, assert_json_error, chain_is_intact, json_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -81,10 +80,6 @@ def assert_registered_or_refused(response, rows) -> None:
         return
     assert_json_error(response, REGISTRATION_ERRORS, {400})
     rows.assert_unchanged()
-
-
-def chain_is_intact():
-    assert verify_chain().intact, verify_chain().problems
 
 
 def test_register(registration_on):
