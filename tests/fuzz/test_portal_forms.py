@@ -36,7 +36,7 @@ from tests.fuzz.strategies import (
     chain_is_intact,
     form_requests,
 )
-from tests.portal.conftest import PASSWORD, make_user
+from tests.portal.conftest import PASSWORD, create_org, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -49,30 +49,12 @@ User = get_user_model()
 
 
 @pytest.fixture
-def org(settings, make_api):
+def org(settings, make_api, fast_password_hashing):
     """A verified, active partner with an owner, an admin and a developer, a web app, a
     machine-to-machine app, and an API in the catalog that needs a request for access."""
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "oauthcore.credentials.ClientSecretHasher",
-    ]
     unlimited = dict.fromkeys(["signup", "portal_email", "login_address", "login_failures"], "100000/s")
     settings.PORTCULLIS = {**settings.PORTCULLIS, "RATE_LIMITS": unlimited}
-    owner = make_user("acme-owner")
-    partner = partner_create(actor=Actor.system("tests"), name="Acme Partners", owner=owner)
-    admin, developer = make_user("acme-admin"), make_user("acme-dev")
-    membership_add(actor=Actor.system("tests"), partner=partner, user=admin, role=Role.ADMIN)
-    membership_add(actor=Actor.system("tests"), partner=partner, user=developer, role=Role.DEVELOPER)
-    web = partner_app_create(
-        actor=Actor.user(owner),
-        partner=partner,
-        name="Acme Web",
-        app_type=AppType.REGULAR_WEB,
-        callbacks=["https://acme.example.com/callback"],
-    ).application
-    m2m = partner_app_create(
-        actor=Actor.user(owner), partner=partner, name="Acme Sync", app_type=AppType.NON_INTERACTIVE
-    )
+    acme = create_org("acme")
     api = make_api(
         identifier="https://orders.example.com/",
         name="Orders API",
@@ -80,14 +62,14 @@ def org(settings, make_api):
         user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
     )
     return {
-        "partner": partner,
-        "owner": owner,
-        "admin": admin,
-        "developer": developer,
-        "web": web,
-        "m2m": m2m.application,
+        "partner": acme.partner,
+        "owner": acme.owner,
+        "admin": acme.admin,
+        "developer": acme.developer,
+        "web": acme.app,
+        "m2m": acme.m2m,
         "api": api,
-        "url": f"/portal/{partner.pk}",
+        "url": f"/portal/{acme.partner.pk}",
     }
 
 
