@@ -36,6 +36,16 @@ def actor():
 
 
 @pytest.fixture
+def fast_password_hashing(settings):
+    """Django's slow default hasher costs seconds over a module; tests not about it use a fast one
+    for passwords, while client secrets keep their own hasher."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "oauthcore.credentials.ClientSecretHasher",
+    ]
+
+
+@pytest.fixture
 def make_api(actor):
     counter = iter(range(1, 10_000))
 

@@ -16,21 +16,17 @@ from tests.celery_worker import wait_for
 
 # Revoking a consent revokes its tokens in a task after commit: real commits, and a real worker
 # when a broker is configured.
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.celery_worker,
+    pytest.mark.usefixtures("fast_password_hashing"),
+]
 
 CHANGELIST = reverse("admin:consent_usergrant_changelist")
 
 
 def change_url(grant):
     return reverse("admin:consent_usergrant_change", args=[quote(grant.pk)])
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "oauthcore.credentials.ClientSecretHasher",
-    ]
 
 
 @pytest.fixture

@@ -53,6 +53,21 @@ def partner_app(actor, orders, make_grant):
     return make
 
 
+def code_partner(
+    actor, orders, make_grant, scope=("read:orders",), *, name="Partner App", app_type=AppType.REGULAR_WEB
+):
+    """A strict third-party app for the code and refresh grants, with a user-delegated grant on the Orders API."""
+    app, secret = issue(
+        actor,
+        name=name,
+        app_type=app_type,
+        is_first_party=False,
+        grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
+    )
+    make_grant(orders, client=app, scope=list(scope), subject_type=SubjectType.USER)
+    return app, secret
+
+
 def token_url(live_server) -> str:
     return f"{live_server.url}/oauth/token"
 
@@ -142,14 +157,7 @@ def test_denials_are_oauth_errors_and_audited(live_server, actor, orders, make_g
 
 
 def test_authorization_code_with_pkce_through_login_and_consent(live_server, actor, orders, make_grant, user):
-    app, secret = issue(
-        actor,
-        name="Partner App",
-        app_type=AppType.REGULAR_WEB,
-        is_first_party=False,
-        grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
-    )
-    make_grant(orders, client=app, scope=["read:orders", "write:orders"], subject_type=SubjectType.USER)
+    app, secret = code_partner(actor, orders, make_grant, ["read:orders", "write:orders"])
     client = oauth_client(app, secret, CALLBACK, "read:orders offline_access")
     browser = Browser(live_server.url)
 
@@ -179,7 +187,7 @@ def test_authorization_code_with_pkce_through_login_and_consent(live_server, act
     assert refreshed["access_token"] != token["access_token"]
 
     # The code is single-use: used again, it is refused and what it was exchanged for is revoked
-    # (tests/abuse/test_replay.py goes through the details).
+    # (tests/e2e/test_replay_live.py goes through the details).
     with pytest.raises(OAuthError) as excinfo:
         client.fetch_token(token_url(live_server), authorization_response=back.location, code_verifier=VERIFIER)
     assert excinfo.value.error == "invalid_grant"
@@ -188,14 +196,7 @@ def test_authorization_code_with_pkce_through_login_and_consent(live_server, act
 
 
 def test_spa_refresh_tokens_rotate_and_reuse_revokes_the_family(live_server, actor, orders, make_grant, user):
-    app, _ = issue(
-        actor,
-        name="Partner SPA",
-        app_type=AppType.SPA,
-        is_first_party=False,
-        grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
-    )
-    make_grant(orders, client=app, scope=["read:orders"], subject_type=SubjectType.USER)
+    app, _ = code_partner(actor, orders, make_grant, name="Partner SPA", app_type=AppType.SPA)
     client = oauth_client(app, None, CALLBACK, "read:orders offline_access")
     browser = Browser(live_server.url)
     consent = browser.authorize(authorize_url(live_server, client, audience=orders.identifier), username="alice")
@@ -212,14 +213,7 @@ def test_spa_refresh_tokens_rotate_and_reuse_revokes_the_family(live_server, act
 
 
 def test_no_refresh_token_without_offline_access(live_server, actor, orders, make_grant, user):
-    app, secret = issue(
-        actor,
-        name="Partner App",
-        app_type=AppType.REGULAR_WEB,
-        is_first_party=False,
-        grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
-    )
-    make_grant(orders, client=app, scope=["read:orders"], subject_type=SubjectType.USER)
+    app, secret = code_partner(actor, orders, make_grant)
     client = oauth_client(app, secret, CALLBACK, "read:orders")
     browser = Browser(live_server.url)
     back = browser.answer_consent(
@@ -531,20 +525,8 @@ def test_a_consent_answer_after_the_session_ended_asks_to_log_in(
 # -- resource indicators (RFC 8707) --------------------------------------------------------------
 
 
-def resource_partner(actor, orders, make_grant):
-    app, secret = issue(
-        actor,
-        name="Resource App",
-        app_type=AppType.REGULAR_WEB,
-        is_first_party=False,
-        grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
-    )
-    make_grant(orders, client=app, scope=["read:orders"], subject_type=SubjectType.USER)
-    return app, secret
-
-
 def test_resource_names_the_api_and_becomes_the_tokens_aud(live_server, actor, orders, make_grant, user):
-    app, secret = resource_partner(actor, orders, make_grant)
+    app, secret = code_partner(actor, orders, make_grant, name="Resource App")
     client = oauth_client(app, secret, CALLBACK, "read:orders offline_access")
     browser = Browser(live_server.url)
     consent = browser.authorize(authorize_url(live_server, client, resource=orders.identifier), username="alice")
@@ -580,7 +562,7 @@ def test_resource_names_the_api_and_becomes_the_tokens_aud(live_server, actor, o
 def test_an_unknown_resource_is_invalid_target_and_audience_wins_over_resource(
     live_server, actor, orders, make_grant, user
 ):
-    app, secret = resource_partner(actor, orders, make_grant)
+    app, secret = code_partner(actor, orders, make_grant, name="Resource App")
     app.redirection_policy = RedirectionPolicy.ALLOW_ALWAYS
     app.save()
     client = oauth_client(app, secret, CALLBACK, "read:orders")

@@ -13,7 +13,8 @@ string or a JSON body:
   such as dynamic client registration).
 * ``VALUES``, ``WRONG_TYPES``, ``BAD_URLS``: the junk itself, for tests that build well-formed
   requests of junk values, so that every example gets past the parsing to the checks behind it.
-* ``RowCounts``: the tables a refused request must not have written to.
+* ``RowCounts``: the tables a refused request must not have written to; ``chain_is_intact()``: the
+  audit log still verifies.
 
 Where they are used: tests/fuzz/test_oauth_endpoints.py (``/authorize``, ``/oauth/token``,
 ``/oauth/revoke``, ``/oauth/introspect``, the consent form, the management API's JSON bodies),
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from hypothesis import strategies as st
+
+from oauthcore.audit_chain import verify_chain
 
 FORM = "application/x-www-form-urlencoded"
 # URLs that URL parsers refuse to split (an unbalanced IPv6 bracket; a host that changes under NFKC
@@ -247,3 +250,8 @@ class RowCounts:
     def assert_unchanged(self) -> None:
         after = self.snapshot()
         assert after == self.before, f"a refused request wrote rows: {self.before} -> {after}"
+
+
+def chain_is_intact() -> None:
+    """The audit log's hash chain still verifies after everything the fuzzing wrote."""
+    assert verify_chain().intact, verify_chain().problems

@@ -2,18 +2,12 @@
 a bounded number of generated requests each, with a real management token the server issued.
 No 5xx, and every response (status, content type, headers, body) matches the schema."""
 
-import json
-from io import StringIO
-
 import pytest
 import schemathesis
-from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
-from django.test import Client
-from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from tests.fuzz.budget import EXAMPLES_PER_OPERATION
+from tests.fuzz.budget import FUZZ_OPERATION
 
 pytestmark = pytest.mark.django_db
 
@@ -33,25 +27,6 @@ def in_process_requests():
     request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def management_token(db):
-    """Bootstrap an automation client with the documented command and ask the token endpoint."""
-    out = StringIO()
-    call_command("create_management_client", "--name", "Fuzzer", stdout=out)
-    created = json.loads(out.getvalue())
-    response = Client().post(
-        "/oauth/token",
-        {
-            "grant_type": "client_credentials",
-            "client_id": created["client_id"],
-            "client_secret": created["client_secret"],
-            "audience": created["audience"],
-        },
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
-
-
 # Read from the running application, exactly as a client reads it (the schema view needs no database).
 schema = schemathesis.openapi.from_wsgi(
     "/api/v2/schema?format=json",
@@ -60,13 +35,7 @@ schema = schemathesis.openapi.from_wsgi(
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@FUZZ_OPERATION
 def test_every_operation_conforms(case, management_token, in_process_requests):
     # Every check but one: a schema-valid body may still break a rule the schema cannot state
     # (a unique name, a URL that must be absolute, a strong password, exactly one of two

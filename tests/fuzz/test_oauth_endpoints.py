@@ -3,27 +3,26 @@ parameters; lying content types): never a 5xx, always the documented error shape
 partial write. Derandomized and bounded (tests/fuzz/budget.py)."""
 
 import json
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from consent.models import UserGrant
-from oauthcore.audit_chain import verify_chain
-from oauthcore.models import AccessToken, AuditEvent, Grant, RefreshToken
-from tests.fuzz.budget import EXAMPLES_PER_ENDPOINT
-from tests.fuzz.strategies import RowCounts, assert_json_error, form_requests, query_strings
+from oauthcore.models import AccessToken, Application, AuditEvent, Grant, RefreshToken
+from tests.fuzz.budget import FUZZ
+from tests.fuzz.strategies import (
+    RowCounts,
+    assert_json_error,
+    chain_is_intact,
+    form_requests,
+    json_requests,
+    query_strings,
+)
 
 pytestmark = pytest.mark.django_db
 
-FUZZ = settings(
-    max_examples=EXAMPLES_PER_ENDPOINT,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
 TOKEN_ERRORS = {
     "invalid_request",
     "invalid_client",
@@ -80,10 +79,6 @@ def authorize_params(tenant, **overrides) -> dict:
 
 def post(path, raw, **headers):
     return Client().generic("POST", path, raw.body, content_type=raw.content_type, **headers)
-
-
-def chain_is_intact():
-    assert verify_chain().intact, verify_chain().problems
 
 
 def test_token_endpoint(tenant):
@@ -217,39 +212,16 @@ def test_authorization_endpoint(tenant, signed_in):
     chain_is_intact()
 
 
-def test_management_api_json_bodies(tenant):
+def test_management_api_json_bodies(tenant, management_token):
     """The JSON-body strategy (the one dynamic registration will use) against the management
     API's client creation: a 201 or an Auth0 envelope, and nothing written when refused."""
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    from oauthcore.models import Application
-    from tests.fuzz.strategies import json_requests
-
-    out = StringIO()
-    call_command("create_management_client", "--name", "Fuzz automation", stdout=out)
-    created = json.loads(out.getvalue())
-    token = (
-        Client()
-        .post(
-            "/oauth/token",
-            {
-                "grant_type": "client_credentials",
-                "client_id": created["client_id"],
-                "client_secret": created["client_secret"],
-                "audience": created["audience"],
-            },
-        )
-        .json()["access_token"]
-    )
     base = {"name": "Fuzzed", "app_type": "regular_web", "callbacks": ["https://a.example/cb"], "is_first_party": False}
 
     @FUZZ
     @given(raw=json_requests(base))
     def fuzz(raw):
         rows = RowCounts(Application, AuditEvent)
-        response = post("/api/v2/clients", raw, HTTP_AUTHORIZATION=f"Bearer {token}")
+        response = post("/api/v2/clients", raw, HTTP_AUTHORIZATION=f"Bearer {management_token}")
         if response.status_code == 201:
             return
         body = json.loads(response.content)
@@ -264,8 +236,6 @@ def test_management_api_json_bodies(tenant):
 def test_consent_answers(tenant):
     """The consent form's POST, mangled: whatever it says, a consent is stored only together with
     the code that comes back to the registered callback."""
-    from urllib.parse import urlencode
-
     web = tenant["web"]
     client = Client()
     client.force_login(tenant["user"])

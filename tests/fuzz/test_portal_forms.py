@@ -15,17 +15,16 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils.http import url_has_allowed_host_and_scheme
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from oauthcore.audit import Actor
-from oauthcore.audit_chain import verify_chain
 from oauthcore.constants import AppType, CreatedVia, UserPolicy
 from oauthcore.models import Application, AuditEvent, PreviousClientSecret
 from oauthcore.services.applications import application_rotate_secret
 from portal.models import AccessRequest, Invitation, OutboundEmail, Partner, PartnerMembership, Role
 from portal.services import invitation_create, membership_add, partner_app_create, partner_create, partner_register
-from tests.fuzz.budget import EXAMPLES_PER_ENDPOINT, EXAMPLES_PER_OPERATION
+from tests.fuzz.budget import FUZZ, FUZZ_OPERATION
 from tests.fuzz.strategies import (
     BAD_URLS,
     CSRF_FIELD,
@@ -34,21 +33,13 @@ from tests.fuzz.strategies import (
     RawRequest,
     RowCounts,
     assert_form_page,
+    chain_is_intact,
     form_requests,
 )
-from tests.portal.conftest import PASSWORD, make_user
+from tests.portal.conftest import PASSWORD, create_org, make_user
 
 pytestmark = pytest.mark.django_db
 
-FUZZ = settings(
-    max_examples=EXAMPLES_PER_ENDPOINT,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
-# Forms that are one button (nothing to fill in) need fewer examples.
-FUZZ_BUTTON = settings(FUZZ, max_examples=EXAMPLES_PER_OPERATION)
 # An unmasked CSRF secret (32 letters) is also a valid token for itself: set as the cookie before
 # every request, it survives the token rotation a sign-in does.
 CSRF_SECRET = "fuzzformsfuzzformsfuzzformsfuzzf"
@@ -58,30 +49,12 @@ User = get_user_model()
 
 
 @pytest.fixture
-def org(settings, make_api):
+def org(settings, make_api, fast_password_hashing):
     """A verified, active partner with an owner, an admin and a developer, a web app, a
     machine-to-machine app, and an API in the catalog that needs a request for access."""
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "oauthcore.credentials.ClientSecretHasher",
-    ]
     unlimited = dict.fromkeys(["signup", "portal_email", "login_address", "login_failures"], "100000/s")
     settings.PORTCULLIS = {**settings.PORTCULLIS, "RATE_LIMITS": unlimited}
-    owner = make_user("acme-owner")
-    partner = partner_create(actor=Actor.system("tests"), name="Acme Partners", owner=owner)
-    admin, developer = make_user("acme-admin"), make_user("acme-dev")
-    membership_add(actor=Actor.system("tests"), partner=partner, user=admin, role=Role.ADMIN)
-    membership_add(actor=Actor.system("tests"), partner=partner, user=developer, role=Role.DEVELOPER)
-    web = partner_app_create(
-        actor=Actor.user(owner),
-        partner=partner,
-        name="Acme Web",
-        app_type=AppType.REGULAR_WEB,
-        callbacks=["https://acme.example.com/callback"],
-    ).application
-    m2m = partner_app_create(
-        actor=Actor.user(owner), partner=partner, name="Acme Sync", app_type=AppType.NON_INTERACTIVE
-    )
+    acme = create_org("acme")
     api = make_api(
         identifier="https://orders.example.com/",
         name="Orders API",
@@ -89,14 +62,14 @@ def org(settings, make_api):
         user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
     )
     return {
-        "partner": partner,
-        "owner": owner,
-        "admin": admin,
-        "developer": developer,
-        "web": web,
-        "m2m": m2m.application,
+        "partner": acme.partner,
+        "owner": acme.owner,
+        "admin": acme.admin,
+        "developer": acme.developer,
+        "web": acme.app,
+        "m2m": acme.m2m,
         "api": api,
-        "url": f"/portal/{partner.pk}",
+        "url": f"/portal/{acme.partner.pk}",
     }
 
 
@@ -117,10 +90,6 @@ def post(client, path, raw, **headers):
 
 def values(model, pk) -> dict:
     return model.objects.filter(pk=pk).values().get()
-
-
-def chain_is_intact():
-    assert verify_chain().intact, verify_chain().problems
 
 
 # -- getting in ------------------------------------------------------------------------------------------------
@@ -193,7 +162,7 @@ def test_log_out(org):
     """The log-out button on every portal page."""
     developer = org["developer"]
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         client = signed_in(developer)
@@ -210,7 +179,7 @@ def test_verification_email_resend(org):
     owner = make_user("unverified-owner")
     partner = partner_register(user=owner, name="Unverified")
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         client = signed_in(owner)  # before counting: a sign-in is audited
@@ -257,7 +226,7 @@ def test_invitation_sign_up(org):
 def test_invitation_accept_when_signed_in(org):
     numbers = count()
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         user = make_user(f"joiner{next(numbers)}")
@@ -342,7 +311,7 @@ def test_member_role(org):
 def test_member_remove(org):
     numbers = count()
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         user = make_user(f"leaving{next(numbers)}")
@@ -362,7 +331,7 @@ def test_member_remove(org):
 def test_invitation_cancel(org):
     numbers = count()
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         invitation_to(org, f"maybe{next(numbers)}@example.com")
@@ -382,7 +351,7 @@ def test_invitation_cancel(org):
 def test_partner_delete(org):
     numbers = count()
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests({**CSRF, "confirm": "Doomed"}, csrf=True))
     def fuzz(raw):
         doomed = partner_create(actor=Actor.system("tests"), name="Doomed", owner=org["owner"])
@@ -523,7 +492,7 @@ def test_rotate_secret(org):
 def test_previous_secret_end(org):
     m2m = org["m2m"]
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True), htmx=st.booleans())
     def fuzz(raw, htmx):
         application_rotate_secret(actor=Actor.system("tests"), application=m2m, grace=timedelta(hours=1))
@@ -545,7 +514,7 @@ def test_previous_secret_end(org):
 def test_app_delete(org):
     numbers = count()
 
-    @FUZZ_BUTTON
+    @FUZZ_OPERATION
     @given(raw=form_requests(CSRF, csrf=True))
     def fuzz(raw):
         app = partner_app_create(

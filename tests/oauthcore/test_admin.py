@@ -31,7 +31,7 @@ from oauthcore.models import (
 )
 from oauthcore.services.connections import connection_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 SECRET_PREFIX = "portcullis_client_secret$"
 
@@ -124,15 +124,6 @@ def make_tokens(app, user, audience, *, count=1):
         id_token = IDToken.objects.create(application=app, user=user, expires=expires)
         made.append((access, refresh, code, id_token))
     return made
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Staff passwords need no slow hash here; client secrets keep their own hasher."""
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "oauthcore.credentials.ClientSecretHasher",
-    ]
 
 
 @pytest.fixture

@@ -18,19 +18,11 @@ from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType, DefaultFor, SubjectType
 from oauthcore.models import Application, TenantSettings, User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 SIMULATOR = "/admin/oauthcore/simulator/"
 MATRIX = "/admin/oauthcore/access-matrix/"
 MANAGEMENT_API = portcullis_settings.management_api_identifier
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "oauthcore.credentials.ClientSecretHasher",
-    ]
 
 
 # -- reading pages as text -------------------------------------------------------------------------------------

@@ -15,15 +15,6 @@ PASSWORD = "a long portal passphrase 7"
 LINK_RE = re.compile(r"https?://\S+")
 
 
-@pytest.fixture
-def fast_password_hashing(settings):
-    """Django's slow default hasher costs seconds over a module; these tests are not about it."""
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "oauthcore.credentials.ClientSecretHasher",
-    ]
-
-
 @dataclass
 class Org:
     partner: Partner
@@ -44,28 +35,29 @@ def make_user(username: str, email: str | None = None):
     )
 
 
+def create_org(prefix: str) -> Org:
+    owner = make_user(f"{prefix}-owner")
+    partner = partner_create(actor=Actor.system("tests"), name=f"{prefix.title()} Partners", owner=owner)
+    admin, developer = make_user(f"{prefix}-admin"), make_user(f"{prefix}-dev")
+    membership_add(actor=Actor.system("tests"), partner=partner, user=admin, role=Role.ADMIN)
+    membership_add(actor=Actor.system("tests"), partner=partner, user=developer, role=Role.DEVELOPER)
+    actor = Actor.user(owner)
+    app = partner_app_create(
+        actor=actor,
+        partner=partner,
+        name=f"{prefix.title()} Web",
+        app_type=AppType.REGULAR_WEB,
+        callbacks=[f"https://{prefix}.example.com/callback"],
+    ).application
+    issued = partner_app_create(
+        actor=actor, partner=partner, name=f"{prefix.title()} Sync", app_type=AppType.NON_INTERACTIVE
+    )
+    return Org(partner, owner, admin, developer, app, issued.application, issued.client_secret)
+
+
 @pytest.fixture
 def make_org(fast_password_hashing):
-    def make(prefix: str) -> Org:
-        owner = make_user(f"{prefix}-owner")
-        partner = partner_create(actor=Actor.system("tests"), name=f"{prefix.title()} Partners", owner=owner)
-        admin, developer = make_user(f"{prefix}-admin"), make_user(f"{prefix}-dev")
-        membership_add(actor=Actor.system("tests"), partner=partner, user=admin, role=Role.ADMIN)
-        membership_add(actor=Actor.system("tests"), partner=partner, user=developer, role=Role.DEVELOPER)
-        actor = Actor.user(owner)
-        app = partner_app_create(
-            actor=actor,
-            partner=partner,
-            name=f"{prefix.title()} Web",
-            app_type=AppType.REGULAR_WEB,
-            callbacks=[f"https://{prefix}.example.com/callback"],
-        ).application
-        issued = partner_app_create(
-            actor=actor, partner=partner, name=f"{prefix.title()} Sync", app_type=AppType.NON_INTERACTIVE
-        )
-        return Org(partner, owner, admin, developer, app, issued.application, issued.client_secret)
-
-    return make
+    return create_org
 
 
 @pytest.fixture

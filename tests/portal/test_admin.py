@@ -11,7 +11,7 @@ from oauthcore.models import AuditEvent, ClientGrant
 from portal.models import AccessRequest, Partner, PartnerMembership, RequestStatus, Role
 from portal.services import access_request_create, partner_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 
 def url(model, view="changelist", *args):
@@ -20,14 +20,6 @@ def url(model, view="changelist", *args):
 
 def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "oauthcore.credentials.ClientSecretHasher",
-    ]
 
 
 @pytest.fixture

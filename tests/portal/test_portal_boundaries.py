@@ -94,6 +94,14 @@ OBJECT_PAGES = {
 PARTNER_PAGES = {"dashboard", "app-new", "requests", "catalog", "team", "invite", "settings", "partner-delete"}
 
 
+def assert_not_found(client, urls: dict[str, str]) -> None:
+    """Each page is a 404 to a GET (unless it only takes POSTs) and to a POST."""
+    for name, url in urls.items():
+        if name not in POST_ONLY:
+            assert client.get(url).status_code == 404, name
+        assert client.post(url, POST_DATA).status_code == 404, name
+
+
 def test_every_partner_page_is_covered():
     names = {pattern.name for pattern in partner_urls}
     assert names == OBJECT_PAGES | PARTNER_PAGES | {"resend-verification"}
@@ -103,10 +111,7 @@ def test_another_partners_pages_are_not_found(client, world):
     acme, globex = world
     before = snapshot(globex)
     client.force_login(acme.owner)
-    for name, url in urls_for(globex.partner.pk, globex).items():
-        if name not in POST_ONLY:
-            assert client.get(url).status_code == 404, name
-        assert client.post(url, POST_DATA).status_code == 404, name
+    assert_not_found(client, urls_for(globex.partner.pk, globex))
     assert snapshot(globex) == before
 
 
@@ -114,12 +119,8 @@ def test_another_partners_objects_are_not_found_under_ones_own_partner(client, w
     acme, globex = world
     before = snapshot(globex)
     client.force_login(acme.owner)
-    for name, url in urls_for(acme.partner.pk, globex).items():
-        if name not in OBJECT_PAGES:
-            continue
-        if name not in POST_ONLY:
-            assert client.get(url).status_code == 404, name
-        assert client.post(url, POST_DATA).status_code == 404, name
+    urls = urls_for(acme.partner.pk, globex)
+    assert_not_found(client, {name: url for name, url in urls.items() if name in OBJECT_PAGES})
     # Globex's app in the catalog's "show access for", and Globex's secret under Acme's own app:
     assert (
         client.get(reverse("portal:catalog", args=[acme.partner.pk]), {"app": globex.m2m.client_id}).status_code == 404
