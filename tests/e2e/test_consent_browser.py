@@ -36,8 +36,9 @@ def orders(make_api):
 
 
 @pytest.fixture
-def partner_app(actor, alice, orders, make_grant, callback):
-    """A partner's strict third-party app with a grant for both Orders scopes."""
+def partner_app(actor, alice, orders, make_grant, callback, live_server):
+    """A partner's strict third-party app with a grant for both Orders scopes (and a logo the
+    browser can load, so the screenshots show the consent screen as its users see it)."""
 
     def make(name="Acme Order Sync", **fields):
         partner = partner_create(actor=actor, name="Acme Partners", owner=alice)
@@ -49,7 +50,7 @@ def partner_app(actor, alice, orders, make_grant, callback):
             is_first_party=False,
             partner=partner,
             callbacks=[callback],
-            logo_uri="https://acme.example.com/logo.png",
+            logo_uri=f"{live_server.url}/static/img/favicon.svg",
             **fields,
         )
         make_grant(
