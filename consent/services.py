@@ -5,7 +5,7 @@ from django.db import transaction
 from consent.models import UserGrant
 from consent.tasks import revoke_consent_tokens
 from oauthcore.audit import Actor, record_event
-from portal.tasks_base import enqueue_on_commit
+from portal.platform.tasks_base import enqueue_on_commit
 
 
 def user_grant_revoke(*, actor: Actor, grant: UserGrant) -> None:

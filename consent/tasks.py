@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 
 from oauthcore.audit import Actor
 from oauthcore.services.tokens import tokens_revoke
-from portal.tasks_base import portcullis_task
+from portal.platform.tasks_base import portcullis_task
 
 
 @portcullis_task

@@ -10,7 +10,7 @@ from consent.models import UserGrant
 from consent.selectors import authorized_apps
 from consent.services import user_grant_revoke
 from oauthcore.audit import Actor
-from portal.security import decision_page
+from portal.platform.csp import decision_page
 
 
 @never_cache

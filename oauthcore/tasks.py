@@ -4,7 +4,7 @@ from django.utils import timezone
 from oauth2_provider.models import clear_expired
 
 from oauthcore.services.applications import previous_secrets_retire
-from portal.tasks_base import portcullis_task
+from portal.platform.tasks_base import portcullis_task
 
 
 @portcullis_task

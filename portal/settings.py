@@ -11,8 +11,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from oauthcore.conf import DEFAULT_RATE_LIMITS
-from portal.env import cache_settings, email_settings, env_bool, env_int, env_list, env_str
+from portal.platform.env import cache_settings, email_settings, env_bool, env_int, env_list, env_prefixed, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,15 +42,17 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "oauthcore",
     "consent",
-    "portal",
+    "portal.partners",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # A database outage is a 503 with a JSON error on every surface, never a 500 (portal.unavailable).
-    "portal.unavailable.DatabaseUnavailableMiddleware",
-    # NUL characters and lone surrogates cannot reach the database: such requests are a 400 (portal.request_guard).
-    "portal.request_guard.RejectUnstorableTextMiddleware",
+    # A database outage is a 503 with a JSON error on every surface, never a 500
+    # (portal.platform.unavailable).
+    "portal.platform.unavailable.DatabaseUnavailableMiddleware",
+    # NUL characters and lone surrogates cannot reach the database: such requests are a 400
+    # (portal.platform.request_guard).
+    "portal.platform.request_guard.RejectUnstorableTextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,7 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "portal.security.DefaultContentSecurityPolicyMiddleware",
+    "portal.platform.csp.DefaultContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -89,8 +90,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend, with health checks that cost no round trip (see portal/db/postgresql).
-    DATABASES["default"]["ENGINE"] = "portal.db.postgresql"
+    # Django's backend, with health checks that cost no round trip (see portal/platform/db/postgresql).
+    DATABASES["default"]["ENGINE"] = "portal.platform.db.postgresql"
     options = DATABASES["default"].setdefault("OPTIONS", {})
     # Fail fast when PostgreSQL is unreachable instead of hanging a worker.
     options["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
@@ -175,10 +176,9 @@ PORTCULLIS = {
     # Partner portal: how long emailed links work.
     "PORTAL_INVITATION_DAYS": env_int("PORTAL_INVITATION_DAYS", 7),
     "PORTAL_VERIFICATION_DAYS": env_int("PORTAL_VERIFICATION_DAYS", 3),
-    # Rate limits ("N/period"), each overridable by RATE_LIMIT_<NAME>; defaults in oauthcore.conf.
-    "RATE_LIMITS": {
-        name: env_str(f"RATE_LIMIT_{name.upper()}", default) for name, default in DEFAULT_RATE_LIMITS.items()
-    },
+    # Rate limits ("N/period"): RATE_LIMIT_<NAME> overrides one; the others keep their defaults
+    # (the limits and their defaults are listed in oauthcore.conf).
+    "RATE_LIMITS": env_prefixed("RATE_LIMIT_"),
     # Proxies in front of Portcullis that append to X-Forwarded-For (client addresses for rate limits).
     "TRUSTED_PROXY_HOPS": env_int("TRUSTED_PROXY_HOPS", 0),
 }
@@ -307,8 +307,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Every handler redacts secrets and tokens (portal.logging); add the filter to any handler added here.
-    "filters": {"redact_secrets": {"()": "portal.logging.RedactSecrets"}},
+    # Every handler redacts secrets and tokens (portal.platform.logging); add the filter to any handler added here.
+    "filters": {"redact_secrets": {"()": "portal.platform.logging.RedactSecrets"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

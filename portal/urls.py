@@ -2,14 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from oauthcore.signin import throttled_login
-from portal.health import healthz
+from portal.platform.health import healthz
 
 admin.site.site_header = "Portcullis administration"
 admin.site.site_title = "Portcullis"
 admin.site.index_title = "Tenant administration"
 
-handler400 = "portal.error_pages.bad_request"
-handler500 = "portal.error_pages.server_error"
+handler400 = "portal.platform.error_pages.bad_request"
+handler500 = "portal.platform.error_pages.server_error"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -17,7 +17,7 @@ urlpatterns = [
     path("admin/login/", throttled_login(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v2/", include("oauthcore.api.urls")),
-    path("portal/", include("portal.portal_urls")),
+    path("portal/", include("portal.partners.urls")),
     path("", include("oauthcore.urls")),
     path("", include("consent.urls")),
 ]

@@ -14,12 +14,12 @@ pytest_plugins = ["tests.celery_worker", "tests.smtp"]
 def _on_postgresql() -> bool:
     from django.conf import settings
 
-    return settings.DATABASES["default"]["ENGINE"] == "portal.db.postgresql"
+    return settings.DATABASES["default"]["ENGINE"] == "portal.platform.db.postgresql"
 
 
 # Tests of the PostgreSQL backend itself, and of races only a server database runs in parallel:
 # collected when the suite runs on PostgreSQL.
-collect_ignore = [] if _on_postgresql() else ["portal/test_db_backend.py", "oauthcore/test_code_race.py"]
+collect_ignore = [] if _on_postgresql() else ["platform/test_db_backend.py", "oauthcore/test_code_race.py"]
 
 
 def pytest_configure(config):

@@ -8,7 +8,7 @@ from django.views import View
 
 from oauthcore.models import TenantSettings
 from oauthcore.signin import throttled_login
-from portal.security import decision_page
+from portal.platform.csp import decision_page
 
 
 @method_decorator([decision_page, throttled_login], name="dispatch")

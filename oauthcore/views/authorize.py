@@ -32,7 +32,7 @@ from oauthcore.constants import RedirectionPolicy
 from oauthcore.models import Application, ResourceServerScope
 from oauthcore.policy import Decision, Flow, decide
 from oauthcore.validator import audit_denial
-from portal.security import decision_page
+from portal.platform.csp import decision_page
 
 ERROR_TEMPLATE = "oauthcore/authorize_error.html"
 UNREADABLE = errors.InvalidRequestError(description="The authorization request could not be read.")

@@ -35,7 +35,7 @@ from oauthcore.services.device import (
 )
 from oauthcore.validator import PolicyValidator, audit_denial
 from oauthcore.views.authorize import CONSENT_TEMPLATE, ERROR_TEMPLATE, consent_context
-from portal.security import decision_page
+from portal.platform.csp import decision_page
 
 ACTIVATE_TEMPLATE = "oauthcore/activate.html"
 DONE_TEMPLATE = "oauthcore/device_done.html"

@@ -4,7 +4,7 @@ Both projects run under gunicorn with the same settings against PostgreSQL, each
 its own (``portcullis_bench``, ``portcullis_bench_baseline``, recreated every run). wrk drives each
 scenario for a fixed time, in rounds that alternate Portcullis and the baseline so that a busy
 machine slows both alike; figures are medians over the rounds. With ``--scale``, a third database
-(``portcullis_bench_scale``) is seeded by ``manage.py seed_scale`` and the token scenarios run
+(``portcullis_bench_scale``) is seeded by ``python -m tests.tools.seed_scale`` and the token scenarios run
 alternately on the empty and the seeded database.
 
 Prints a table and writes every figure to tests/bench/results.json. Exit status: 0 when every
@@ -254,7 +254,7 @@ class Bench:
     def seed_scale(self) -> dict:
         sizes = {name: max(1, round(size * self.args.scale)) for name, size in SCALE_SIZES.items()}
         env = self.prepare_portcullis("scale", "portcullis_bench_scale", self.args.port + 3)
-        arguments = [sys.executable, "manage.py", "seed_scale", "--yes", "--skip-checks"]
+        arguments = [sys.executable, "-m", "tests.tools.seed_scale", "--yes", "--skip-checks"]
         arguments += [f"--{name}={value}" for name, value in sizes.items()]
         machine.log(f"Seeding portcullis_bench_scale: {shlex.join(arguments[2:])}")
         started = time.monotonic()

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from consent.models import UserGrant
 from oauthcore.constants import AppType, GrantType, RedirectionPolicy, SubjectType, UserPolicy
 from oauthcore.services.applications import application_create
-from portal.services import partner_create
+from portal.partners.services import partner_create
 from tests.celery_worker import wait_for
 from tests.e2e.oauth_helpers import PASSWORD, oauth_client
 

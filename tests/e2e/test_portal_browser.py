@@ -22,8 +22,8 @@ from oauthcore.constants import AppType, DefaultFor, SubjectType, UserPolicy
 from oauthcore.models import Application, PreviousClientSecret
 from oauthcore.services.client_grants import client_grant_create
 from oauthcore.tasks import retire_previous_client_secrets
-from portal.models import AccessRequest, Partner, PartnerMembership, RequestStatus, Role
-from portal.services import access_request_approve, partner_app_create, partner_create
+from portal.partners.models import AccessRequest, Partner, PartnerMembership, RequestStatus, Role
+from portal.partners.services import access_request_approve, partner_app_create, partner_create
 from tests.celery_worker import wait_for
 from tests.e2e.oauth_helpers import PASSWORD, oauth_client, verify_jwt
 

@@ -22,8 +22,14 @@ from oauthcore.audit import Actor
 from oauthcore.constants import AppType, CreatedVia, UserPolicy
 from oauthcore.models import Application, AuditEvent, PreviousClientSecret
 from oauthcore.services.applications import application_rotate_secret
-from portal.models import AccessRequest, Invitation, OutboundEmail, Partner, PartnerMembership, Role
-from portal.services import invitation_create, membership_add, partner_app_create, partner_create, partner_register
+from portal.partners.models import AccessRequest, Invitation, OutboundEmail, Partner, PartnerMembership, Role
+from portal.partners.services import (
+    invitation_create,
+    membership_add,
+    partner_app_create,
+    partner_create,
+    partner_register,
+)
 from tests.fuzz.budget import FUZZ, FUZZ_OPERATION
 from tests.fuzz.strategies import (
     BAD_URLS,

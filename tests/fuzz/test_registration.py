@@ -18,7 +18,7 @@ from tests.fuzz.strategies import VALUES, WRONG_TYPES, RowCounts, assert_json_er
 pytestmark = pytest.mark.django_db
 
 # RFC 7591 §3.2.2, plus the tenant flag's refusal and a request that could not be read at all
-# (portal.error_pages, portal.request_guard). The rate limit has a test of its own.
+# (portal.platform.error_pages, portal.platform.request_guard). The rate limit has a test of its own.
 REGISTRATION_ERRORS = {"invalid_client_metadata", "invalid_redirect_uri", "invalid_request", "access_denied"}
 MANAGEMENT_ERRORS = REGISTRATION_ERRORS | {"invalid_token"}
 VALID_METADATA = {

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from oauthcore.ratelimit import Rate, hit, reset
-from portal.env import cache_settings
+from portal.platform.env import cache_settings
 
 T0 = 86_400.0 * 12_000  # the start of a window for every period used below
 

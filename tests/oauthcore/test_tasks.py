@@ -13,7 +13,7 @@ from django.utils import timezone
 from oauthcore.models import AccessToken, Grant
 from oauthcore.tasks import clear_expired_tokens
 from portal.celery import app as celery_app
-from portal.tasks_base import enqueue_on_commit
+from portal.platform.tasks_base import enqueue_on_commit
 from tests.celery_worker import wait_for
 
 TASK_NAME = "oauthcore.tasks.clear_expired_tokens"

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from oauthcore.audit import Actor
 from oauthcore.models import AuditEvent, ClientGrant
-from portal.models import AccessRequest, Partner, PartnerMembership, RequestStatus, Role
-from portal.services import access_request_create, partner_create
+from portal.partners.models import AccessRequest, Partner, PartnerMembership, RequestStatus, Role
+from portal.partners.services import access_request_create, partner_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
@@ -277,7 +277,7 @@ def test_changelists_do_not_query_per_row(admin_client, django_assert_max_num_qu
 
 
 def test_outgoing_email_is_listed_read_only_without_its_body(admin_client):
-    from portal.models import OutboundEmail
+    from portal.partners.models import OutboundEmail
 
     email = OutboundEmail.objects.create(
         kind="partner.verify_email", to=["dev@acme.example"], subject="Verify", body="secret-link", message_id="<a@b>"
@@ -293,8 +293,8 @@ def test_outgoing_email_is_listed_read_only_without_its_body(admin_client):
 
 
 def test_invitations_are_listed_and_revoked_through_the_service(admin_client, partner, owner):
-    from portal.models import Invitation
-    from portal.services import invitation_create
+    from portal.partners.models import Invitation
+    from portal.partners.services import invitation_create
 
     owner_membership = PartnerMembership.objects.get(partner=partner, user=owner)
     issued = invitation_create(actor=Actor.user(owner), by=owner_membership, email="new@acme.example", role="admin")

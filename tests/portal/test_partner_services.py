@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from oauthcore.exceptions import ConflictError
 from oauthcore.models import AuditEvent, ClientGrant
 from oauthcore.services.tenant import tenant_settings_update
-from portal.models import AccessRequest, PartnerStatus, Role
-from portal.services import (
+from portal.partners.models import AccessRequest, PartnerStatus, Role
+from portal.partners.services import (
     access_request_approve,
     access_request_create,
     access_request_reject,

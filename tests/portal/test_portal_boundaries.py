@@ -12,9 +12,9 @@ from django.urls import reverse
 from oauthcore.audit import Actor
 from oauthcore.models import Application, PreviousClientSecret
 from oauthcore.services.applications import application_rotate_secret
-from portal.models import Invitation, Partner, PartnerMembership, Role
-from portal.portal_urls import partner_urls
-from portal.services import access_request_create, invitation_create
+from portal.partners.models import Invitation, Partner, PartnerMembership, Role
+from portal.partners.services import access_request_create, invitation_create
+from portal.partners.urls import partner_urls
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from oauthcore.audit import Actor
 from oauthcore.models import AuditEvent
 from oauthcore.services.tenant import tenant_settings_update
-from portal.models import Invitation, Partner, PartnerMembership, PartnerStatus, Role
-from portal.services import (
+from portal.partners.models import Invitation, Partner, PartnerMembership, PartnerStatus, Role
+from portal.partners.services import (
     VERIFY_EMAIL_SALT,
     invitation_accept,
     invitation_create,

@@ -5,9 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
 from oauthcore.services.tenant import tenant_settings_update
-from portal.models import Role
-from portal.selectors import partner_manager_addresses, tenant_admin_addresses
-from portal.services import membership_set_role
+from portal.partners.models import Role
+from portal.partners.selectors import partner_manager_addresses, tenant_admin_addresses
+from portal.partners.services import membership_set_role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 

@@ -17,7 +17,7 @@ from oauthcore.models import (
     ResourceServer,
     ResourceServerScope,
 )
-from portal.models import Partner, PartnerMembership, Role
+from portal.partners.models import Partner, PartnerMembership, Role
 
 ORDERS = "https://api.demo.portcullis.test/orders/"
 CATALOG = "https://api.demo.portcullis.test/catalog/"

@@ -11,7 +11,8 @@ from consent.models import UserGrant
 from oauthcore.constants import AppType
 from oauthcore.models import AccessToken, Application, ClientGrant, PolicyVersion, ResourceServer
 from oauthcore.services.applications import application_create, application_rotate_secret
-from portal.bulk import BulkWriter
+from tests.tools.bulk import BulkWriter
+from tests.tools.seed_scale import Command
 
 pytestmark = pytest.mark.django_db
 
@@ -20,13 +21,13 @@ SIZES = {"apps": 60, "client_grants": 110, "user_grants": 300, "tokens": 250, "u
 
 def seed(**options) -> str:
     out = StringIO()
-    call_command("seed_scale", yes=True, batch_size=50, stdout=out, **{**SIZES, **options})
+    call_command(Command(), yes=True, batch_size=50, stdout=out, **{**SIZES, **options})
     return out.getvalue()
 
 
 def test_it_refuses_to_write_without_being_told_to():
     with pytest.raises(CommandError, match="--yes"):
-        call_command("seed_scale", stdout=StringIO())  # the full default sizes
+        call_command(Command(), stdout=StringIO())  # the full default sizes
     assert not Application.objects.exists()
 
 
@@ -85,9 +86,9 @@ def test_a_seeded_app_gets_tokens_like_any_other(client, actor):
 
 def test_sizes_that_cannot_be_seeded_are_refused():
     with pytest.raises(CommandError, match="one client grant per application and API"):
-        call_command("seed_scale", yes=True, apps=2, apis=1, client_grants=3, stdout=StringIO())
+        call_command(Command(), yes=True, apps=2, apis=1, client_grants=3, stdout=StringIO())
     with pytest.raises(CommandError, match="negative"):
-        call_command("seed_scale", yes=True, apps=-1, stdout=StringIO())
+        call_command(Command(), yes=True, apps=-1, stdout=StringIO())
     assert not Application.objects.exists()
 
 

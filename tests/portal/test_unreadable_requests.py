@@ -1,5 +1,5 @@
 """Requests whose body cannot be read, or holds text no database can store, are a 400 in the shape
-of the surface called, never a 500 (portal.error_pages, portal.request_guard). The management
+of the surface called, never a 500 (portal.platform.error_pages, portal.platform.request_guard). The management
 API's case is in tests/oauthcore/api/test_security.py."""
 
 import json
@@ -9,7 +9,7 @@ from django.conf import settings
 from django.test import Client
 
 from oauthcore.models import Application, AuditEvent, TenantSettings
-from portal.models import Partner
+from portal.partners.models import Partner
 
 pytestmark = pytest.mark.django_db
 

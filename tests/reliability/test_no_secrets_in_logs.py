@@ -15,8 +15,8 @@ from django.test import Client
 from oauthcore.audit import Actor
 from oauthcore.models import Connection
 from oauthcore.services.connections import connection_set_domain_level
-from portal.models import OutboundEmail, PartnerMembership, Role
-from portal.services import invitation_create, partner_sign_up
+from portal.partners.models import OutboundEmail, PartnerMembership, Role
+from portal.partners.services import invitation_create, partner_sign_up
 from tests.portal.conftest import link_in, path_of
 
 pytestmark = pytest.mark.django_db

@@ -175,7 +175,7 @@ class Faults:
     def kill_worker_mid_email(self) -> None:
         from django.db import close_old_connections
 
-        from portal.outbox import email_queue
+        from portal.partners.outbox import email_queue
 
         close_old_connections()
         from django.db import transaction
@@ -209,7 +209,7 @@ def deliver_lost_email(faults: Faults, sink) -> tuple[int, object]:
     from django.db import close_old_connections
 
     from portal.celery import app
-    from portal.models import OutboundEmail
+    from portal.partners.models import OutboundEmail
 
     close_old_connections()
     time.sleep(max(0.0, faults.email.created_at.timestamp() + EMAIL_RESEND_AFTER + 1 - time.time()))

@@ -1,4 +1,4 @@
-"""The PostgreSQL backend (portal/db/postgresql): health checks without a round trip, still correct.
+"""The PostgreSQL backend (portal/platform/db/postgresql): health checks without a round trip, still correct.
 
 Collected only when the suite runs on PostgreSQL (tests/conftest.py): there is nothing of it to
 run on SQLite.

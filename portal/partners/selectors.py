@@ -6,7 +6,7 @@ from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from oauthcore.models import Application, PreviousClientSecret, TenantSettings
-from portal.models import AccessRequest, Invitation, PartnerMembership, RequestStatus, Role
+from portal.partners.models import AccessRequest, Invitation, PartnerMembership, RequestStatus, Role
 
 
 def tenant_admin_addresses(permission: str = "portal.change_accessrequest") -> list[str]:

@@ -4,7 +4,7 @@ Developers manage apps and access requests; admins also manage members; owners a
 partner. Roles are ordered, and nobody hands out or touches a role above their own.
 """
 
-from portal.models import Role
+from portal.partners.models import Role
 
 RANK = {Role.DEVELOPER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 

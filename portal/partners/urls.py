@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from portal.views import apps, onboarding, team
+from portal.partners.views import apps, onboarding, team
 
 app_name = "portal"
 

@@ -17,9 +17,9 @@ from django.views.decorators.cache import never_cache
 from oauthcore.audit import Actor
 from oauthcore.models import TenantSettings
 from oauthcore.throttle import PORTAL_EMAIL, SIGNUP, client_address
-from portal import roles
-from portal.models import PartnerMembership, PartnerStatus, Role
-from portal.security import decision_page
+from portal.partners import roles
+from portal.partners.models import PartnerMembership, PartnerStatus, Role
+from portal.platform.csp import decision_page
 
 ROLE_NEEDED = {
     Role.DEVELOPER: "Any member",

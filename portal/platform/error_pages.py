@@ -11,8 +11,8 @@ from django.shortcuts import render
 from django.template import TemplateDoesNotExist, loader
 from django.views import defaults
 
-from portal.security import decision_page
-from portal.unavailable import API_PREFIX, is_outage, unavailable_response
+from portal.platform.csp import decision_page
+from portal.platform.unavailable import API_PREFIX, is_outage, unavailable_response
 
 # The JSON surfaces other than the management API: the OAuth endpoints.
 OAUTH_PATHS = ("/oauth/", "/userinfo", "/oidc/")
@@ -52,7 +52,7 @@ def _bad_request_page(request):
 
 
 def server_error(request, *args, **kwargs):
-    """A database outage outside a view is still a 503 (portal.unavailable), anything else a 500."""
+    """A database outage outside a view is still a 503 (portal.platform.unavailable), anything else a 500."""
     if is_outage(sys.exc_info()[1]):
         return unavailable_response(request)
     return defaults.server_error(request, *args, **kwargs)

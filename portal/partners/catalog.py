@@ -14,7 +14,7 @@ from oauthcore.constants import AppType, CreatedVia, DefaultFor, SubjectType
 from oauthcore.models import Application, ClientGrant, ResourceServer, ResourceServerScope
 from oauthcore.policy import ClientFacts, Decision, Flow
 from oauthcore.selectors import api_facts, client_facts, grant_facts, standard_decision
-from portal.models import AccessRequest, RequestStatus
+from portal.partners.models import AccessRequest, RequestStatus
 
 # Denials that mean "not for third parties at all", whatever the app does.
 CLOSED_REASONS = frozenset({"policy_deny_all", "system_api_third_party"})

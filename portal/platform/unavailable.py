@@ -4,7 +4,7 @@ A database outage surfaces as ``OperationalError`` (no connection, connection lo
 server shutting down) or ``InterfaceError`` (a connection already closed). Views raise it; the
 middleware turns it into a 503 with ``Retry-After`` in the surface's own error shape: the Auth0
 envelope under ``/api/v2/``, the OAuth error shape (``temporarily_unavailable``, RFC 6749
-§4.1.2.1) everywhere else. ``handler500`` (``portal.error_pages``) does the same for what fails outside a view
+§4.1.2.1) everywhere else. ``handler500`` (``portal.platform.error_pages``) does the same for what fails outside a view
 (the session middleware saving a session), so no outage ever shows as a 500.
 
 Connecting fails fast: PostgreSQL refuses connections at once while it is down, and

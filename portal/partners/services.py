@@ -1,6 +1,6 @@
 """Partner writes: partners, sign-up, memberships, invitations and access requests.
 
-Every email these writes call for is queued in the same transaction (portal.emails), so it goes
+Every email these writes call for is queued in the same transaction (portal.partners.emails), so it goes
 out only if the write commits.
 """
 
@@ -27,8 +27,16 @@ from oauthcore.services.applications import (
 )
 from oauthcore.services.client_grants import client_grant_widen
 from oauthcore.services.users import user_create
-from portal import emails, roles
-from portal.models import AccessRequest, Invitation, Partner, PartnerMembership, PartnerStatus, RequestStatus, Role
+from portal.partners import emails, roles
+from portal.partners.models import (
+    AccessRequest,
+    Invitation,
+    Partner,
+    PartnerMembership,
+    PartnerStatus,
+    RequestStatus,
+    Role,
+)
 
 VERIFY_EMAIL_SALT = "portal.verify-email"
 

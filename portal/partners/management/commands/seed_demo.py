@@ -31,8 +31,8 @@ from oauthcore.services.applications import application_create
 from oauthcore.services.client_grants import client_grant_create
 from oauthcore.services.connections import connection_set_domain_level, connection_set_enabled_clients
 from oauthcore.services.resource_servers import resource_server_create
-from portal.models import Partner, PartnerMembership, PartnerStatus, Role
-from portal.services import membership_add, partner_create, partner_set_status
+from portal.partners.models import Partner, PartnerMembership, PartnerStatus, Role
+from portal.partners.services import membership_add, partner_create, partner_set_status
 
 ORDERS_API = "https://api.demo.portcullis.test/orders/"
 CATALOG_API = "https://api.demo.portcullis.test/catalog/"

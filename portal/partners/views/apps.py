@@ -18,18 +18,18 @@ from oauthcore.services.applications import (
     application_rotate_secret,
     previous_secret_revoke,
 )
-from portal.catalog import api_catalog
-from portal.forms import (
+from portal.partners.catalog import api_catalog
+from portal.partners.forms import (
     AccessRequestForm,
     AppCreateForm,
     AppEditForm,
     RotateSecretForm,
     apply_service_errors,
 )
-from portal.models import RequestStatus
-from portal.selectors import app_with_secrets, partner_apps, partner_requests, team
-from portal.services import access_request_create, partner_app_create, partner_app_update
-from portal.views.access import member_actor, partner_context, partner_page
+from portal.partners.models import RequestStatus
+from portal.partners.selectors import app_with_secrets, partner_apps, partner_requests, team
+from portal.partners.services import access_request_create, partner_app_create, partner_app_update
+from portal.partners.views.access import member_actor, partner_context, partner_page
 
 RECENT_REQUESTS = 5
 

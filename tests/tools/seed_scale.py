@@ -1,4 +1,4 @@
-"""``python manage.py seed_scale --yes``: a tenant at scale, for the benchmark's at-scale run.
+"""``python -m tests.tools.seed_scale --yes``: a tenant at scale, for the benchmark's at-scale run.
 
 By default 100,000 applications, 200,000 client grants, 1,000,000 user consents and 1,000,000
 access tokens (plus the APIs and users they refer to), added next to whatever the database holds.
@@ -6,7 +6,8 @@ Rows are generated as they are written, in batches (``COPY`` on PostgreSQL), so 
 whatever the sizes; progress is printed per batch, and the peak memory at the end.
 
 This is test data for a benchmark database: rows are written directly, not through the services,
-and nothing is audited. Every seeded application shares one client secret nobody knows.
+and nothing is audited. Every seeded application shares one client secret nobody knows. That is
+why it lives with the tests and is no command of the product: ``manage.py`` cannot run it.
 """
 
 import hashlib
@@ -27,7 +28,7 @@ from oauthcore import policy_cache
 from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, SecurityMode, SubjectType
 from oauthcore.credentials import ClientSecretHasher
 from oauthcore.models import AccessToken, Application, ClientGrant, Connection, ResourceServer, ResourceServerScope
-from portal.bulk import BulkWriter, next_id, reset_sequences
+from tests.tools.bulk import BulkWriter, next_id, reset_sequences
 
 ALPHANUMERIC = string.ascii_letters + string.digits
 API_SCOPES = ("read:items", "write:items", "read:reports", "delete:items", "admin:items")
@@ -76,7 +77,7 @@ class Command(BaseCommand):
             raise CommandError(f"This adds {plan} to the database {database}. Run again with --yes to go ahead.")
         self.stdout.write(f"Seeding {database}: {plan}")
         self.batch_size = options["batch_size"]
-        self.random = random.Random(options["seed"])  # noqa: S311 (synthetic data, not secrets)
+        self.random = random.Random(options["seed"])
         self.nonce = secrets.randbits(64)  # names and token checksums differ from any earlier run's
         self.now = timezone.now()
         started = time.monotonic()
@@ -257,3 +258,14 @@ class Command(BaseCommand):
                 row = (first_id + t, "", checksum, first_app + n, user, expires, "read:items", [api], api)
                 tokens.add((*row, created, created))
         reset_sequences(AccessToken)
+
+
+if __name__ == "__main__":
+    import os
+    import sys
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    django.setup()
+    Command().run_from_argv(["seed_scale", "seed_scale", *sys.argv[1:]])

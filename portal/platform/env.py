@@ -42,6 +42,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_prefixed(prefix: str) -> dict[str, str]:
+    """Every variable named ``<prefix><NAME>``, as ``{"name": value}`` (``RATE_LIMIT_TOKEN`` -> ``token``)."""
+    return {name[len(prefix) :].lower(): value for name, value in os.environ.items() if name.startswith(prefix)}
+
+
 def email_settings(url: str) -> dict:
     """Django email settings from an ``EMAIL_URL`` such as ``smtp://user:pass@host:587?tls=1``.
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from portal.models import OutboundEmail
+from portal.partners.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +29,8 @@ def _message_id() -> str:
 
 def email_queue(*, kind: str, to: list[str] | str, subject: str, body: str) -> OutboundEmail:
     """Queue an email; it is delivered once the surrounding transaction commits (never if it rolls back)."""
-    from portal.tasks import deliver_email
-    from portal.tasks_base import enqueue_on_commit
+    from portal.partners.tasks import deliver_email
+    from portal.platform.tasks_base import enqueue_on_commit
 
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:
@@ -77,7 +77,7 @@ def email_deliver(*, email_id: int) -> bool:
 
 def emails_resend_stale(*, now=None) -> int:
     """Queue delivery again for emails whose task was lost; returns how many."""
-    from portal.tasks import deliver_email
+    from portal.partners.tasks import deliver_email
 
     cutoff = (now or timezone.now()) - stale_after()
     stale = list(

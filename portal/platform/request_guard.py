@@ -9,7 +9,7 @@
   replacement characters.
 
 Nothing legitimate ever sends either: the request is answered 400 in the shape of the surface
-that was called (``portal.error_pages.bad_request``), on every database alike.
+that was called (``portal.platform.error_pages.bad_request``), on every database alike.
 """
 
 import json

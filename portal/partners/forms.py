@@ -13,8 +13,8 @@ from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, SubjectType
 from oauthcore.models import Application
 from oauthcore.policy import Flow, decide_grant_type
 from oauthcore.selectors import client_facts
-from portal import roles
-from portal.models import Partner, Role
+from portal.partners import roles
+from portal.partners.models import Partner, Role
 
 APP_TYPE_HELP = {
     AppType.REGULAR_WEB: "A server-side web app that keeps a secret (authorization code flow).",
@@ -226,7 +226,7 @@ FLOW_OF = {SubjectType.USER: Flow.AUTHORIZE, SubjectType.CLIENT: Flow.CLIENT_CRE
 
 
 class AccessRequestForm(forms.Form):
-    """``entries`` are the catalog's entries for this app (portal.catalog.api_catalog)."""
+    """``entries`` are the catalog's entries for this app (portal.partners.catalog.api_catalog)."""
 
     api = forms.ChoiceField(label="API")
     subject_type = forms.ChoiceField(label="Kind of access", choices=SUBJECT_CHOICES, widget=forms.RadioSelect)

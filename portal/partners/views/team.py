@@ -1,6 +1,6 @@
 """The team (members, roles, invitations) and the partner's own settings.
 
-Role rules live in ``portal.roles`` and are enforced by the services (``by=`` the acting member);
+Role rules live in ``portal.partners.roles`` and are enforced by the services (``by=`` the acting member);
 these views only choose what to offer.
 """
 
@@ -9,11 +9,11 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal import roles
-from portal.forms import DeletePartnerForm, InvitationForm, PartnerForm, RoleForm, apply_service_errors
-from portal.models import Invitation, PartnerMembership, Role
-from portal.selectors import team
-from portal.services import (
+from portal.partners import roles
+from portal.partners.forms import DeletePartnerForm, InvitationForm, PartnerForm, RoleForm, apply_service_errors
+from portal.partners.models import Invitation, PartnerMembership, Role
+from portal.partners.selectors import team
+from portal.partners.services import (
     invitation_create,
     invitation_revoke,
     membership_remove,
@@ -21,7 +21,7 @@ from portal.services import (
     partner_delete,
     partner_update,
 )
-from portal.views.access import email_allowed, member_actor, partner_context, partner_page
+from portal.partners.views.access import email_allowed, member_actor, partner_context, partner_page
 
 
 def _team_page(request, *, invite_form=None, status=200):

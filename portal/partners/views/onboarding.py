@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from oauthcore.models import TenantSettings
-from portal.forms import InvitationSignUpForm, PartnerForm, SignUpForm, apply_service_errors
-from portal.models import Role
-from portal.selectors import memberships_of
-from portal.services import (
+from portal.partners.forms import InvitationSignUpForm, PartnerForm, SignUpForm, apply_service_errors
+from portal.partners.models import Role
+from portal.partners.selectors import memberships_of
+from portal.partners.services import (
     invitation_accept,
     invitation_find,
     invitation_sign_up,
@@ -20,7 +20,7 @@ from portal.services import (
     partner_sign_up,
     partner_verify_email,
 )
-from portal.views.access import (
+from portal.partners.views.access import (
     email_allowed,
     member_actor,
     partner_page,

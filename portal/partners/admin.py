@@ -18,7 +18,7 @@ from oauthcore.admin.base import (
     service_errors_to_form,
 )
 from oauthcore.admin.client_grants import scope_summary
-from portal.models import (
+from portal.partners.models import (
     AccessRequest,
     Invitation,
     OutboundEmail,
@@ -27,7 +27,7 @@ from portal.models import (
     RequestStatus,
     Role,
 )
-from portal.services import (
+from portal.partners.services import (
     access_request_approve,
     access_request_reject,
     invitation_revoke,
@@ -462,7 +462,7 @@ class InvitationAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(admin.ModelAdmin):
-    """What Portcullis has sent or still has to send; written only by portal.outbox."""
+    """What Portcullis has sent or still has to send; written only by portal.partners.outbox."""
 
     list_display = ("created_at", "kind", "recipients", "subject", "sent_at", "attempts")
     list_filter = ("kind", ("sent_at", admin.EmptyFieldListFilter))
