@@ -18,7 +18,7 @@ CELERYBEAT_SCHEDULE ?= celerybeat-schedule
 help:
 	@echo "make run     install, migrate, seed the demo tenant and serve on http://$(HOST):$(PORT)/"
 	@echo "make test    run the test suite (SQLite and eager tasks unless DATABASE_URL/CELERY_BROKER_URL are set)"
-	@echo "make lint    ruff check"
+	@echo "make lint    ruff check, and lint-imports: the layers' import contracts (pyproject.toml)"
 	@echo "make soak    load and faults: 50 clients for 60 s while PostgreSQL restarts and the worker dies (about 2 minutes)"
 	@echo "make install create $(VENV) and install Portcullis with its test dependencies"
 	@echo "make worker  a Celery worker (needs CELERY_BROKER_URL)"
@@ -52,6 +52,7 @@ bench: $(INSTALLED)
 
 lint: $(INSTALLED)
 	@$(BIN)/ruff check .
+	@$(BIN)/lint-imports --no-cache
 
 worker: $(INSTALLED)
 	@test -n "$$CELERY_BROKER_URL" || { echo "Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) first."; exit 2; }

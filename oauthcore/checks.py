@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core import checks
 
 from oauthcore.conf import portcullis_settings
+from oauthcore.consents import ConsentStore, consent_store
 
 
 @checks.register(checks.Tags.security)
@@ -62,6 +63,25 @@ def check_oauthlib_version(app_configs, **kwargs):
             checks.Error(
                 "oauthlib 4 breaks django-oauth-toolkit 3.4's device flow; install oauthlib>=3.3.1,<4.",
                 id="portcullis.E005",
+            )
+        ]
+    return []
+
+
+@checks.register()
+def check_consent_store(app_configs, **kwargs):
+    """A consent store that cannot be loaded would fail the first /authorize; refuse to start instead."""
+    path = portcullis_settings.CONSENT_STORE
+    try:
+        store = consent_store()
+    except ImportError as error:
+        return [checks.Error(f"PORTCULLIS['CONSENT_STORE'] {path!r} cannot be imported: {error}", id="portcullis.E006")]
+    if not isinstance(store, ConsentStore):
+        return [
+            checks.Error(
+                f"PORTCULLIS['CONSENT_STORE'] {path!r} lacks consented_scopes() or record().",
+                hint="See oauthcore.consents.ConsentStore.",
+                id="portcullis.E007",
             )
         ]
     return []

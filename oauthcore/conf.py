@@ -35,6 +35,9 @@ DEFAULTS = {
     "RATE_LIMITS": DEFAULT_RATE_LIMITS,
     # How many proxies in front of Portcullis append to X-Forwarded-For (0: use REMOTE_ADDR).
     "TRUSTED_PROXY_HOPS": 0,
+    # Where users' consents are kept (an oauthcore.consents.ConsentStore, by dotted path): the consent
+    # app sits above oauthcore, which finds it here instead of importing it.
+    "CONSENT_STORE": "consent.store.UserGrantStore",
 }
 
 

@@ -186,13 +186,6 @@ PORTCULLIS = {
 OUTBOX_RESEND_AFTER_SECONDS = env_int("OUTBOX_RESEND_AFTER_SECONDS", 120)
 
 
-def _token_lifetime(request):
-    """Seconds a new access token lives (the API's token_lifetime), read when oauthlib asks."""
-    from oauthcore.access_tokens import token_lifetime
-
-    return token_lifetime(request)
-
-
 # django-oauth-toolkit: every model swapped into oauthcore before the first migration.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauthcore.Application"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauthcore.Grant"
@@ -201,12 +194,12 @@ OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauthcore.RefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauthcore.IDToken"
 OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauthcore.DeviceGrant"
 OAUTH2_PROVIDER = {
+    # oauthlib's OpenID Connect server, with per-API access token lifetimes (each API's token_lifetime).
+    "OAUTH2_SERVER_CLASS": "oauthcore.oauthlib_core.Server",
     "OAUTH2_VALIDATOR_CLASS": "oauthcore.validator.PolicyValidator",
     "OAUTH2_BACKEND_CLASS": "oauthcore.oauthlib_core.FormOrJSONOAuthLibCore",
     "ACCESS_TOKEN_GENERATOR": "oauthcore.access_tokens.generate_access_token",
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
-    # Per-API lifetimes: oauthlib calls this with the request the validator has prepared.
-    "EXTRA_SERVER_KWARGS": {"token_expires_in": _token_lifetime},
     "RESOURCE_SERVER_TOKEN_RESOURCE_VALIDATOR": "oauthcore.access_tokens.resource_matches",
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": ISSUER,

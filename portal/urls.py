@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from consent.api import urls as consent_api
+from oauthcore.api import urls as management_api
 from oauthcore.signin import throttled_login
 from portal.platform.health import healthz
 
@@ -16,7 +18,8 @@ urlpatterns = [
     # The admin's login form, within the same sign-in limits as /login (oauthcore.signin).
     path("admin/login/", throttled_login(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
-    path("api/v2/", include("oauthcore.api.urls")),
+    # One management API: the consent app's paths first, oauthcore's (ending in its catch-all 404) after.
+    path("api/v2/", include(([*consent_api.urlpatterns, *management_api.urlpatterns], management_api.app_name))),
     path("portal/", include("portal.partners.urls")),
     path("", include("oauthcore.urls")),
     path("", include("consent.urls")),

@@ -1,4 +1,8 @@
-"""Mounted at ``api/v2/``: Auth0's paths, without trailing slashes."""
+"""Mounted at ``api/v2/``: Auth0's paths, without trailing slashes.
+
+Other apps' management API paths (the consent app's ``grants``) join these in one namespace in the
+project's URLconf, ahead of the catch-all 404 at the end.
+"""
 
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -7,7 +11,6 @@ from oauthcore.api.errors import envelope
 from oauthcore.api.views.client_grants import ClientGrantViewSet
 from oauthcore.api.views.clients import ClientViewSet
 from oauthcore.api.views.connections import ConnectionViewSet
-from oauthcore.api.views.grants import GrantViewSet
 from oauthcore.api.views.resource_servers import ResourceServerViewSet
 from oauthcore.api.views.tenant import TenantSettingsViewSet
 from oauthcore.api.views.users import UserViewSet
@@ -42,8 +45,6 @@ urlpatterns = [
         ConnectionViewSet.as_view({"get": "clients", "patch": "update_clients"}),
         name="connection-clients",
     ),
-    path("grants", GrantViewSet.as_view({"get": "list", "delete": "destroy_by_user"}), name="grants"),
-    path("grants/<str:pk>", GrantViewSet.as_view({"delete": "destroy"}), name="grant"),
     path("users", UserViewSet.as_view(COLLECTION), name="users"),
     path("users/<str:pk>", UserViewSet.as_view({"get": "retrieve", "delete": "destroy"}), name="user"),
     path(

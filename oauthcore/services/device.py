@@ -7,9 +7,9 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from consent.services import user_grant_record
 from oauthcore.audit import Actor, record_event
 from oauthcore.conf import portcullis_settings
+from oauthcore.consents import consent_store
 from oauthcore.models import Application, DeviceGrant
 
 # RFC 8628 §6.1: no vowels (no words), no look-alikes; 20^8 codes, typed as BCDF-GHJK.
@@ -89,7 +89,7 @@ def device_grant_answer(*, grant: DeviceGrant, user, approved_scopes) -> DeviceG
             grant.status = DeviceGrant.AUTHORIZED
             grant.scope = " ".join(approved)
             # The same consent record as /authorize: /account/apps shows it and can take it back.
-            user_grant_record(user=user, client=application, audience=grant.audience, scopes=approved)
+            consent_store().record(user=user, client=application, audience=grant.audience, scopes=approved)
         else:
             grant.status = DeviceGrant.DENIED
         grant.save(update_fields=["user", "status", "scope", "last_checked"])

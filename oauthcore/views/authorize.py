@@ -24,10 +24,9 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors
 
-from consent.selectors import consented_scopes
-from consent.services import user_grant_record
 from oauthcore.access_tokens import userinfo_audience
 from oauthcore.conf import portcullis_settings
+from oauthcore.consents import consent_store
 from oauthcore.constants import RedirectionPolicy
 from oauthcore.models import Application, ResourceServerScope
 from oauthcore.policy import Decision, Flow, decide
@@ -136,7 +135,7 @@ class AuthorizeView(OAuthLibMixin, View):
 
         client, api, facts = oauthlib_request.portcullis_inputs
         audience = oauthlib_request.portcullis_audience or userinfo_audience()
-        stored = consented_scopes(user=request.user, client=application, audience=audience)
+        stored = consent_store().consented_scopes(user=request.user, client=application, audience=audience)
         facts = replace(
             facts,
             user_connection_is_domain=request.user.connection.is_domain_connection,
@@ -163,7 +162,7 @@ class AuthorizeView(OAuthLibMixin, View):
         if not approved:  # unticking everything is declining
             return self.error(request, errors.AccessDeniedError(request=oauthlib_request), application)
         granted = (decision.scopes - decision.scopes_to_consent) | approved
-        user_grant_record(user=request.user, client=application, audience=audience, scopes=granted)
+        consent_store().record(user=request.user, client=application, audience=audience, scopes=granted)
         return self.approve(request, granted, credentials, application)
 
     @staticmethod

@@ -1,3 +1,6 @@
+"""The users' consents in the management API: Auth0's ``/api/v2/grants``, over the consent app's
+models and services, on the management API's shared view base."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status

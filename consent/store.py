@@ -1,0 +1,16 @@
+"""The consent app as oauthcore's consent store (``PORTCULLIS["CONSENT_STORE"]``): UserGrant rows."""
+
+from collections.abc import Iterable
+
+from consent.selectors import consented_scopes
+from consent.services import user_grant_record
+
+
+class UserGrantStore:
+    """oauthcore.consents.ConsentStore over the consent app's selectors and services."""
+
+    def consented_scopes(self, *, user, client, audience: str) -> frozenset[str] | None:
+        return consented_scopes(user=user, client=client, audience=audience)
+
+    def record(self, *, user, client, audience: str, scopes: Iterable[str]) -> None:
+        user_grant_record(user=user, client=client, audience=audience, scopes=scopes)

@@ -1,0 +1,41 @@
+"""What oauthcore needs from the store of users' consents, and where it finds that store.
+
+``/authorize`` and the device flow ask what a user has already approved for an app and an API, and
+record what they approve now. The store that answers (the ``consent`` app's, by default) builds on
+oauthcore's models, so oauthcore names it by dotted path (``PORTCULLIS["CONSENT_STORE"]``) rather
+than importing it: the apps stay layered, and a deployment may keep consents elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from django.utils.module_loading import import_string
+
+from oauthcore.conf import portcullis_settings
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from oauthcore.models import Application
+
+
+@runtime_checkable
+class ConsentStore(Protocol):
+    def consented_scopes(self, *, user: AbstractBaseUser, client: Application, audience: str) -> frozenset[str] | None:
+        """The scopes the user has approved for this app and API, or None if they were never asked."""
+
+    def record(self, *, user: AbstractBaseUser, client: Application, audience: str, scopes: Iterable[str]) -> None:
+        """Remember that the user approved these scopes, on top of what they approved before."""
+
+
+@cache
+def _load(path: str) -> ConsentStore:
+    return import_string(path)()
+
+
+def consent_store() -> ConsentStore:
+    """The configured store, imported on first use (and again only if the setting changes)."""
+    return _load(portcullis_settings.CONSENT_STORE)
