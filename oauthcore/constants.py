@@ -33,7 +33,7 @@ class GrantType(models.TextChoices):
     DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code", "Device code"
 
 
-# DESIGN.md §4.1: no implicit, no password grant for anyone; strict third-party apps get fewer.
+# Rule.GRANT_TYPE (oauthcore.policy): no implicit, no password grant for anyone; strict third-party apps get fewer.
 SUPPORTED_GRANT_TYPES = frozenset(GrantType.values)
 STRICT_THIRD_PARTY_GRANT_TYPES = frozenset(
     {GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN, GrantType.CLIENT_CREDENTIALS}

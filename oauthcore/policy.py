@@ -1,12 +1,14 @@
-"""The access decision (DESIGN.md §4): one pure function over plain data, no ORM.
+"""The access decision: one pure function over plain data, no ORM.
 
 The OAuth validator, the admin access simulator, the management API and the audit log all call
 ``decide``; they differ only in how they gather its inputs (``oauthcore.selectors.policy_inputs``).
-Rules run in the order of DESIGN.md §4 and each leaves a line in the decision's trace.
+The rules are the members of ``Rule``, applied in their order; each leaves a line in the decision's
+trace that starts with its number. docs/architecture.md says where each rule lives.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -14,7 +16,7 @@ from urllib.parse import urlsplit
 from oauthcore.constants import GrantType, SecurityMode
 
 # Scopes that are not API permissions. OIDC identity scopes are only for first-party and
-# permissive apps (rule 9); offline_access asks for a refresh token.
+# permissive apps (Rule.OIDC); offline_access asks for a refresh token.
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "address", "phone"})
 OFFLINE_ACCESS = "offline_access"
 # The /authorize parameters a strict third-party app may send (Auth0's allow-list); ext-* too.
@@ -43,6 +45,93 @@ STRICT_AUTHORIZE_PARAMETERS = frozenset(
         "ui_locales",
     }
 )
+
+
+class Rule(enum.IntEnum):
+    """The rules of the access decision, in the order ``decide`` applies them.
+
+    A denial stops at the first rule that refuses; every rule passed leaves a trace line
+    ``"<number>. <what it found>"``. ``statement`` says the rule in full.
+    """
+
+    statement: str
+
+    def __new__(cls, number: int, statement: str):
+        rule = int.__new__(cls, number)
+        rule._value_ = number
+        rule.statement = statement
+        return rule
+
+    GRANT_TYPE = (
+        1,
+        "The grant type is authorization_code, refresh_token, client_credentials or the device code "
+        "(RFC 8628), and the client lists it; there is no implicit and no password grant. Strict "
+        "third-party apps get no device code, client_credentials only when confidential and not "
+        "dynamically registered, and at /authorize only the allow-listed parameters (plus ext-*) and "
+        "PKCE with S256. Otherwise unauthorized_client, \"Grant type 'X' not allowed for the client.\" "
+        "(403), or invalid_request (400) for the parameters and PKCE.",
+    )
+    AUDIENCE = (
+        2,
+        "The API is the audience parameter, else RFC 8707 resource, else the tenant's default audience. "
+        'An unknown one is access_denied (invalid_target when it came from resource), "Service not '
+        'found: X". With none, user-delegated flows of first-party and permissive apps get a token for '
+        "/userinfo only; client credentials and strict third-party apps are refused (access_denied).",
+    )
+    SYSTEM_API = (
+        3,
+        "A third-party app (strict or permissive) never gets a system API (the Management API and the "
+        'others created by migrations), in any flow: access_denied, \'Client "X" is not authorized to '
+        'access resource server "Y".\' (403).',
+    )
+    POLICY = (
+        4,
+        "The subject type is user for user-delegated flows (authorization code, refresh, device) and "
+        "client for client credentials; the API's policy for it decides. deny_all refuses everyone. "
+        "allow_all lets first-party and permissive third-party apps in with every API scope as the "
+        "ceiling; strict third-party apps still need a grant. require_client_grant needs a grant. The "
+        "grant is the client's own for (API, subject type); only without one does a third-party app "
+        "fall back to the default grant for third-party clients (never for a system API). Missing: "
+        'access_denied, \'Client "X" is not authorized to access resource server "Y".\' (client '
+        "credentials add that a client grant is needed), 403.",
+    )
+    SCOPES = (
+        5,
+        "The ceiling is the grant's scopes (every API scope with allow_all_scopes or allow_all). Client "
+        "credentials: no scope asked means the whole ceiling; a scope outside it is access_denied, "
+        '"Client has not been granted scopes: a b". User-delegated: requested ∩ ceiling, plus '
+        "offline_access when the API and the client allow refresh tokens; nothing grantable is "
+        "invalid_scope. Refresh: no scope asked means the original scopes, always narrowed to today's "
+        "ceiling; asking beyond the original is invalid_scope; a grant removed since is access_denied.",
+    )
+    CONNECTION = (
+        6,
+        "Once the user is known, a third-party app authenticates users only through domain-level "
+        "connections: a user of another connection is access_denied, shown on an error page and never "
+        "redirected. (Organizations are not enforced yet: a grant's organization fields are stored only.)",
+    )
+    CONSENT = (
+        7,
+        "At /authorize, third-party apps always need the user's consent. A first-party app skips it when "
+        "the API allows skipping consent for verifiable first-party clients (or asks for no API) and the "
+        "redirect URI is not on loopback. Consent is asked again only for scopes the stored consent does "
+        "not cover, or for all of them on prompt=consent; prompt=none when consent is needed is "
+        "consent_required. The screen lists only grantable scopes (rule 5).",
+    )
+    AUTHORIZE_ERRORS = (
+        8,
+        "Errors at /authorize follow the app's redirection policy: with open_redirect_protection every "
+        "error (a declined consent included) is a page on this server; with allow_always it is "
+        "redirected to the validated callback with error, error_description, state and iss. An "
+        "unregistered or mismatching redirect_uri is never redirected to. Applied by "
+        "oauthcore.views.authorize, not by decide().",
+    )
+    OIDC = (
+        9,
+        "First-party and permissive apps asking for openid get an ID token, and their tokens open "
+        "/userinfo. For strict third-party apps OIDC scopes are dropped (a trace line says so): no ID "
+        "token, and /userinfo refuses their tokens, which never carry openid.",
+    )
 
 
 class Flow(StrEnum):
@@ -170,8 +259,8 @@ class _Denied(Exception):
 class _Trace:
     lines: list[str] = field(default_factory=list)
 
-    def note(self, rule: int, text: str) -> None:
-        self.lines.append(f"{rule}. {text}")
+    def note(self, rule: Rule, text: str) -> None:
+        self.lines.append(f"{rule.value}. {text}")
 
 
 def not_authorized(client_id: str, audience: str) -> str:
@@ -181,7 +270,7 @@ def not_authorized(client_id: str, audience: str) -> str:
 def resolve_audience(
     *, audience: str | None, resource: str | None, default_audience: str | None
 ) -> tuple[str | None, AudienceSource | None]:
-    """Rule 2's order: ``audience`` wins over RFC 8707 ``resource``; then the tenant default."""
+    """``Rule.AUDIENCE``'s order: ``audience`` wins over RFC 8707 ``resource``; then the tenant default."""
     if audience:
         return audience, AudienceSource.AUDIENCE
     if resource:
@@ -208,7 +297,7 @@ def decide(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, flo
 
 
 def decide_grant_type(client: ClientFacts, flow: Flow) -> Decision | None:
-    """Rule 1 alone, for the token endpoint's first check: a denial, or None."""
+    """``Rule.GRANT_TYPE`` alone, for the token endpoint's first check: a denial, or None."""
     trace = _Trace()
     try:
         _check_grant_type(client, RequestFacts(code_challenge_method="S256"), flow, trace)
@@ -234,7 +323,7 @@ def _decide(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, fl
     _check_grant_type(client, request, flow, trace)
     if api is None:
         return _userinfo_only(client, request, flow, trace)
-    trace.note(2, f"audience {api.identifier} (from {request.audience_source or 'request'})")
+    trace.note(Rule.AUDIENCE, f"audience {api.identifier} (from {request.audience_source or 'request'})")
     _check_system_api(client, api, flow, trace)
     grant = _check_policy(client, api, request, flow, trace)
     ceiling = api.scopes if grant is None or grant.allow_all_scopes else grant.scope & api.scopes
@@ -244,7 +333,7 @@ def _decide(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, fl
     if flow is Flow.REFRESH_TOKEN:
         return _refresh_scopes(client, api, request, ceiling, special, grant, trace)
     effective = (request.requested_scopes & ceiling) | special
-    trace.note(5, f"grantable: {_fmt(effective)} (requested ∩ ceiling {_fmt(ceiling)})")
+    trace.note(Rule.SCOPES, f"grantable: {_fmt(effective)} (requested ∩ ceiling {_fmt(ceiling)})")
     if not effective:
         raise _Denied(
             "invalid_scope",
@@ -268,6 +357,7 @@ def _decide(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, fl
 
 
 def _check_grant_type(client: ClientFacts, request: RequestFacts, flow: Flow, trace: _Trace) -> None:
+    """``Rule.GRANT_TYPE``, with the /authorize parameters and PKCE of strict third-party apps."""
     grant_type = flow.grant_type
     refused = _Denied(
         "unauthorized_client",
@@ -309,10 +399,11 @@ def _check_grant_type(client: ClientFacts, request: RequestFacts, flow: Flow, tr
                     "pkce_method_refused",
                     400,
                 )
-    trace.note(1, f"grant type {grant_type} allowed")
+    trace.note(Rule.GRANT_TYPE, f"grant type {grant_type} allowed")
 
 
 def _userinfo_only(client: ClientFacts, request: RequestFacts, flow: Flow, trace: _Trace) -> Decision:
+    """``Rule.AUDIENCE`` when no API was found: refused, or a token for /userinfo only."""
     if request.audience:
         error = "invalid_target" if request.audience_source == AudienceSource.RESOURCE else "access_denied"
         status = 400 if error == "invalid_target" else 403
@@ -331,7 +422,7 @@ def _userinfo_only(client: ClientFacts, request: RequestFacts, flow: Flow, trace
             "userinfo_audience_refused",
             403,
         )
-    trace.note(2, "no audience: a token for /userinfo only")
+    trace.note(Rule.AUDIENCE, "no audience: a token for /userinfo only")
     scopes = request.requested_scopes & OIDC_SCOPES
     if flow is Flow.REFRESH_TOKEN and request.original_scopes is not None:
         scopes = _narrow_refresh(request, request.original_scopes & OIDC_SCOPES, trace)
@@ -351,16 +442,18 @@ def _userinfo_only(client: ClientFacts, request: RequestFacts, flow: Flow, trace
 
 
 def _check_system_api(client: ClientFacts, api: ApiFacts, flow: Flow, trace: _Trace) -> None:
-    # DESIGN.md rule 3 names user-delegated flows; Auth0 also never grants a third-party app a
-    # system API, so client credentials are refused the same way.
+    """``Rule.SYSTEM_API``."""
+    # Rule.SYSTEM_API in every flow: Auth0 never grants a third-party app a system API, so client
+    # credentials are refused like the user-delegated flows.
     if api.is_system and client.is_third_party:
         raise _Denied("access_denied", not_authorized(client.client_id, api.identifier), "system_api_third_party", 403)
-    trace.note(3, "system API check passed" if api.is_system else "not a system API")
+    trace.note(Rule.SYSTEM_API, "system API check passed" if api.is_system else "not a system API")
 
 
 def _check_policy(
     client: ClientFacts, api: ApiFacts, request: RequestFacts, flow: Flow, trace: _Trace
 ) -> GrantFacts | None:
+    """``Rule.POLICY``: the grant that sets the ceiling, or None when ``allow_all`` lets the client in."""
     subject_type = flow.subject_type
     policy = api.user_policy if subject_type == "user" else api.client_policy
     description = not_authorized(client.client_id, api.identifier)
@@ -372,38 +465,39 @@ def _check_policy(
     if grant is None and client.is_third_party and not api.is_system:  # system APIs take no default grant
         grant = request.default_grant
     if policy == "allow_all" and not client.is_strict:
-        trace.note(4, f"{subject_type} policy allow_all: every API scope is the ceiling")
+        trace.note(Rule.POLICY, f"{subject_type} policy allow_all: every API scope is the ceiling")
         return None
     if grant is None:
         removed = flow is Flow.REFRESH_TOKEN
         raise _Denied("access_denied", description, "client_grant_removed" if removed else "client_grant_missing", 403)
     source = "default grant for third-party clients" if grant.is_default else "the client's own grant"
-    trace.note(4, f"{subject_type} policy {policy}: {source} {grant.id}")
+    trace.note(Rule.POLICY, f"{subject_type} policy {policy}: {source} {grant.id}")
     return grant
 
 
 def _special_scopes(client: ClientFacts, api: ApiFacts, request: RequestFacts, flow: Flow, trace: _Trace):
-    """OIDC scopes (rule 9) and offline_access, kept only where they apply."""
+    """OIDC scopes (``Rule.OIDC``) and offline_access (``Rule.SCOPES``), kept only where they apply."""
     if flow is Flow.CLIENT_CREDENTIALS:
         return frozenset()
     asked = request.requested_scopes if flow is not Flow.REFRESH_TOKEN else (request.original_scopes or frozenset())
     special = set()
     oidc = asked & OIDC_SCOPES
     if oidc and client.is_strict:
-        trace.note(9, f"OIDC scopes ignored for strict third-party apps: {_fmt(oidc)}")
+        trace.note(Rule.OIDC, f"OIDC scopes ignored for strict third-party apps: {_fmt(oidc)}")
     elif oidc:
         special |= oidc
     if OFFLINE_ACCESS in asked:
         if api.allow_offline_access and GrantType.REFRESH_TOKEN in client.grant_types:
             special.add(OFFLINE_ACCESS)
         else:
-            trace.note(5, "offline_access ignored: the API or the client does not allow refresh tokens")
+            trace.note(Rule.SCOPES, "offline_access ignored: the API or the client does not allow refresh tokens")
     return frozenset(special)
 
 
 def _client_credentials_scopes(
     client: ClientFacts, api: ApiFacts, request: RequestFacts, ceiling, grant, trace: _Trace
 ) -> Decision:
+    """``Rule.SCOPES`` for client credentials."""
     requested = request.requested_scopes
     if not request.scope_given or not requested:
         effective = ceiling
@@ -417,7 +511,7 @@ def _client_credentials_scopes(
                 403,
             )
         effective = requested
-    trace.note(5, f"client credentials scopes: {_fmt(effective)}")
+    trace.note(Rule.SCOPES, f"client credentials scopes: {_fmt(effective)}")
     return Decision(
         allowed=True,
         trace=tuple(trace.lines),
@@ -428,9 +522,10 @@ def _client_credentials_scopes(
 
 
 def _refresh_scopes(client, api, request: RequestFacts, ceiling, special, grant, trace: _Trace) -> Decision:
+    """``Rule.SCOPES`` for a refresh: the original scopes (or fewer), within today's ceiling."""
     original = request.original_scopes or frozenset()
     effective = _narrow_refresh(request, original, trace) & (ceiling | special)
-    trace.note(5, f"refresh scopes narrowed to the current ceiling: {_fmt(effective)}")
+    trace.note(Rule.SCOPES, f"refresh scopes narrowed to the current ceiling: {_fmt(effective)}")
     return Decision(
         allowed=True,
         trace=tuple(trace.lines),
@@ -457,6 +552,7 @@ def _narrow_refresh(request: RequestFacts, original: frozenset[str], trace: _Tra
 
 
 def _check_connection(client: ClientFacts, request: RequestFacts, trace: _Trace) -> None:
+    """``Rule.CONNECTION``, once the user is known."""
     if request.user_connection_is_domain is None:
         return
     if client.is_third_party and not request.user_connection_is_domain:
@@ -466,11 +562,11 @@ def _check_connection(client: ClientFacts, request: RequestFacts, trace: _Trace)
             "connection_not_domain_level",
             403,
         )
-    trace.note(6, "the user's connection is open to this client")
+    trace.note(Rule.CONNECTION, "the user's connection is open to this client")
 
 
 def _consent(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, effective, flow: Flow, trace: _Trace):
-    """Rule 7: returns (consent screen needed, scopes to show)."""
+    """``Rule.CONSENT``: returns (consent screen needed, scopes to show)."""
     if flow is not Flow.AUTHORIZE:
         return False, frozenset()
     forced = "consent" in request.prompt
@@ -483,16 +579,16 @@ def _consent(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, e
     if client.is_first_party and api is None and not is_localhost_redirect(request.redirect_uri):
         can_skip = True  # a first-party /userinfo login asks for nothing of an API
     if can_skip and not forced:
-        trace.note(7, "consent skipped: first-party app with a verifiable redirect URI")
+        trace.note(Rule.CONSENT, "consent skipped: first-party app with a verifiable redirect URI")
         return False, frozenset()
     stored = request.consented_scopes
     new = effective if stored is None or forced else effective - stored
     if not new:
-        trace.note(7, "consent already given for every requested scope")
+        trace.note(Rule.CONSENT, "consent already given for every requested scope")
         return False, frozenset()
     if "none" in request.prompt:
         raise _Denied("consent_required", "Consent required", "consent_required", 400)
-    trace.note(7, f"consent needed for {_fmt(new)}")
+    trace.note(Rule.CONSENT, f"consent needed for {_fmt(new)}")
     return True, frozenset(new)
 
 

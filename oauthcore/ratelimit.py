@@ -8,6 +8,10 @@ costing one round trip per check on Redis (a script), a few on other caches.
 The cache must be shared between the web processes for a limit to mean anything: configure
 ``CACHE_URL`` (Redis) in production. When the cache cannot be reached the check lets the request
 through and logs it: an outage of the limiter must not become an outage of the server.
+
+Hand-written because django-ratelimit and DRF's throttles count per view before it runs (fixed
+windows, or a list of timestamps per caller), while these limits are counted inside oauthlib's client
+authentication and the sign-in flow, once the caller is known, in one Redis round trip.
 """
 
 import hashlib

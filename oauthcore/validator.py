@@ -1,7 +1,7 @@
 """django-oauth-toolkit's validator, with every access question answered by ``policy.decide``.
 
-oauthlib calls these hooks in a fixed order per grant type (see the DOT notes in the project's
-reference): ``validate_grant_type`` first, then ``validate_scopes`` (authorize, client
+oauthlib calls these hooks in a fixed order per grant type (docs/architecture.md, "A token
+request"): ``validate_grant_type`` first, then ``validate_scopes`` (authorize, client
 credentials), ``validate_code`` (code exchange) or ``validate_refresh_token`` (refresh). Each
 decision is stored on the oauthlib request for the token generator (audience, lifetime) and
 every denial is written to the audit log with its trace.
@@ -106,7 +106,7 @@ def audit_denial(decision: Decision, client, flow: Flow) -> None:
 
 
 class PortcullisError(errors.CustomOAuth2Error):
-    """An OAuth error with the status DESIGN.md §4 gives it (oauthlib defaults to 400)."""
+    """An OAuth error with the status the decision gives it (oauthlib defaults to 400)."""
 
     def __init__(self, decision: Decision, request):
         super().__init__(
@@ -387,7 +387,7 @@ class PolicyValidator(OAuth2Validator):
     def _save_bearer_token(self, token, request, *args, **kwargs):
         decision = getattr(request, "portcullis_decision", None)
         if decision is not None and not decision.issue_refresh_token:
-            # oauthlib always offers one; DESIGN.md §4 gives refresh tokens only for offline_access
+            # oauthlib always offers one; Rule.SCOPES gives refresh tokens only for offline_access
             # on an API that allows offline access.
             token.pop("refresh_token", None)
         used = getattr(request, "refresh_token_instance", None)

@@ -1,4 +1,4 @@
-"""The access-decision matrix (DESIGN.md §4), shared by the unit tests of ``decide`` and the
+"""The access-decision matrix (``oauthcore.policy.Rule``), shared by the unit tests of ``decide`` and the
 same cases run over HTTP against a live server.
 
 ``expected`` is the table a tenant admin reads (Auth0's policy table for first- and third-party

@@ -1,7 +1,7 @@
 """The access simulator and the access matrix: two admin pages over ``oauthcore.selectors``.
 
 Neither page decides anything itself: the simulator calls ``selectors.simulate`` and the matrix
-``selectors.access_matrix``, which both hand the facts to ``policy.decide`` (DESIGN.md §4).
+``selectors.access_matrix``, which both hand the facts to ``policy.decide`` (its rules: ``policy.Rule``).
 
 The pages live at ``/admin/oauthcore/simulator/`` and ``/admin/oauthcore/access-matrix/``, outside
 any one model's URLs, so they are added in front of the admin site's own URL patterns (before its

@@ -6,6 +6,11 @@ RFC 9068 profile (``typ`` ``at+jwt``), signed by a key from the issuer's JWKS, f
 for this API (``aud``), unexpired, carrying the scopes the call needs. Failures become RFC 6750
 challenges whose ``resource_metadata`` points at the API's RFC 9728 metadata document, so a client
 that knows nothing else can find the authorization server, register and get a token.
+
+PyJWT checks the signature and the registered claims; what it has no option for stays here: the
+``typ`` header, RFC 9068's ``client_id`` claim, and a key cache that refetches for an unknown ``kid``
+at most every 30 seconds (PyJWT's ``PyJWKClient`` refetches for every unknown ``kid``, so forged
+``kid`` values would turn each request into a fetch of the JWKS).
 """
 
 import json
@@ -15,8 +20,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from jwcrypto import jwk, jws
-from jwcrypto.common import JWException
+import jwt
 
 ALGORITHM = "RS256"
 TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
@@ -135,7 +139,7 @@ class JWKSCache:
         self.max_age_seconds = max_age_seconds
         self.min_refetch_seconds = min_refetch_seconds
         self.timeout = timeout
-        self._keys: dict[str, jwk.JWK] = {}
+        self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
         self._lock = threading.Lock()
 
@@ -146,11 +150,11 @@ class JWKSCache:
         keys = {}
         for data in document.get("keys", []):
             if data.get("kty") == "RSA" and data.get("kid") and data.get("use", "sig") == "sig":
-                keys[data["kid"]] = jwk.JWK(**data)
+                keys[data["kid"]] = jwt.PyJWK(data, algorithm=ALGORITHM)
         self._keys = keys
         self._fetched_at = time.monotonic()
 
-    def key(self, kid: str) -> jwk.JWK | None:
+    def key(self, kid: str) -> jwt.PyJWK | None:
         with self._lock:
             age = time.monotonic() - self._fetched_at
             stale = not self._fetched_at or age > self.max_age_seconds
@@ -174,11 +178,10 @@ class TokenVerifier:
         if not token:
             raise MissingToken("A bearer token is required.", scope=" ".join(required_scopes))
         try:
-            signed = jws.JWS()
-            signed.deserialize(token)
-            header = signed.jose_header
-        except (JWException, ValueError, TypeError) as exc:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
             raise InvalidToken("The access token is malformed.") from exc
+        # Checked before the key is looked up, so that a token of another kind never costs a JWKS fetch.
         if header.get("alg") != ALGORITHM:
             raise InvalidToken("The access token is not signed with RS256.")
         if str(header.get("typ", "")).lower() not in {TOKEN_TYPE, f"application/{TOKEN_TYPE}"}:
@@ -187,13 +190,20 @@ class TokenVerifier:
         if key is None:
             raise InvalidToken("The access token is signed with an unknown key.")
         try:
-            signed.verify(key, alg=ALGORITHM)
-            claims = json.loads(signed.payload)
-        except (JWException, ValueError) as exc:
-            raise InvalidToken("The access token signature is invalid.") from exc
-        if not isinstance(claims, dict):
-            raise InvalidToken("The access token is malformed.")
-        self._check_claims(claims)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.resource.resource,
+                issuer=self.resource.issuer.rstrip("/"),
+                leeway=self.leeway,
+                # iat is informative here (RFC 9068 §2.2): a clock that runs behind must not refuse a token.
+                options={"require": ["iss", "aud", "exp"], "verify_iat": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(_refusal(exc)) from exc
+        if not claims.get("sub") or not claims.get("client_id"):
+            raise InvalidToken("The access token is missing its subject or client.")
         scopes = frozenset(str(claims.get("scope", "")).split())
         check_scopes(scopes, required_scopes)
         return VerifiedToken(
@@ -204,22 +214,30 @@ class TokenVerifier:
             token=token,
         )
 
-    def _check_claims(self, claims: dict) -> None:
-        now = time.time()
-        if claims.get("iss") != self.resource.issuer.rstrip("/"):
-            raise InvalidToken("The access token is from another issuer.")
-        audience = claims.get("aud")
-        audiences = audience if isinstance(audience, list) else [audience]
-        if self.resource.resource not in audiences:
-            raise InvalidToken("The access token is not for this resource.")
-        exp = claims.get("exp")
-        if not isinstance(exp, int | float) or exp <= now - self.leeway:
-            raise InvalidToken("The access token has expired.")
-        nbf = claims.get("nbf")
-        if isinstance(nbf, int | float) and nbf > now + self.leeway:
-            raise InvalidToken("The access token is not valid yet.")
-        if not claims.get("sub") or not claims.get("client_id"):
-            raise InvalidToken("The access token is missing its subject or client.")
+
+_MISSING_CLAIM = {
+    "iss": "The access token is from another issuer.",
+    "aud": "The access token is not for this resource.",
+    "exp": "The access token has expired.",
+}
+_REFUSALS = (
+    (jwt.ExpiredSignatureError, "The access token has expired."),
+    (jwt.ImmatureSignatureError, "The access token is not valid yet."),
+    (jwt.InvalidIssuerError, "The access token is from another issuer."),
+    (jwt.InvalidAudienceError, "The access token is not for this resource."),
+    (jwt.InvalidSignatureError, "The access token signature is invalid."),
+    (jwt.InvalidAlgorithmError, "The access token is not signed with RS256."),
+)
+
+
+def _refusal(exc: jwt.PyJWTError) -> str:
+    """What the API answers for a token PyJWT refused, in the words it always used."""
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return _MISSING_CLAIM.get(exc.claim, "The access token is malformed.")
+    for kind, description in _REFUSALS:
+        if isinstance(exc, kind):
+            return description
+    return "The access token is malformed."
 
 
 def check_scopes(granted: frozenset[str], required) -> None:

@@ -105,7 +105,7 @@ def client_grant_widen(
 
 
 def client_grant_delete(*, actor: Actor, grant: ClientGrant) -> None:
-    """Remove a grant and revoke the tokens it allowed (DESIGN.md §4: revocation is immediate)."""
+    """Remove a grant and revoke the tokens it allowed, at once: they stop working on the next request."""
     with transaction.atomic():
         if grant.is_system:
             raise ValidationError("System client grants cannot be deleted.")

@@ -3,7 +3,7 @@
 oauthlib validates the request (client, exact redirect URI, response type, PKCE) and the
 validator applies the policy without knowing the user yet. Once the user is known, the same
 ``decide`` runs again with what only the user brings: their connection, their stored consent
-and ``prompt``. Errors follow the app's redirection policy (DESIGN.md §4.8): with open redirect
+and ``prompt``. Errors follow the app's redirection policy (``Rule.AUTHORIZE_ERRORS``): with open redirect
 protection they are shown on our own page; an unregistered redirect URI is never redirected to.
 """
 

@@ -1,4 +1,10 @@
-"""Sending email reliably: queue it with the change that calls for it, deliver it once."""
+"""Sending email reliably: queue it with the change that calls for it, deliver it once.
+
+Hand-written because django-mailer and django-post-office send their database queue in batches from
+a command or periodic job under one lock for the whole queue, while here each message is a Celery task
+enqueued on commit, marked sent under its own row lock, and emptied of its body (which may hold a
+one-time link) once sent.
+"""
 
 import logging
 import secrets

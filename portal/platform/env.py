@@ -1,8 +1,20 @@
-"""Reading configuration from environment variables, each with an embedded default."""
+"""Reading configuration from environment variables, each with an embedded default.
+
+django-environ casts the values. Each is read literally first (django-environ would take a value
+that starts with ``$`` as the name of another variable, and a secret key may start with ``$``), and
+a boolean or integer that does not parse is an error naming the variable: django-environ reads any
+unknown word as false, so a typo must not quietly turn a security setting off.
+
+``EMAIL_URL`` and ``CACHE_URL`` keep small parsers of their own: django-environ's ``email_url``
+reads ``smtps`` as STARTTLS and names the other backends differently (``consolemail``), and its
+``cache_url`` has other scheme names and no bounded Redis timeouts. ``DATABASE_URL`` is parsed by
+dj-database-url, in settings.py.
+"""
 
 import os
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
@@ -17,12 +29,9 @@ def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in TRUE_VALUES:
-        return True
-    if value in FALSE_VALUES:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}.")
+    if raw.strip().lower() not in TRUE_VALUES | FALSE_VALUES:
+        raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}.")
+    return environ.Env.parse_value(raw, bool)
 
 
 def env_int(name: str, default: int) -> int:
@@ -30,16 +39,17 @@ def env_int(name: str, default: int) -> int:
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        return environ.Env.parse_value(raw, int)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}.") from None
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list; spaces around the items are dropped (``a.example, b.example``)."""
     raw = os.environ.get(name)
     if raw is None:
         return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
+    return [item.strip() for item in environ.Env.parse_value(raw, list) if item.strip()]
 
 
 def env_prefixed(prefix: str) -> dict[str, str]:

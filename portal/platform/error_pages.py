@@ -34,7 +34,7 @@ def bad_request(request, exception=None, *args, **kwargs):
 
 @decision_page
 def _authorize_error_page(request):
-    """The authorization endpoint's own error page (DESIGN.md §4.8), with its headers."""
+    """The authorization endpoint's own error page, with its headers: an unreadable request has no callback."""
     context = {"error": "invalid_request", "description": "The authorization request could not be read."}
     return render(request, "oauthcore/authorize_error.html", context, status=400)
 

@@ -1,4 +1,5 @@
-"""Consent as an end user sees it, in a real headless Chromium: every path of DESIGN.md §4.7 and §4.8."""
+"""Consent as an end user sees it, in a real headless Chromium: every path of the consent and error rules
+(``Rule.CONSENT``, ``Rule.AUTHORIZE_ERRORS`` in oauthcore.policy)."""
 
 import re
 from urllib.parse import parse_qs, urlsplit

@@ -1,4 +1,4 @@
-"""Application invariants (DESIGN.md §3): each rule refused with its message, wherever the data comes from."""
+"""Application invariants: each rule refused with its message, wherever the data comes from."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""Client grant invariants (DESIGN.md §3)."""
+"""Client grant invariants: one per client, API and subject type, one default per API, no default on a system API."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""The access decision (DESIGN.md §4), table-driven over every kind of app, policy, grant and API."""
+"""The access decision (``oauthcore.policy.Rule``), table-driven over every kind of app, policy, grant and API."""
 
 import pytest
 
@@ -9,6 +9,7 @@ from oauthcore.policy import (
     Flow,
     GrantFacts,
     RequestFacts,
+    Rule,
     decide,
     resolve_audience,
 )
@@ -347,3 +348,16 @@ def test_every_decision_explains_itself():
     assert [line.split(".")[0] for line in allowed.trace][:4] == ["1", "2", "3", "4"]
     denied = decide(CLIENTS["strict"], REQUIRE, user_request(own_grant=None), Flow.AUTHORIZE)
     assert denied.trace[-1] == "denied: client_grant_missing"
+
+
+def test_every_trace_line_names_a_rule_in_order():
+    """A trace line's number is a member of ``Rule`` (whose statement says the rule), in ``Rule``'s order."""
+    client = CLIENTS["first_party"]
+    for flow, request in [
+        (Flow.AUTHORIZE, user_request(user_connection_is_domain=True, consented_scopes=frozenset())),
+        (Flow.CLIENT_CREDENTIALS, RequestFacts(audience=REQUIRE.identifier, own_grant=OWN)),
+    ]:
+        decision = decide(client, REQUIRE, request, flow)
+        rules = [Rule(int(line.split(".")[0])) for line in decision.trace]
+        assert decision.allowed and rules == sorted(rules) and rules[0] is Rule.GRANT_TYPE
+        assert all(rule.statement for rule in rules)
