@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from oauthcore.admin.base import (
+    ReadOnlyAdminMixin,
     ServiceAdminMixin,
     ServiceModelForm,
     TokenCascadeMixin,
@@ -310,7 +311,7 @@ class TenantSettingsAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the log is written by the services, never by hand (and is hash-chained:
     ``manage.py verify_audit_log`` finds any entry changed or deleted behind the admin's back)."""
 
@@ -343,15 +344,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="reason")
     def short_reason(self, obj):
