@@ -29,8 +29,10 @@ from portal.partners.models import (
     Role,
 )
 from portal.partners.services import (
+    DRAFT_FIELDS,
     access_request_approve,
     access_request_reject,
+    access_request_save_draft,
     invitation_revoke,
     membership_add,
     membership_remove,
@@ -353,7 +355,9 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
                     actor=self.actor(request), request=obj, reason=data["decision_reason"], decided_by=request.user
                 )
             else:
-                obj.save(update_fields=[name for name in ("granted_scope", "decision_reason") if name in form.fields])
+                draft = {name: data[name] for name in DRAFT_FIELDS if name in form.fields}
+                if draft:  # a decided request shows them read-only
+                    access_request_save_draft(actor=self.actor(request), request=obj, **draft)
                 return
         obj.refresh_from_db()
 

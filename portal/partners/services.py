@@ -452,6 +452,35 @@ def access_request_create(
     return request
 
 
+DRAFT_FIELDS = frozenset({"granted_scope", "decision_reason"})
+
+
+def access_request_save_draft(*, actor: Actor, request: AccessRequest, **fields) -> AccessRequest:
+    """The tenant admin's notes on a pending request (the scopes to grant, the reason), kept for the decision.
+
+    Nothing is granted yet: approving is ``access_request_approve``. A request decided meanwhile keeps
+    what its decision stored.
+    """
+    unknown = set(fields) - DRAFT_FIELDS
+    if unknown:
+        raise TypeError(f"access_request_save_draft got unexpected fields: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        status = AccessRequest.objects.select_for_update().values_list("status", flat=True).get(pk=request.pk)
+        if status != RequestStatus.PENDING:
+            raise ValidationError(f"This request was already {status}.")
+        for name, value in fields.items():
+            setattr(request, name, value)
+        save_audited(
+            request,
+            actor=actor,
+            action="access_request.draft",
+            data={"fields": sorted(fields), "granted_scope": request.granted_scope},
+            update_fields=sorted(fields),
+            validate_constraints=False,
+        )
+    return request
+
+
 def _decide(request: AccessRequest, *, status: str, decided_by, reason: str) -> None:
     if request.status != RequestStatus.PENDING:
         raise ValidationError(f"This request was already {request.status}.")
