@@ -4,12 +4,15 @@ from django.contrib import admin, messages
 
 from consent.models import UserGrant
 from consent.services import user_grant_revoke
-from oauthcore.admin.base import ServiceAdminMixin
+from oauthcore.admin.base import ReadOnlyAdminMixin, ServiceAdminMixin
 from oauthcore.admin.client_grants import scope_summary
 
 
 @admin.register(UserGrant)
-class UserGrantAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class UserGrantAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
+    """Only the user gives consent; a tenant admin may revoke it."""
+
+    deletable = True
     list_display = ("user", "client", "audience", "scope_display", "created_at", "updated_at")
     list_select_related = ("user", "client")
     list_filter = (("client", admin.RelatedOnlyFieldListFilter), "audience", "updated_at")
@@ -18,12 +21,6 @@ class UserGrantAdmin(ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     date_hierarchy = "updated_at"
     actions = ("revoke",)
-
-    def has_add_permission(self, request):
-        return False  # only the user gives consent
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="scope")
     def scope_display(self, obj):

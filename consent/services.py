@@ -22,6 +22,13 @@ def user_grant_revoke(*, actor: Actor, grant: UserGrant) -> None:
         enqueue_on_commit(revoke_consent_tokens, user_id=user_id, application_id=application_id, audience=audience)
 
 
+def user_grants_revoke_all(*, actor: Actor, user) -> None:
+    """Every consent ``user`` gave, each through ``user_grant_revoke`` (their account was deactivated)."""
+    with transaction.atomic():
+        for grant in UserGrant.objects.select_related("client").filter(user=user):
+            user_grant_revoke(actor=actor, grant=grant)
+
+
 def user_grant_record(*, user, client, audience: str, scopes) -> UserGrant:
     """Remember what the user approved: added to what they had approved before for this API."""
     with transaction.atomic():

@@ -26,15 +26,15 @@ from urllib.parse import urlsplit
 
 import urllib3
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.signals import setting_changed
-from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from oauthcore.audit import Actor
 from oauthcore.conf import portcullis_settings
-from oauthcore.constants import AppType, CreatedVia, GrantType, TokenEndpointAuthMethod
+from oauthcore.constants import AppType, GrantType, TokenEndpointAuthMethod
 from oauthcore.models import Application, TenantSettings
+from oauthcore.services.registration import cimd_application_save
 from oauthcore.validation import split_url
 
 FAILURE_CACHE_SECONDS = 60
@@ -209,23 +209,14 @@ def cimd_application(url: str) -> Application | None:
     now = timezone.now()
     if application is not None and application.cimd_expires_at and application.cimd_expires_at > now:
         return application
-    from django.core.exceptions import ValidationError
-
-    from oauthcore.services.applications import application_create, application_update
-
     try:
         document, max_age = cached_document(url)
-        fields = application_fields(url, document)
-        actor = Actor.system("client ID metadata document")
-        with transaction.atomic():
-            if application is None:
-                application = application_create(
-                    actor=actor, created_via=CreatedVia.CIMD, is_first_party=False, external_client_id=url, **fields
-                ).application
-            else:
-                application = application_update(actor=actor, application=application, **fields)
-            application.cimd_expires_at = now + timedelta(seconds=max_age)
-            application.save(update_fields=["cimd_expires_at"])
+        application = cimd_application_save(
+            url=url,
+            fields=application_fields(url, document),
+            expires_at=now + timedelta(seconds=max_age),
+            application=application,
+        )
     except (CIMDError, ValidationError):
         return None  # a document that cannot be fetched or used now lets no one in under its URL
     return application

@@ -1,20 +1,14 @@
 """Periodic and deferred work of the authorization server."""
 
-from django.utils import timezone
-from oauth2_provider.models import clear_expired
-
 from oauthcore.services.applications import previous_secrets_retire
+from oauthcore.services.tokens import expired_tokens_clear
 from portal.platform.tasks_base import portcullis_task
 
 
 @portcullis_task
 def clear_expired_tokens() -> None:
-    """Delete expired and revoked tokens, authorization codes (DOT's cleartokens, in batches) and
-    expired device authorizations (which also frees their user codes)."""
-    from oauthcore.models import DeviceGrant
-
-    clear_expired()
-    DeviceGrant.objects.filter(expires__lt=timezone.now()).delete()
+    """Periodic: delete the tokens, codes and device authorizations that no longer work."""
+    expired_tokens_clear()
 
 
 @portcullis_task

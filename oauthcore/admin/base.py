@@ -133,7 +133,7 @@ class ServiceAdminMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change, **kwargs)
+        form_class = super().get_form(request, obj, change=change, **kwargs)
         error = getattr(request, "_service_error", None)
         if error is None:
             return form_class
@@ -161,6 +161,25 @@ class ServiceAdminMixin:
                 delete(obj)
             except ValidationError as exc:
                 self.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)
+
+
+class ReadOnlyAdminMixin:
+    """Rows the admin only looks at: written by services (or by the user, or a task), never here.
+
+    ``deletable = True`` keeps the delete permission for admins whose ``delete_model`` revokes
+    through a service (a consent, an invitation).
+    """
+
+    deletable = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return self.deletable and super().has_delete_permission(request, obj)
 
 
 # -- deleting objects whose cascade reaches issued tokens -------------------------------------------------

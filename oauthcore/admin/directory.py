@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from oauthcore.admin.base import (
+    ReadOnlyAdminMixin,
     ServiceAdminMixin,
     ServiceModelForm,
     TokenCascadeMixin,
@@ -30,7 +31,7 @@ from oauthcore.services.connections import (
 )
 from oauthcore.services.tenant import UPDATABLE_FIELDS as TENANT_FIELDS
 from oauthcore.services.tenant import tenant_settings_update
-from oauthcore.services.users import user_delete
+from oauthcore.services.users import user_delete, user_update
 
 # -- connections ---------------------------------------------------------------------------------------------
 
@@ -161,8 +162,12 @@ class ConnectionAdmin(ServiceAdminMixin, admin.ModelAdmin):
 # -- users -----------------------------------------------------------------------------------------------------
 
 
+# Django's UserAdmin names its password page so, whatever the user model.
+PASSWORD_CHANGE_URL_NAME = "auth_user_password_change"  # noqa: S105 - a URL name, not a password
+
+
 @admin.register(User)
-class UserAdmin(TokenCascadeMixin, DjangoUserAdmin):
+class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
     list_display = (
         "username",
         "email",
@@ -202,14 +207,29 @@ class UserAdmin(TokenCascadeMixin, DjangoUserAdmin):
     def display_user_id(self, obj):
         return obj.user_id if obj.connection_id else "—"
 
-    # Django's user forms write the user themselves; the audit log hears of it here, in the same
-    # transaction (the admin's change view is atomic). Messages name the changed fields, never values.
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+        # A change is saved in save_related, with the groups and permissions, by one user_update call.
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            return super().save_related(request, form, formsets, change)
+        fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        message = self.construct_change_message(request, form, formsets, add=False)
+        with service_errors_to_form():
+            user_update(actor=self.actor(request), user=form.instance, changes=message, **fields)
+        return None
+
+    # Django's add form and password form write the user themselves; the audit log hears of it here,
+    # in the same transaction. Messages name the changed fields, never values.
     def log_addition(self, request, obj, message):
         record_event(actor=admin_actor(request), action="user.create", target=obj, data={"user_id": obj.user_id})
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        record_event(actor=admin_actor(request), action="user.update", target=obj, data={"changes": message})
+        if request.resolver_match.url_name == PASSWORD_CHANGE_URL_NAME:  # the change form's is user_update's
+            record_event(actor=admin_actor(request), action="user.update", target=obj, data={"changes": message})
         return super().log_change(request, obj, message)
 
     def delete_model(self, request, obj):
@@ -291,7 +311,7 @@ class TenantSettingsAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the log is written by the services, never by hand (and is hash-chained:
     ``manage.py verify_audit_log`` finds any entry changed or deleted behind the admin's back)."""
 
@@ -324,15 +344,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="reason")
     def short_reason(self, obj):

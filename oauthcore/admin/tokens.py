@@ -9,7 +9,7 @@ from django.contrib.auth import get_permission_codename
 from django.urls import reverse
 from django.utils.html import format_html
 
-from oauthcore.admin.base import admin_actor, mask_secret
+from oauthcore.admin.base import ReadOnlyAdminMixin, admin_actor, mask_secret
 from oauthcore.constants import SubjectType
 from oauthcore.models import User
 from oauthcore.services.tokens import RevokedCount, tokens_revoke
@@ -25,7 +25,7 @@ def masked_token(obj, field: str = "token") -> str:
     return mask_secret(value)
 
 
-class IssuedCredentialAdmin(admin.ModelAdmin):
+class IssuedCredentialAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     value_field = "token"
     search_fields = SEARCH_FIELDS
     list_select_related = ("application", "user")
@@ -34,15 +34,6 @@ class IssuedCredentialAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_revoke_permission(self, request):
         opts = self.opts

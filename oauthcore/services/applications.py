@@ -11,6 +11,7 @@ from oauthcore.audit import Actor, record_event
 from oauthcore.constants import CreatedVia
 from oauthcore.credentials import new_client_secret
 from oauthcore.models import Application, PreviousClientSecret
+from oauthcore.services.base import save_audited
 from oauthcore.services.tokens import application_tokens_revoke
 
 # What may be changed after creation; everything else is fixed or derived.
@@ -80,13 +81,12 @@ def application_create(
     secret = new_client_secret()
     application.client_secret = secret
     with transaction.atomic():
-        application.full_clean()
-        application.save()
-        record_event(
+        save_audited(
+            application,
             actor=actor,
             action="client.create",
-            target=application,
-            data={"client_id": application.client_id, "created_via": created_via, "is_first_party": is_first_party},
+            # The client_id is final only once validated: a strict third-party app's gets its tpc_ prefix.
+            data=lambda app: {"client_id": app.client_id, "created_via": created_via, "is_first_party": is_first_party},
         )
     return IssuedCredentials(application, secret)
 
@@ -97,9 +97,7 @@ def application_update(*, actor: Actor, application: Application, **fields) -> A
         raise TypeError(f"application_update got unexpected fields: {', '.join(sorted(unknown))}")
     _assign(application, fields)
     with transaction.atomic():
-        application.full_clean()
-        application.save()
-        record_event(actor=actor, action="client.update", target=application, data={"fields": sorted(fields)})
+        save_audited(application, actor=actor, action="client.update", data={"fields": sorted(fields)})
     return application
 
 

@@ -7,6 +7,7 @@ from oauthcore.audit import Actor, record_event
 from oauthcore.constants import SubjectType
 from oauthcore.exceptions import ConflictError
 from oauthcore.models import Application, ClientGrant
+from oauthcore.services.base import save_audited
 from oauthcore.services.tokens import tokens_revoke
 
 UPDATABLE_FIELDS = frozenset({"scope", "allow_all_scopes", "organization_usage", "allow_any_organization"})
@@ -73,13 +74,12 @@ def client_grant_update(*, actor: Actor, grant: ClientGrant, **fields) -> Client
     for name, value in fields.items():
         setattr(grant, name, value)
     with transaction.atomic():
-        grant.full_clean(validate_constraints=False)
-        grant.save()
-        record_event(
+        save_audited(
+            grant,
             actor=actor,
             action="client_grant.update",
-            target=grant,
             data={"fields": sorted(fields), "scope": grant.scope, "allow_all_scopes": grant.allow_all_scopes},
+            validate_constraints=False,
         )
     return grant
 

@@ -6,6 +6,7 @@ from django.db import transaction
 from oauthcore.audit import Actor, record_event
 from oauthcore.constants import DATABASE_CONNECTION_NAME
 from oauthcore.models import Connection
+from oauthcore.services.base import save_audited
 
 
 def connection_create(
@@ -15,9 +16,7 @@ def connection_create(
         name=name, strategy=strategy, display_name=display_name, is_domain_connection=is_domain_connection
     )
     with transaction.atomic():
-        connection.full_clean()
-        connection.save()
-        record_event(actor=actor, action="connection.create", target=connection, data={"name": name})
+        save_audited(connection, actor=actor, action="connection.create", data={"name": name})
     return connection
 
 
@@ -25,9 +24,7 @@ def connection_update(*, actor: Actor, connection: Connection, **fields) -> Conn
     for name, value in fields.items():
         setattr(connection, name, value)
     with transaction.atomic():
-        connection.full_clean()
-        connection.save()
-        record_event(actor=actor, action="connection.update", target=connection, data={"fields": sorted(fields)})
+        save_audited(connection, actor=actor, action="connection.update", data={"fields": sorted(fields)})
     return connection
 
 

@@ -1,4 +1,5 @@
-"""Dynamic client registration (RFC 7591) and its management protocol (RFC 7592).
+"""Dynamic client registration (RFC 7591), its management protocol (RFC 7592), and the apps
+known by a client ID metadata document.
 
 Every registered app is a strict third-party app (``tpc_`` id, PKCE, consent, no OIDC) made by
 ``application_create``, so the same invariants, defaults and audit events apply as for any other
@@ -221,3 +222,23 @@ def registration_delete(*, application: Application) -> None:
     with transaction.atomic():
         record_event(actor=Actor.client(application), action="client.deregister", target=application)
         application_delete(actor=Actor.client(application), application=application)
+
+
+def cimd_application_save(*, url: str, fields: dict, expires_at, application: Application | None = None) -> Application:
+    """The app a client ID metadata document at ``url`` describes: made at its first use, refreshed
+    from the document after (``fields`` from ``oauthcore.cimd.application_fields``).
+
+    The app and the time until which its document is trusted (``expires_at``) are stored together;
+    application_create and application_update write the audit entries.
+    """
+    actor = Actor.system("client ID metadata document")
+    with transaction.atomic():
+        if application is None:
+            application = application_create(
+                actor=actor, created_via=CreatedVia.CIMD, is_first_party=False, external_client_id=url, **fields
+            ).application
+        else:
+            application = application_update(actor=actor, application=application, **fields)
+        application.cimd_expires_at = expires_at
+        application.save(update_fields=["cimd_expires_at"])
+    return application

@@ -1,7 +1,8 @@
 from django.db import transaction
 
-from oauthcore.audit import Actor, record_event
+from oauthcore.audit import Actor
 from oauthcore.models import TenantSettings
+from oauthcore.services.base import save_audited
 
 UPDATABLE_FIELDS = frozenset(
     {
@@ -22,7 +23,5 @@ def tenant_settings_update(*, actor: Actor, **fields) -> TenantSettings:
         tenant = TenantSettings.objects.select_for_update().get_or_create(id=1)[0]
         for name, value in fields.items():
             setattr(tenant, name, value)
-        tenant.full_clean()
-        tenant.save()
-        record_event(actor=actor, action="tenant_settings.update", target=tenant, data={"fields": sorted(fields)})
+        save_audited(tenant, actor=actor, action="tenant_settings.update", data={"fields": sorted(fields)})
     return tenant

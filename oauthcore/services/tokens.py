@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from oauth2_provider.models import clear_expired
 
 from oauthcore.audit import Actor, record_event
 from oauthcore.constants import SubjectType
-from oauthcore.models import AccessToken, Application, Grant, RefreshToken
+from oauthcore.models import AccessToken, Application, DeviceGrant, Grant, RefreshToken
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,15 @@ def token_family_revoke(*, actor: Actor, application: Application, family, actio
                 data={"access_tokens": access, "refresh_tokens": refresh, "token_family": str(family)},
             )
     return counts
+
+
+def expired_tokens_clear(*, now=None) -> None:
+    """Delete expired and revoked tokens and authorization codes, and expired device authorizations
+    (which frees their user codes).
+
+    Not one transaction: django-oauth-toolkit's ``clear_expired`` deletes in batches, each committed
+    on its own, so a large cleanup never holds its locks for long. Not audited: every row it deletes
+    had already stopped working (expired, or revoked with an audit entry of its own).
+    """
+    clear_expired()
+    DeviceGrant.objects.filter(expires__lt=now or timezone.now()).delete()

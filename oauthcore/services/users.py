@@ -1,17 +1,37 @@
-"""Creating and deleting users of a database connection (the management API's /users)."""
+"""Creating, changing, deactivating and deleting users (the management API's /users, the admin's user pages)."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 
 from oauthcore.audit import Actor, record_event
 from oauthcore.constants import ConnectionStrategy
 from oauthcore.exceptions import ConflictError
 from oauthcore.models import Connection
+from oauthcore.services.base import save_audited
 from oauthcore.services.tokens import tokens_revoke
 
 USER_EXISTS = "The user already exists."
+UPDATABLE_FIELDS = frozenset(
+    {
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "groups",
+        "user_permissions",
+    }
+)
+MANY_TO_MANY_FIELDS = ("groups", "user_permissions")
+
+# Sent by user_deactivate inside its transaction, with ``actor`` and ``user``: an app that keeps
+# something the user gave (the consent app, their consents) takes it back in its receiver.
+user_deactivated = Signal()
 
 
 def user_create(*, actor: Actor, connection: Connection, email: str, username: str, password: str):
@@ -28,13 +48,14 @@ def user_create(*, actor: Actor, connection: Connection, email: str, username: s
         raise ConflictError(USER_EXISTS)
     try:
         with transaction.atomic():
-            user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
-            user.save()
-            record_event(
+            save_audited(
+                user,
                 actor=actor,
                 action="user.create",
-                target=user,
                 data={"user_id": user.user_id, "connection": connection.name, "email": email},
+                exclude=["password"],
+                validate_unique=False,
+                validate_constraints=False,
             )
     except IntegrityError as exc:  # a concurrent request created the same user first
         raise ConflictError(USER_EXISTS) from exc
@@ -52,3 +73,46 @@ def user_delete(*, actor: Actor, user) -> None:
             data={"user_id": user.user_id, "email": user.email, "username": user.get_username()},
         )
         user.delete()
+
+
+def user_update(*, actor: Actor, user, changes=None, **fields):
+    """Change a user's profile, status or privileges (``groups`` and ``user_permissions`` included).
+
+    Turning ``is_active`` off is a deactivation: ``user_deactivate`` runs in the same transaction.
+    ``changes`` describes the edit for readers of the audit log (the admin passes its change message,
+    which names fields, never values).
+    """
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise TypeError(f"user_update got unexpected fields: {', '.join(sorted(unknown))}")
+    related = {name: fields[name] for name in MANY_TO_MANY_FIELDS if name in fields}
+    scalar = {name: value for name, value in fields.items() if name not in related}
+    data = {"fields": sorted(fields)} | ({"changes": changes} if changes is not None else {})
+    with transaction.atomic():
+        was_active = type(user).objects.select_for_update().values_list("is_active", flat=True).get(pk=user.pk)
+        for name, value in scalar.items():
+            setattr(user, name, value)
+        save_audited(user, actor=actor, action="user.update", data=data, update_fields=sorted(scalar))
+        for name, value in related.items():
+            getattr(user, name).set(value)
+        if was_active and not user.is_active:
+            user_deactivate(actor=actor, user=user)
+    return user
+
+
+def user_deactivate(*, actor: Actor, user) -> None:
+    """Deactivate ``user`` and end every way they still had in.
+
+    Their sessions: the authentication backend's ``get_user`` refuses an inactive user, so each
+    session ends at its next request (without scanning the session store for theirs). Their tokens:
+    revoked here, as when the user is deleted (refresh tokens fail at /oauth/token, access tokens
+    introspect inactive). Their consents: they belong to the consent app, which depends on oauthcore
+    and not the other way round, so it revokes them in its ``user_deactivated`` receiver, with its
+    own audit entries, inside this transaction.
+    """
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        record_event(actor=actor, action="user.deactivate", target=user, data={"user_id": user.user_id})
+        tokens_revoke(actor=actor, user=user, reason="user deactivated", target=user)
+        user_deactivated.send(sender=type(user), actor=actor, user=user)

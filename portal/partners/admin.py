@@ -11,6 +11,7 @@ from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 
 from oauthcore.admin.base import (
+    ReadOnlyAdminMixin,
     ServiceAdminMixin,
     ServiceModelForm,
     TokenCascadeMixin,
@@ -28,8 +29,10 @@ from portal.partners.models import (
     Role,
 )
 from portal.partners.services import (
+    DRAFT_FIELDS,
     access_request_approve,
     access_request_reject,
+    access_request_save_draft,
     invitation_revoke,
     membership_add,
     membership_remove,
@@ -352,7 +355,9 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
                     actor=self.actor(request), request=obj, reason=data["decision_reason"], decided_by=request.user
                 )
             else:
-                obj.save(update_fields=[name for name in ("granted_scope", "decision_reason") if name in form.fields])
+                draft = {name: data[name] for name in DRAFT_FIELDS if name in form.fields}
+                if draft:  # a decided request shows them read-only
+                    access_request_save_draft(actor=self.actor(request), request=obj, **draft)
                 return
         obj.refresh_from_db()
 
@@ -434,7 +439,7 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, admin.ModelAdmin):
     """Partners invite their colleagues in the portal; here tenant admins see them and may revoke one."""
 
     list_display = ("email", "partner", "role", "invited_by", "created_at", "expires_at", "accepted_at")
@@ -443,12 +448,7 @@ class InvitationAdmin(ServiceAdminMixin, admin.ModelAdmin):
     search_fields = ("email", "partner__name")
     fields = ("partner", "email", "role", "invited_by", "created_at", "expires_at", "accepted_at", "accepted_by")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    deletable = True
 
     def delete_model(self, request, obj):
         invitation_revoke(actor=self.actor(request), invitation=obj)
@@ -461,7 +461,7 @@ class InvitationAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What Portcullis has sent or still has to send; written only by portal.partners.outbox."""
 
     list_display = ("created_at", "kind", "recipients", "subject", "sent_at", "attempts")
@@ -474,12 +474,3 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     @admin.display(description="to")
     def recipients(self, obj):
         return ", ".join(obj.to)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -25,6 +25,7 @@ from oauthcore.services.applications import (
     application_delete,
     application_update,
 )
+from oauthcore.services.base import save_audited
 from oauthcore.services.client_grants import client_grant_widen
 from oauthcore.services.users import user_create
 from portal.partners import emails, roles
@@ -52,10 +53,8 @@ def partner_create(*, actor: Actor, name: str, owner, website: str = "", email_v
         name=name, website=website, status=status, email_verified_at=timezone.now() if email_verified else None
     )
     with transaction.atomic():
-        partner.full_clean()
-        partner.save()
+        save_audited(partner, actor=actor, action="partner.create", data={"owner": owner.pk})
         PartnerMembership.objects.create(partner=partner, user=owner, role=Role.OWNER)
-        record_event(actor=actor, action="partner.create", target=partner, data={"owner": owner.pk})
     return partner
 
 
@@ -63,9 +62,7 @@ def partner_set_status(*, actor: Actor, partner: Partner, status: str) -> Partne
     with transaction.atomic():
         was = Partner.objects.select_for_update().values_list("status", flat=True).get(pk=partner.pk)
         partner.status = status
-        partner.full_clean()
-        partner.save(update_fields=["status"])
-        record_event(actor=actor, action=f"partner.{status}", target=partner)
+        save_audited(partner, actor=actor, action=f"partner.{status}", update_fields=["status"])
         if was == PartnerStatus.PENDING and status == PartnerStatus.ACTIVE:
             emails.notify_partner_activated(partner=partner)
     return partner
@@ -161,9 +158,9 @@ def partner_update(*, actor: Actor, partner: Partner, **fields) -> Partner:
     with transaction.atomic():
         for name, value in fields.items():
             setattr(partner, name, value)
-        partner.full_clean()
-        partner.save(update_fields=list(fields))
-        record_event(actor=actor, action="partner.update", target=partner, data={"fields": sorted(fields)})
+        save_audited(
+            partner, actor=actor, action="partner.update", data={"fields": sorted(fields)}, update_fields=list(fields)
+        )
     return partner
 
 
@@ -202,13 +199,14 @@ def membership_set_role(
         if role != Role.OWNER:
             _refuse_losing_the_last_owner(stored)
         membership.role = role
-        membership.full_clean(validate_constraints=False)
-        membership.save(update_fields=["role"])
-        record_event(
+        save_audited(
+            membership,
             actor=actor,
             action="partner.member_role",
             target=membership.partner,
             data={"user": membership.user_id, "role": role},
+            update_fields=["role"],
+            validate_constraints=False,
         )
     return membership
 
@@ -231,9 +229,14 @@ def membership_add(*, actor: Actor, partner: Partner, user, role: str = Role.DEV
     membership = PartnerMembership(partner=partner, user=user, role=role)
     try:
         with transaction.atomic():
-            membership.full_clean(validate_constraints=False)
-            membership.save()
-            record_event(actor=actor, action="partner.member_add", target=partner, data={"user": user.pk, "role": role})
+            save_audited(
+                membership,
+                actor=actor,
+                action="partner.member_add",
+                target=partner,
+                data={"user": user.pk, "role": role},
+                validate_constraints=False,
+            )
     except IntegrityError as exc:
         raise ConflictError("This user is already a member of this partner.") from exc
     return membership
@@ -436,17 +439,45 @@ def access_request_create(
     )
     try:
         with transaction.atomic():
-            request.full_clean(validate_constraints=False)
-            request.save()
-            record_event(
+            save_audited(
+                request,
                 actor=actor,
                 action="access_request.create",
-                target=request,
                 data={"client_id": client.client_id, "audience": resource_server.identifier, "scope": request.scope},
+                validate_constraints=False,
             )
             emails.notify_access_requested(request=request)
     except IntegrityError as exc:
         raise ConflictError("A pending request for this app, API and access type already exists.") from exc
+    return request
+
+
+DRAFT_FIELDS = frozenset({"granted_scope", "decision_reason"})
+
+
+def access_request_save_draft(*, actor: Actor, request: AccessRequest, **fields) -> AccessRequest:
+    """The tenant admin's notes on a pending request (the scopes to grant, the reason), kept for the decision.
+
+    Nothing is granted yet: approving is ``access_request_approve``. A request decided meanwhile keeps
+    what its decision stored.
+    """
+    unknown = set(fields) - DRAFT_FIELDS
+    if unknown:
+        raise TypeError(f"access_request_save_draft got unexpected fields: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        status = AccessRequest.objects.select_for_update().values_list("status", flat=True).get(pk=request.pk)
+        if status != RequestStatus.PENDING:
+            raise ValidationError(f"This request was already {status}.")
+        for name, value in fields.items():
+            setattr(request, name, value)
+        save_audited(
+            request,
+            actor=actor,
+            action="access_request.draft",
+            data={"fields": sorted(fields), "granted_scope": request.granted_scope},
+            update_fields=sorted(fields),
+            validate_constraints=False,
+        )
     return request
 
 

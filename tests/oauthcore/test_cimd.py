@@ -11,14 +11,17 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from oauthcore import cimd
 from oauthcore.constants import CreatedVia, DefaultFor, SubjectType
-from oauthcore.models import Application, TenantSettings
+from oauthcore.models import Application, AuditEvent, TenantSettings
+from oauthcore.services.registration import cimd_application_save
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +235,20 @@ def alice_user(db):
     connection = Connection.objects.get(name="Username-Password-Authentication")
     connection_set_domain_level(actor=Actor.system("tests"), connection=connection, is_domain_connection=True)
     return get_user_model().objects.create_user(username="alice", password="a long demo passphrase 1")
+
+
+def test_the_app_behind_a_document_is_made_and_refreshed_by_its_service_audited(db):
+    url = "https://agent.example.com/client.json"
+    first = timezone.now() + timedelta(minutes=5)
+    app = cimd_application_save(url=url, fields=cimd.application_fields(url, document(url)), expires_at=first)
+    app.refresh_from_db()
+    assert (app.external_client_id, app.created_via, app.cimd_expires_at) == (url, CreatedVia.CIMD, first)
+    created = AuditEvent.objects.get(action="client.create", target_id=str(app.pk))
+    assert created.actor_type == "system" and created.data["created_via"] == CreatedVia.CIMD
+
+    later = first + timedelta(minutes=5)
+    renamed = cimd.application_fields(url, document(url, client_name="Agent, renamed"))
+    cimd_application_save(url=url, fields=renamed, expires_at=later, application=app)
+    app.refresh_from_db()
+    assert (app.name, app.cimd_expires_at) == ("Agent, renamed", later)
+    assert AuditEvent.objects.filter(action="client.update", target_id=str(app.pk)).exists()

@@ -203,6 +203,18 @@ def test_approving_on_the_change_page_may_narrow_the_scopes(admin_client, make_r
     assert ClientGrant.objects.get(client=access_request.client).scope == ["read:things"]
 
 
+def test_saving_without_deciding_keeps_a_draft_through_its_service(admin_client, make_request):
+    access_request = make_request()
+
+    response = post_change(admin_client, access_request, granted_scope=["read:things"], decision_reason="Reads.")
+
+    assert response.status_code == 302
+    access_request.refresh_from_db()
+    assert (access_request.status, access_request.granted_scope) == (RequestStatus.PENDING, ["read:things"])
+    assert AuditEvent.objects.filter(action="access_request.draft", target_id=str(access_request.pk)).exists()
+    assert not ClientGrant.objects.filter(client=access_request.client).exists()
+
+
 def test_rejecting_on_the_change_page_needs_a_reason(admin_client, make_request):
     access_request = make_request()
 

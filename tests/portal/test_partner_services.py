@@ -11,6 +11,7 @@ from portal.partners.services import (
     access_request_approve,
     access_request_create,
     access_request_reject,
+    access_request_save_draft,
     membership_add,
     membership_remove,
     membership_set_role,
@@ -124,6 +125,32 @@ def test_a_decided_request_cannot_be_decided_again(actor, partner, app, api):
         access_request_approve(actor=actor, request=request)
     assert excinfo.value.messages == ["This request was already rejected."]
     assert not ClientGrant.objects.filter(client=app).exists()
+
+
+def test_a_draft_keeps_the_admins_notes_and_grants_nothing(actor, partner, app, api):
+    request = request_access(actor, partner, app, api)
+    access_request_save_draft(
+        actor=actor, request=request, granted_scope=["read:orders"], decision_reason="Reads only."
+    )
+    request.refresh_from_db()
+    assert (request.status, request.granted_scope, request.decision_reason) == (
+        AccessRequest.Status.PENDING,
+        ["read:orders"],
+        "Reads only.",
+    )
+    assert not ClientGrant.objects.filter(client=app).exists()
+    event = AuditEvent.objects.get(action="access_request.draft", target_id=str(request.pk))
+    assert event.data == {"fields": ["decision_reason", "granted_scope"], "granted_scope": ["read:orders"]}
+
+
+def test_a_decided_request_keeps_what_its_decision_stored(actor, partner, app, api):
+    request = request_access(actor, partner, app, api)
+    stale = AccessRequest.objects.get(pk=request.pk)
+    access_request_approve(actor=actor, request=request, scope=["read:orders"])
+    with pytest.raises(ValidationError, match="already approved"):
+        access_request_save_draft(actor=actor, request=stale, granted_scope=["read:orders", "write:orders"])
+    request.refresh_from_db()
+    assert request.granted_scope == ["read:orders"]
 
 
 def test_rejection_needs_a_reason(actor, partner, app, api):
