@@ -1,10 +1,25 @@
 """django-oauth-toolkit's validator, with every access question answered by ``policy.decide``.
 
-oauthlib calls these hooks in a fixed order per grant type (see the DOT notes in the project's
-reference): ``validate_grant_type`` first, then ``validate_scopes`` (authorize, client
-credentials), ``validate_code`` (code exchange) or ``validate_refresh_token`` (refresh). Each
-decision is stored on the oauthlib request for the token generator (audience, lifetime) and
-every denial is written to the audit log with its trace.
+oauthlib calls these hooks in a fixed order per grant type: ``validate_grant_type`` first, then
+``validate_scopes`` (authorize, client credentials), ``validate_code`` (code exchange) or
+``validate_refresh_token`` (refresh). The decision's inputs come from ``oauthcore.decision_inputs``;
+each decision is kept in the request's context (``oauthcore.request_context``) for the later hooks
+and the token generator (audience, lifetime), and every denial is written to the audit log with
+its trace.
+
+Private django-oauth-toolkit methods overridden here, and why:
+
+- ``_check_secret``: a secret replaced by a rotation is still accepted during its grace period;
+- ``_authenticate_basic_auth``: a non-ASCII Basic header is a failed authentication, not a 500;
+- ``_load_application``: the client is read with the policy stamp in one statement (or by the
+  view's own loader, or made from a client ID metadata document);
+- ``_save_bearer_token``: no refresh token the policy does not give, none from a refresh token
+  revoked meanwhile, and the code used up in the transaction that saves its tokens;
+- ``_create_access_token`` and ``_create_refresh_token``: DOT's bodies copied, with the token
+  family of an authorization code (so a replayed code revokes what it was exchanged for).
+
+``tests/oauthcore/test_upstream_drift.py`` pins the DOT version of every method overridden or
+copied here: a DOT upgrade that changes one fails it, naming what to re-check.
 """
 
 import hashlib
