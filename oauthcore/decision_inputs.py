@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 
 from oauthcore.constants import SELF_REGISTERED, DefaultFor
 from oauthcore.models import Application, ClientGrant, ResourceServer, ResourceServerScope, TenantSettings
@@ -88,7 +88,9 @@ class Target:
     default_grant: GrantFacts | None = None  # the third-party default grant for that subject type
 
 
-def target(resource_server: ResourceServer, *, own_grant: ClientGrant | None, default_grant: ClientGrant | None):
+def target(
+    resource_server: ResourceServer, *, own_grant: ClientGrant | None, default_grant: ClientGrant | None
+) -> Target:
     """A ``Target`` from rows read already (the access matrix and the catalog read in bulk)."""
     return Target(
         identifier=resource_server.identifier,
@@ -99,7 +101,7 @@ def target(resource_server: ResourceServer, *, own_grant: ClientGrant | None, de
     )
 
 
-def apis_with_scopes():
+def apis_with_scopes() -> QuerySet[ResourceServer]:
     """Every API, with its scopes prefetched (the values only: what ``api_facts`` reads)."""
     scopes = Prefetch("scopes", queryset=ResourceServerScope.objects.only("resource_server_id", "value"))
     return ResourceServer.objects.prefetch_related(scopes)

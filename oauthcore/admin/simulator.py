@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from oauthcore.decision_inputs import default_audience as tenant_default_audience
+from oauthcore.decision_inputs import default_audience
 from oauthcore.models import Application, ClientGrant, ResourceServer
 from oauthcore.policy import AudienceSource, Flow, resolve_audience
 from oauthcore.selectors import SimulatedRequest, access_matrix, simulate
@@ -150,12 +150,12 @@ def run_simulation(site, request, data: dict) -> dict:
     application = data["application"]
     flow = Flow(data["flow"])
     scopes = data["scopes"]
-    default_audience = None
+    tenant_default = None
     audience = data["api"] or None
     source = AudienceSource.AUDIENCE
     if audience is None:
-        default_audience = tenant_default_audience() or None
-        audience, source = resolve_audience(audience=None, resource=None, default_audience=default_audience)
+        tenant_default = default_audience() or None
+        audience, source = resolve_audience(audience=None, resource=None, default_audience=tenant_default)
     decision = simulate(
         SimulatedRequest(
             application=application,
@@ -175,7 +175,7 @@ def run_simulation(site, request, data: dict) -> dict:
         "application_url": admin_url(site, "oauthcore_application_change", application.pk),
         "party": party_label(application),
         "audience": audience,
-        "default_audience": default_audience,
+        "default_audience": tenant_default,
         "flow_label": FLOW_LABELS[flow],
         "requested": scopes,
         "effective": sorted(decision.scopes),
