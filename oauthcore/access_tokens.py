@@ -1,7 +1,7 @@
 """RS256 JWT access tokens, RFC 9068 profile: what oauthlib calls to mint a token.
 
 oauthlib generates the token before django-oauth-toolkit saves it, so everything the claims
-need (audience, lifetime) is put on the oauthlib request by the validator beforehand.
+need (audience, lifetime) is put in the oauthlib request's context by the validator beforehand.
 """
 
 import base64
@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from oauthcore.conf import portcullis_settings
-from oauthcore.constants import DEFAULT_TOKEN_LIFETIME
 from oauthcore.keys import active_signing_key
+from oauthcore.request_context import context_of
 
 
 def userinfo_audience() -> str:
@@ -23,7 +23,7 @@ def userinfo_audience() -> str:
 
 def token_lifetime(request) -> int:
     """Seconds an access token lives: the API's ``token_lifetime`` (set by the validator)."""
-    return getattr(request, "portcullis_token_lifetime", DEFAULT_TOKEN_LIFETIME)
+    return context_of(request).token_lifetime
 
 
 def token_subject(request) -> str:
@@ -34,7 +34,7 @@ def token_subject(request) -> str:
 
 
 def token_audience(request) -> str | list[str]:
-    audience = getattr(request, "portcullis_audience", None)
+    audience = context_of(request).audience
     if audience is None:
         return userinfo_audience()
     if "openid" in (request.scopes or ()):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 from oauthcore.constants import GrantType, SecurityMode
+from oauthcore.loopback import is_loopback_uri
 
 # Scopes that are not API permissions. OIDC identity scopes are only for first-party and
 # permissive apps (Rule.OIDC); offline_access asks for a refresh token.
@@ -281,8 +281,7 @@ def resolve_audience(
 
 
 def is_localhost_redirect(uri: str | None) -> bool:
-    host = (urlsplit(uri).hostname or "") if uri else ""
-    return host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost")
+    return is_loopback_uri(uri)
 
 
 # -- the decision ---------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from functools import lru_cache
 from django.db import DataError
 from django.db.models import QuerySet, Subquery
 
+from oauthcore.decision_inputs import Target, default_audience, read_target
 from oauthcore.models import (
     Application,
     ClientGrant,
@@ -39,7 +40,6 @@ from oauthcore.models import (
 )
 from oauthcore.models.policy_version import SINGLETON_ID, new_stamp
 from oauthcore.prepared import PreparedLookup
-from oauthcore.selectors import TargetFacts, default_audience, target_facts
 
 MAX_ENTRIES = 4096
 STAMP_ATTRIBUTE = "policy_stamp"
@@ -82,12 +82,12 @@ def connect_signals() -> None:
             signal.connect(bump, sender=model, dispatch_uid=f"policy_cache.bump.{model.__name__}.{id(signal)}")
 
 
-def cached_target_facts(*, application, audience: str, subject_type: str) -> TargetFacts | None:
-    """The API ``audience`` (None if unknown) with the grants that could let ``application`` in."""
+def cached_target(*, application, audience: str | None, subject_type: str) -> Target:
+    """The API ``audience`` with the grants that could let ``application`` in (``read_target``'s answer)."""
     stamp = getattr(application, STAMP_ATTRIBUTE, None)
-    if stamp is None:
-        return target_facts(application_pk=application.pk, audience=audience, subject_type=subject_type)
-    return _target_facts(stamp, application.pk, audience, subject_type)
+    if stamp is None or not audience:
+        return read_target(application_pk=application.pk, audience=audience, subject_type=subject_type)
+    return _target(stamp, application.pk, audience, subject_type)
 
 
 def cached_default_audience(application) -> str:
@@ -97,8 +97,8 @@ def cached_default_audience(application) -> str:
 
 
 @lru_cache(maxsize=MAX_ENTRIES)
-def _target_facts(stamp: str, application_pk: int, audience: str, subject_type: str) -> TargetFacts | None:
-    return target_facts(application_pk=application_pk, audience=audience, subject_type=subject_type)
+def _target(stamp: str, application_pk: int, audience: str, subject_type: str) -> Target:
+    return read_target(application_pk=application_pk, audience=audience, subject_type=subject_type)
 
 
 @lru_cache(maxsize=8)
@@ -108,5 +108,5 @@ def _default_audience(stamp: str) -> str:
 
 def clear() -> None:
     """Forget every entry (tests start each from their own database)."""
-    _target_facts.cache_clear()
+    _target.cache_clear()
     _default_audience.cache_clear()

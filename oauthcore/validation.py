@@ -1,9 +1,8 @@
 """Small validators shared by the models, so every entry point refuses the same input the same way."""
 
-import ipaddress
 from urllib.parse import urlsplit
 
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+from oauthcore.loopback import is_loopback_host
 
 
 def split_url(url: str):
@@ -13,17 +12,6 @@ def split_url(url: str):
         return urlsplit(url)
     except ValueError:
         return None
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    if host in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def callback_url_error(url: str, *, strict_third_party: bool, app_type: str) -> str | None:

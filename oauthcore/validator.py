@@ -1,17 +1,31 @@
 """django-oauth-toolkit's validator, with every access question answered by ``policy.decide``.
 
 oauthlib calls these hooks in a fixed order per grant type (docs/architecture.md, "A token
-request"): ``validate_grant_type`` first, then ``validate_scopes`` (authorize, client
-credentials), ``validate_code`` (code exchange) or ``validate_refresh_token`` (refresh). Each
-decision is stored on the oauthlib request for the token generator (audience, lifetime) and
-every denial is written to the audit log with its trace.
+request"): ``validate_grant_type`` first, then ``validate_scopes`` (authorize, client credentials),
+``validate_code`` (code exchange) or ``validate_refresh_token`` (refresh). The decision's inputs
+come from ``oauthcore.decision_inputs``; each decision is kept in the request's context
+(``oauthcore.request_context``) for the later hooks and the token generator (audience, lifetime),
+and every denial is written to the audit log with its trace.
+
+Private django-oauth-toolkit methods overridden here, and why:
+
+- ``_check_secret``: a secret replaced by a rotation is still accepted during its grace period;
+- ``_authenticate_basic_auth``: a non-ASCII Basic header is a failed authentication, not a 500;
+- ``_load_application``: the client is read with the policy stamp in one statement (or by the
+  view's own loader, or made from a client ID metadata document);
+- ``_save_bearer_token``: no refresh token the policy does not give, none from a refresh token
+  revoked meanwhile, and the code used up in the transaction that saves its tokens;
+- ``_create_access_token`` and ``_create_refresh_token``: DOT's bodies copied, with the token
+  family of an authorization code (so a replayed code revokes what it was exchanged for).
+
+``tests/oauthcore/test_upstream_drift.py`` pins the DOT version of every method overridden or
+copied here: a DOT upgrade that changes one fails it, naming what to re-check.
 """
 
 import hashlib
 import json
 import uuid
 from contextvars import ContextVar
-from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from django.utils import timezone
@@ -22,20 +36,17 @@ from oauthcore.audit import Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType
-from oauthcore.models import AccessToken, Application, Grant, PreviousClientSecret, RefreshToken
-from oauthcore.policy import (
-    ApiFacts,
-    AudienceSource,
-    Decision,
-    Flow,
-    GrantFacts,
-    RequestFacts,
-    decide,
-    decide_grant_type,
-    resolve_audience,
+from oauthcore.decision_inputs import (
+    DecisionInputs,
+    Target,
+    client_facts,
+    request_inputs,
+    stored_grant_inputs,
 )
-from oauthcore.policy_cache import cached_default_audience, cached_target_facts, client_with_stamp
-from oauthcore.selectors import client_facts
+from oauthcore.models import AccessToken, Application, Grant, PreviousClientSecret, RefreshToken
+from oauthcore.policy import AudienceSource, Decision, Flow, decide_grant_type, resolve_audience
+from oauthcore.policy_cache import cached_default_audience, cached_target, client_with_stamp
+from oauthcore.request_context import context_of
 from oauthcore.services.device import device_grant_poll
 from oauthcore.services.tokens import token_family_revoke
 from oauthcore.throttle import token_rate_check
@@ -114,18 +125,6 @@ class PortcullisError(errors.CustomOAuth2Error):
         )
 
 
-@dataclass(frozen=True)
-class Target:
-    """The API a request is for, and the grants that could let the client in."""
-
-    identifier: str | None
-    source: AudienceSource | None
-    api: ApiFacts | None  # None: no audience, or no such API
-    token_lifetime: int | None
-    own_grant: GrantFacts | None
-    default_grant: GrantFacts | None
-
-
 class PolicyValidator(OAuth2Validator):
     # -- client authentication (token, revocation, introspection) ---------------------------
 
@@ -163,22 +162,20 @@ class PolicyValidator(OAuth2Validator):
         audit_denial(decision, request.client, flow)
         raise PortcullisError(decision, request)
 
-    def _decide(self, request, flow: Flow, facts: RequestFacts, target: Target) -> Decision:
-        api = target.api
-        client = client_facts(request.client)
-        decision = decide(client, api, facts, flow)
+    def _decide(self, request, flow: Flow, inputs: DecisionInputs, target: Target) -> Decision:
+        decision = inputs.decide(flow)
         if decision.denied:
             self._deny(decision, request, flow)
-        request.portcullis_inputs = (client, api, facts)  # /authorize decides again once the user is known
-        request.portcullis_decision = decision
-        request.portcullis_audience = decision.audience
+        context = context_of(request)
+        context.inputs, context.decision = inputs, decision
         request.resource = [decision.audience] if decision.audience else []
-        if api is not None:
-            request.portcullis_token_lifetime = target.token_lifetime
+        if target.api is not None:
+            context.token_lifetime = target.token_lifetime
         return decision
 
-    def _target(self, request, audience: str | None, subject_type: str) -> Target:
-        """``audience`` None: read it from the request (then the tenant default); "" means none."""
+    def _target(self, request, audience: str | None, subject_type: str) -> tuple[Target, AudienceSource | None]:
+        """The API the request is for, and how it named it. ``audience`` None: read it from the
+        request (then the tenant default); "" means none."""
         if audience is None:
             resources = requested_resources(request)
             if len(resources) > 1:  # one API per token: its ``aud`` is the one resource
@@ -192,21 +189,14 @@ class PolicyValidator(OAuth2Validator):
         else:
             identifier, source = resolve_audience(audience=audience, resource=None, default_audience=None)
         # Cached per process, and never stale: see oauthcore.policy_cache.
-        found = (
-            cached_target_facts(application=request.client, audience=identifier, subject_type=subject_type)
-            if identifier
-            else None
-        )
-        if found is None:
-            return Target(identifier, source, None, None, None, None)
-        return Target(identifier, source, found.api, found.token_lifetime, found.own_grant, found.default_grant)
+        return cached_target(application=request.client, audience=identifier, subject_type=subject_type), source
 
     # -- oauthlib hooks ---------------------------------------------------------------------
 
     def _load_application(self, client_id, request):
         """DOT's, but the client comes with the policy stamp, in the same statement: the stamp keys
         the cached policy inputs (``oauthcore.policy_cache``). A view may load it its own way
-        (``request.portcullis_load_client``: introspection reads the token in that statement too).
+        (the request context's ``load_client``: introspection reads the token in that statement too).
         A client ID metadata document URL stands for the app made from it (when the tenant allows);
         such an app has no stamp, and its policy inputs are read fresh."""
         if is_cimd_client_id(client_id):
@@ -217,7 +207,7 @@ class PolicyValidator(OAuth2Validator):
             request.client = application if application is not None and application.is_usable(request) else None
             return request.client
         if not request.client:
-            request.client = getattr(request, "portcullis_load_client", client_with_stamp)(client_id)
+            request.client = (context_of(request).load_client or client_with_stamp)(client_id)
             if request.client is None:
                 return None  # unknown: DOT would only read the same row again
         return super()._load_application(client_id, request)
@@ -242,19 +232,18 @@ class PolicyValidator(OAuth2Validator):
         flow = FLOWS_BY_GRANT_TYPE.get(request.grant_type) or Flow.AUTHORIZE
         if flow is Flow.DEVICE_CODE and request_param(request, "device_code"):
             return self._validate_device_poll(request)
-        target = self._target(request, None, flow.subject_type)
-        facts = RequestFacts(
-            requested_scopes=frozenset(scopes or ()),
+        target, source = self._target(request, None, flow.subject_type)
+        inputs = request_inputs(
+            client_facts(request.client),
+            target,
+            scopes=scopes or (),
             scope_given=bool(request.scope),
-            audience=target.identifier,
-            audience_source=target.source,
-            own_grant=target.own_grant,
-            default_grant=target.default_grant,
+            source=source,
             parameters=frozenset(name for name, _ in parse_qsl(urlsplit(request.uri).query)),
             code_challenge_method=request.code_challenge_method,
             redirect_uri=request.redirect_uri,
         )
-        decision = self._decide(request, flow, facts, target)
+        decision = self._decide(request, flow, inputs, target)
         request.scopes = sorted(decision.scopes)
         return True
 
@@ -265,10 +254,10 @@ class PolicyValidator(OAuth2Validator):
     # about it for a client checks that it is that client's code.
 
     def _code_grant(self, code, request, client=None) -> Grant | None:
-        grant = getattr(request, "portcullis_code_grant", None)
+        context = context_of(request)
+        grant = context.code_grant
         if grant is None or grant.code != code:
-            grant = Grant.objects.select_related("user__connection").filter(code=code).first()
-            request.portcullis_code_grant = grant
+            grant = context.code_grant = Grant.objects.select_related("user__connection").filter(code=code).first()
         if grant is None or (client is not None and grant.application_id != client.pk):
             return None
         return grant
@@ -299,7 +288,7 @@ class PolicyValidator(OAuth2Validator):
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
         """Done already, in the transaction that saved the tokens (``_save_bearer_token``)."""
-        if not getattr(request, "portcullis_code_used", False):
+        if not context_of(request).code_used:
             super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
@@ -323,16 +312,9 @@ class PolicyValidator(OAuth2Validator):
 
     def _decide_again(self, request, flow: Flow, audience: str, scopes, user) -> None:
         """A user-delegated grant stored earlier (a code, a device authorization), now redeemed."""
-        target = self._target(request, audience, "user")
-        facts = RequestFacts(
-            requested_scopes=frozenset(scopes),
-            scope_given=True,
-            audience=audience or None,
-            own_grant=target.own_grant,
-            default_grant=target.default_grant,
-            user_connection_is_domain=user.connection.is_domain_connection,
-        )
-        decision = self._decide(request, flow, facts, target)
+        target, _source = self._target(request, audience, "user")
+        inputs = stored_grant_inputs(client_facts(request.client), target, scopes=scopes, user=user)
+        decision = self._decide(request, flow, inputs, target)
         request.scopes = sorted(decision.scopes)
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
@@ -342,16 +324,15 @@ class PolicyValidator(OAuth2Validator):
         stored = request.refresh_token_instance
         check_resource(request, stored.audience)
         original = frozenset(super().get_original_scopes(refresh_token, request).split())
-        target = self._target(request, stored.audience, "user")
-        facts = RequestFacts(
-            requested_scopes=frozenset((request.scope or "").split()),
+        target, _source = self._target(request, stored.audience, "user")
+        inputs = request_inputs(
+            client_facts(request.client),
+            target,
+            scopes=(request.scope or "").split(),
             scope_given=bool(request.scope),
-            audience=stored.audience or None,
-            own_grant=target.own_grant,
-            default_grant=target.default_grant,
             original_scopes=original,
         )
-        self._decide(request, Flow.REFRESH_TOKEN, facts, target)
+        self._decide(request, Flow.REFRESH_TOKEN, inputs, target)
         return True
 
     def _validate_device_poll(self, request):
@@ -378,14 +359,14 @@ class PolicyValidator(OAuth2Validator):
         try:
             return super().save_bearer_token(token, request, *args, **kwargs)
         except errors.InvalidGrantError:
-            if getattr(request, "portcullis_code_replayed", False):
+            if context_of(request).code_replayed:
                 # Now that this request's own tokens are rolled back, revoke the ones the code was
                 # exchanged for first (in a transaction of its own, so the revocation stays).
                 self._revoke_code_family(request.client, request.code)
             raise
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
-        decision = getattr(request, "portcullis_decision", None)
+        decision = context_of(request).decision
         if decision is not None and not decision.issue_refresh_token:
             # oauthlib always offers one; Rule.SCOPES gives refresh tokens only for offline_access
             # on an API that allows offline access.
@@ -410,9 +391,9 @@ class PolicyValidator(OAuth2Validator):
             # (``save_bearer_token``): a code used twice revokes what it was exchanged for.
             deleted, _ = Grant.objects.filter(code=request.code, application=request.client).delete()
             if not deleted:
-                request.portcullis_code_replayed = True
+                context_of(request).code_replayed = True
                 raise errors.InvalidGrantError(request=request)
-            request.portcullis_code_used = True
+            context_of(request).code_used = True
         return saved
 
     # -- replays: an authorization code used twice, a revoked refresh token used again -------------
@@ -506,7 +487,7 @@ class PolicyValidator(OAuth2Validator):
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs):
         """What the refresh may carry: the original scopes, narrowed to today's ceiling."""
-        return sorted(request.portcullis_decision.scopes)
+        return sorted(context_of(request).decision.scopes)
 
     # -- OIDC -------------------------------------------------------------------------------
 

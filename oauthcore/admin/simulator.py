@@ -1,7 +1,8 @@
 """The access simulator and the access matrix: two admin pages over ``oauthcore.selectors``.
 
 Neither page decides anything itself: the simulator calls ``selectors.simulate`` and the matrix
-``selectors.access_matrix``, which both hand the facts to ``policy.decide`` (its rules: ``policy.Rule``).
+``selectors.access_matrix``, which both build the facts with ``oauthcore.decision_inputs`` and hand
+them to ``policy.decide`` (its rules: ``policy.Rule``).
 
 The pages live at ``/admin/oauthcore/simulator/`` and ``/admin/oauthcore/access-matrix/``, outside
 any one model's URLs, so they are added in front of the admin site's own URL patterns (before its
@@ -22,7 +23,8 @@ from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from oauthcore.models import Application, ClientGrant, ResourceServer, TenantSettings
+from oauthcore.decision_inputs import default_audience
+from oauthcore.models import Application, ClientGrant, ResourceServer
 from oauthcore.policy import AudienceSource, Flow, resolve_audience
 from oauthcore.selectors import SimulatedRequest, access_matrix, simulate
 
@@ -148,12 +150,12 @@ def run_simulation(site, request, data: dict) -> dict:
     application = data["application"]
     flow = Flow(data["flow"])
     scopes = data["scopes"]
-    default_audience = None
+    tenant_default = None
     audience = data["api"] or None
     source = AudienceSource.AUDIENCE
     if audience is None:
-        default_audience = TenantSettings.load().default_audience or None
-        audience, source = resolve_audience(audience=None, resource=None, default_audience=default_audience)
+        tenant_default = default_audience() or None
+        audience, source = resolve_audience(audience=None, resource=None, default_audience=tenant_default)
     decision = simulate(
         SimulatedRequest(
             application=application,
@@ -173,7 +175,7 @@ def run_simulation(site, request, data: dict) -> dict:
         "application_url": admin_url(site, "oauthcore_application_change", application.pk),
         "party": party_label(application),
         "audience": audience,
-        "default_audience": default_audience,
+        "default_audience": tenant_default,
         "flow_label": FLOW_LABELS[flow],
         "requested": scopes,
         "effective": sorted(decision.scopes),

@@ -7,7 +7,6 @@ and ``prompt``. Errors follow the app's redirection policy (``Rule.AUTHORIZE_ERR
 protection they are shown on our own page; an unregistered redirect URI is never redirected to.
 """
 
-from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -29,7 +28,8 @@ from oauthcore.conf import portcullis_settings
 from oauthcore.consents import consent_store
 from oauthcore.constants import RedirectionPolicy
 from oauthcore.models import Application, ResourceServerScope
-from oauthcore.policy import Decision, Flow, decide
+from oauthcore.policy import Decision, Flow
+from oauthcore.request_context import context_of
 from oauthcore.validator import audit_denial
 from portal.platform.csp import decision_page
 
@@ -133,16 +133,13 @@ class AuthorizeView(OAuthLibMixin, View):
             # Back here after logging in, without what asked for it (or it would ask forever).
             return redirect_to_login(url_without(request, "max_age", prompt="login"), settings.LOGIN_URL)
 
-        client, api, facts = oauthlib_request.portcullis_inputs
-        audience = oauthlib_request.portcullis_audience or userinfo_audience()
+        context = context_of(oauthlib_request)
+        audience = context.audience or userinfo_audience()
         stored = consent_store().consented_scopes(user=request.user, client=application, audience=audience)
-        facts = replace(
-            facts,
-            user_connection_is_domain=request.user.connection.is_domain_connection,
-            consented_scopes=stored,
-            prompt=frozenset() if answer else prompt,
+        inputs = context.inputs.with_user(
+            user=request.user, consented_scopes=stored, prompt=frozenset() if answer else prompt
         )
-        decision = decide(client, api, facts, Flow.AUTHORIZE)
+        decision = inputs.decide(Flow.AUTHORIZE)
         if decision.denied:
             audit_denial(decision, application, Flow.AUTHORIZE)
             error = errors.CustomOAuth2Error(

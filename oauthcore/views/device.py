@@ -26,6 +26,7 @@ from oauthcore.constants import GrantType
 from oauthcore.models import Application
 from oauthcore.oauthlib_core import FormOrJSONOAuthLibCore
 from oauthcore.policy import Flow
+from oauthcore.request_context import context_of
 from oauthcore.selectors import decide_stored
 from oauthcore.services.device import (
     device_grant_answer,
@@ -75,7 +76,7 @@ class DeviceAuthorizationView(View):
             validator.validate_scopes(client.client_id, scopes, client, oauthlib_request)
         except errors.OAuth2Error as exc:
             return oauth_error(exc)
-        decision = oauthlib_request.portcullis_decision
+        decision = context_of(oauthlib_request).decision
         grant = device_grant_create(application=client, audience=decision.audience, scopes=decision.scopes)
         user_code = format_user_code(grant.user_code)
         return JsonResponse(

@@ -23,6 +23,7 @@ from oauthlib.common import Request as OAuthlibRequest
 from oauthcore.conf import portcullis_settings
 from oauthcore.models import AccessToken, Application, ResourceServer, User
 from oauthcore.prepared import PreparedLookup
+from oauthcore.request_context import context_of
 from oauthcore.validator import PolicyValidator
 
 
@@ -71,7 +72,7 @@ def _authenticated_client(request, load_client=None):
     body = list(request.POST.items())
     oauthlib_request = OAuthlibRequest(request.path, http_method="POST", body=body, headers=headers)
     if load_client is not None:
-        oauthlib_request.portcullis_load_client = load_client
+        context_of(oauthlib_request).load_client = load_client
     if not PolicyValidator().authenticate_client(oauthlib_request):
         return None
     return oauthlib_request.client

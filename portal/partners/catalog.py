@@ -2,8 +2,9 @@
 
 Nothing here decides access. Each answer is ``oauthcore.policy.decide`` run through
 ``oauthcore.selectors.standard_decision`` (the access matrix's question), for the partner's app
-and for a newly registered app of the portal (the policy as it stands for everyone). This module
-only gathers the facts and puts the decisions into words.
+and for a newly registered app of the portal (the policy as it stands for everyone), on inputs
+built by ``oauthcore.decision_inputs``. This module only reads the rows and puts the decisions
+into words.
 """
 
 from dataclasses import dataclass, field
@@ -11,9 +12,10 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, Q
 
 from oauthcore.constants import AppType, CreatedVia, DefaultFor, SubjectType
+from oauthcore.decision_inputs import client_facts, target
 from oauthcore.models import Application, ClientGrant, ResourceServer, ResourceServerScope
 from oauthcore.policy import ClientFacts, Decision, Flow
-from oauthcore.selectors import api_facts, client_facts, grant_facts, standard_decision
+from oauthcore.selectors import standard_decision
 from portal.partners.models import AccessRequest, RequestStatus
 
 # Denials that mean "not for third parties at all", whatever the app does.
@@ -144,34 +146,25 @@ def api_catalog(*, application: Application | None = None) -> list[CatalogEntry]
     app = client_facts(application) if application is not None else None
     entries = []
     for api in apis:
-        facts = api_facts(api)
         default_user = defaults.get((api.identifier, SubjectType.USER))
         default_client = defaults.get((api.identifier, SubjectType.CLIENT))
+        for_new_web = target(api, own_grant=None, default_grant=default_user)
+        for_new_machine = target(api, own_grant=None, default_grant=default_client)
+        api_scopes = for_new_web.api.scopes
         entry = CatalogEntry(
             api=api,
             scopes=list(api.scopes.all()),
             policy_user=_access(
-                standard_decision(
-                    new_web, facts, Flow.AUTHORIZE, own_grant=None, default_grant=grant_facts(default_user)
-                ),
-                None,
-                SubjectType.USER,
-                for_app=False,
+                standard_decision(new_web, for_new_web, Flow.AUTHORIZE), None, SubjectType.USER, for_app=False
             ),
             policy_client=_access(
-                standard_decision(
-                    new_machine,
-                    facts,
-                    Flow.CLIENT_CREDENTIALS,
-                    own_grant=None,
-                    default_grant=grant_facts(default_client),
-                ),
+                standard_decision(new_machine, for_new_machine, Flow.CLIENT_CREDENTIALS),
                 None,
                 SubjectType.CLIENT,
                 for_app=False,
             ),
             default_scopes={
-                subject: _grant_scopes(grant, facts.scopes)
+                subject: _grant_scopes(grant, api_scopes)
                 for subject, grant in ((SubjectType.USER, default_user), (SubjectType.CLIENT, default_client))
                 if grant is not None
             },
@@ -182,14 +175,9 @@ def api_catalog(*, application: Application | None = None) -> list[CatalogEntry]
             for subject, flow in ((SubjectType.USER, Flow.AUTHORIZE), (SubjectType.CLIENT, Flow.CLIENT_CREDENTIALS)):
                 own_grant = own.get((api.identifier, subject))
                 if own_grant is not None:
-                    entry.own_scopes[subject] = _grant_scopes(own_grant, facts.scopes)
-                decision = standard_decision(
-                    app,
-                    facts,
-                    flow,
-                    own_grant=grant_facts(own_grant),
-                    default_grant=grant_facts(defaults.get((api.identifier, subject))),
-                )
+                    entry.own_scopes[subject] = _grant_scopes(own_grant, api_scopes)
+                found = target(api, own_grant=own_grant, default_grant=defaults.get((api.identifier, subject)))
+                decision = standard_decision(app, found, flow)
                 access = _access(decision, own_grant and own_grant.id, subject, for_app=True)
                 if subject == SubjectType.USER:
                     entry.app_user = access

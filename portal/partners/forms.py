@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 
 from oauthcore.admin.base import LinesField, add_service_error
 from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, SubjectType
+from oauthcore.decision_inputs import client_facts
 from oauthcore.models import Application
 from oauthcore.policy import Flow, decide_grant_type
-from oauthcore.selectors import client_facts
 from portal.partners import roles
 from portal.partners.models import Partner, Role
 

@@ -1,0 +1,228 @@
+"""The access decision's inputs, built in one place: rows in, the arguments of ``policy.decide`` out.
+
+``policy.decide`` works on plain facts about the client, the API and the request. Every caller
+builds them here: the token endpoint's validator, ``/authorize`` once its user is known, the device
+flow, the admin's simulator and access matrix, the partner portal's catalog. So a fact is read the
+same way wherever access is decided or shown, and a new fact reaches all of them at once.
+
+The parts:
+
+- ``client_facts``, ``api_facts``, ``grant_facts``: one row each, as the decision sees it;
+- ``Target``: the API a request names and the grants that could let one client in, read in three
+  statements by ``read_target`` (the token endpoint keeps it per process: ``oauthcore.policy_cache``),
+  or made by ``target`` from rows a page has read in bulk;
+- ``DecisionInputs``: the three arguments together, made by ``request_inputs`` for a request as it
+  came, ``stored_grant_inputs`` for a grant redeemed later, ``well_formed_inputs`` for the question
+  the admin pages and the catalog ask (what would a well-behaved client get?).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from oauthcore.constants import SELF_REGISTERED, DefaultFor
+from oauthcore.models import Application, ClientGrant, ResourceServer, ResourceServerScope, TenantSettings
+from oauthcore.policy import ApiFacts, AudienceSource, ClientFacts, Decision, Flow, GrantFacts, RequestFacts, decide
+
+# The redirect URI of a well-formed request: verifiable (not loopback), so consent may be skipped
+# where the API allows it, as for a first-party app on its real domain.
+VERIFIABLE_REDIRECT_URI = "https://verifiable.invalid/callback"
+
+
+# -- one row each ---------------------------------------------------------------------------------
+
+
+def client_facts(application: Application) -> ClientFacts:
+    """The client as the decision sees it (an unsaved ``Application`` will do: the portal's "a new app")."""
+    return ClientFacts(
+        client_id=application.client_id,
+        is_first_party=application.is_first_party,
+        security_mode=application.third_party_security_mode,
+        app_type=application.app_type,
+        grant_types=frozenset(application.grant_types),
+        is_confidential=application.is_confidential,
+        dynamically_registered=application.created_via in SELF_REGISTERED,
+    )
+
+
+def api_facts(resource_server: ResourceServer) -> ApiFacts:
+    """The API as the decision sees it; ``resource_server.scopes`` should be prefetched."""
+    return ApiFacts(
+        identifier=resource_server.identifier,
+        is_system=resource_server.is_system,
+        user_policy=resource_server.user_policy,
+        client_policy=resource_server.client_policy,
+        scopes=frozenset(scope.value for scope in resource_server.scopes.all()),
+        allow_offline_access=resource_server.allow_offline_access,
+        skip_consent_for_verifiable_first_party_clients=(
+            resource_server.skip_consent_for_verifiable_first_party_clients
+        ),
+    )
+
+
+def grant_facts(grant: ClientGrant | None) -> GrantFacts | None:
+    if grant is None:
+        return None
+    return GrantFacts(
+        id=grant.id,
+        scope=frozenset(grant.scope),
+        allow_all_scopes=grant.allow_all_scopes,
+        is_default=grant.default_for is not None,
+    )
+
+
+# -- the API a request is for ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """The API a request names, as the decision sees it, and the grants that could let one client in."""
+
+    identifier: str | None  # the API asked for (None: the request names none and there is no default)
+    api: ApiFacts | None = None  # None: no API asked for, or no API has this identifier
+    token_lifetime: int | None = None  # the API's access token lifetime, in seconds
+    own_grant: GrantFacts | None = None  # the client's own grant for the request's subject type
+    default_grant: GrantFacts | None = None  # the third-party default grant for that subject type
+
+
+def target(
+    resource_server: ResourceServer, *, own_grant: ClientGrant | None, default_grant: ClientGrant | None
+) -> Target:
+    """A ``Target`` from rows read already (the access matrix and the catalog read in bulk)."""
+    return Target(
+        identifier=resource_server.identifier,
+        api=api_facts(resource_server),
+        token_lifetime=resource_server.token_lifetime,
+        own_grant=grant_facts(own_grant),
+        default_grant=grant_facts(default_grant),
+    )
+
+
+def apis_with_scopes() -> QuerySet[ResourceServer]:
+    """Every API, with its scopes prefetched (the values only: what ``api_facts`` reads)."""
+    scopes = Prefetch("scopes", queryset=ResourceServerScope.objects.only("resource_server_id", "value"))
+    return ResourceServer.objects.prefetch_related(scopes)
+
+
+def read_target(*, application_pk: int, audience: str | None, subject_type: str) -> Target:
+    """The API ``audience`` and the grants for ``application_pk`` and ``subject_type``, in three statements
+    (the API, its scopes, every grant that could apply); none when no API could have that identifier."""
+    if not audience:
+        return Target(None)
+    if len(audience) > ResourceServer._meta.get_field("identifier").max_length:
+        return Target(audience)  # no API has such an identifier: not worth a statement
+    resource_server = apis_with_scopes().filter(identifier=audience).first()
+    if resource_server is None:
+        return Target(audience)
+    own = default = None
+    candidates = ClientGrant.objects.filter(
+        Q(client_id=application_pk) | Q(default_for=DefaultFor.THIRD_PARTY_CLIENTS),
+        resource_server_id=audience,
+        subject_type=subject_type,
+    )
+    for grant in candidates:
+        if grant.client_id == application_pk:
+            own = grant
+        else:
+            default = grant
+    return target(resource_server, own_grant=own, default_grant=default)
+
+
+def default_audience() -> str:
+    """The API a request that names none is for ("" for none)."""
+    return TenantSettings.load().default_audience
+
+
+# -- the decision's three arguments ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionInputs:
+    """The client, the API and the request, as ``policy.decide`` takes them.
+
+    Kept together so a decision can be made again with more facts: ``/authorize`` decides once
+    without the user (in the validator), then again once the user is logged in (``with_user``).
+    """
+
+    client: ClientFacts
+    api: ApiFacts | None
+    request: RequestFacts
+
+    def decide(self, flow: Flow) -> Decision:
+        return decide(self.client, self.api, self.request, flow)
+
+    def with_user(self, *, user, consented_scopes: frozenset[str] | None, prompt: frozenset[str]) -> DecisionInputs:
+        """The same request once its user is known: their connection (rule 6), their stored consent
+        and ``prompt`` (rule 7)."""
+        request = replace(
+            self.request,
+            user_connection_is_domain=user.connection.is_domain_connection,
+            consented_scopes=consented_scopes,
+            prompt=prompt,
+        )
+        return replace(self, request=request)
+
+
+def request_inputs(
+    client: ClientFacts,
+    target: Target,
+    *,
+    scopes: Iterable[str],
+    scope_given: bool,
+    source: AudienceSource | None = None,
+    parameters: frozenset[str] = frozenset(),
+    code_challenge_method: str | None = None,
+    redirect_uri: str | None = None,
+    original_scopes: frozenset[str] | None = None,
+    user=None,
+) -> DecisionInputs:
+    """The inputs for a request for ``target``: what it asked for (``scopes``; ``scope_given``: it
+    sent a ``scope`` parameter), how it named the API (``source``), the ``/authorize`` parameters,
+    the scopes a refresh token carries (``original_scopes``) and, once known, its ``user``."""
+    request = RequestFacts(
+        requested_scopes=frozenset(scopes),
+        scope_given=scope_given,
+        audience=target.identifier or None,
+        audience_source=source,
+        own_grant=target.own_grant,
+        default_grant=target.default_grant,
+        parameters=parameters,
+        code_challenge_method=code_challenge_method,
+        redirect_uri=redirect_uri,
+        user_connection_is_domain=user.connection.is_domain_connection if user is not None else None,
+        original_scopes=original_scopes,
+    )
+    return DecisionInputs(client, target.api, request)
+
+
+def stored_grant_inputs(client: ClientFacts, target: Target, *, scopes: Iterable[str], user) -> DecisionInputs:
+    """A user-delegated grant stored earlier (an authorization code, a device authorization), now
+    redeemed: the grant or the policy may have changed since, so it is decided again."""
+    return request_inputs(client, target, scopes=scopes, scope_given=True, user=user)
+
+
+def well_formed_inputs(
+    client: ClientFacts,
+    target: Target,
+    *,
+    scopes: Iterable[str],
+    scope_given: bool,
+    source: AudienceSource | None = AudienceSource.AUDIENCE,
+    redirect_uri: str | None = VERIFIABLE_REDIRECT_URI,
+    original_scopes: frozenset[str] | None = None,
+) -> DecisionInputs:
+    """A request as a well-behaved client sends it (PKCE S256, no unknown parameter): what the
+    admin's simulator and access matrix and the partner catalog ask about."""
+    return request_inputs(
+        client,
+        target,
+        scopes=scopes,
+        scope_given=scope_given,
+        source=source,
+        code_challenge_method="S256",
+        redirect_uri=redirect_uri,
+        original_scopes=original_scopes,
+    )
