@@ -1,16 +1,17 @@
 """Writing the audit log. Call inside the transaction of the write it describes.
 
-Entries are chained by hash (``oauthcore.audit_chain``): each one is appended under the chain's
-lock, so ``record_event`` opens a transaction (a savepoint inside an outer one) of its own.
+An entry is one INSERT and takes no lock: it commits or rolls back with the change it describes,
+so nothing audited is ever lost and nothing rolled back is ever logged, and a long transaction
+holds up no other writer. It is written pending; the sealer (``oauthcore.audit_chain.seal``)
+chains it by hash once it has committed.
 """
 
 import json
 from dataclasses import dataclass
 
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
-from oauthcore import audit_chain
 from oauthcore.models.audit import ActorType, AuditEvent
 
 
@@ -54,17 +55,18 @@ def _limit(field: str) -> int:
     return AuditEvent._meta.get_field(field).max_length
 
 
-def record_event(*, actor: Actor, action: str, target: models.Model | None = None, reason: str = "", data=None):
-    fields = {
-        "created_at": timezone.now(),
-        "actor_type": _text(actor.type, _limit("actor_type")),
-        "actor_id": _text(actor.id, _limit("actor_id")),
-        "actor_label": _text(actor.label, _limit("actor_label")),
-        "action": _text(action, _limit("action")),
-        "target_type": _text(target._meta.label_lower, _limit("target_type")) if target is not None else "",
-        "target_id": _text(target.pk, _limit("target_id")) if target is not None else "",
-        "reason": _text(reason),
-        "data": _json_safe(data),
-    }
-    with transaction.atomic():
-        return audit_chain.append(fields)
+def record_event(
+    *, actor: Actor, action: str, target: models.Model | None = None, reason: str = "", data=None
+) -> AuditEvent:
+    """Append a (pending) entry and return it."""
+    return AuditEvent.objects.create(
+        created_at=timezone.now(),
+        actor_type=_text(actor.type, _limit("actor_type")),
+        actor_id=_text(actor.id, _limit("actor_id")),
+        actor_label=_text(actor.label, _limit("actor_label")),
+        action=_text(action, _limit("action")),
+        target_type=_text(target._meta.label_lower, _limit("target_type")) if target is not None else "",
+        target_id=_text(target.pk, _limit("target_id")) if target is not None else "",
+        reason=_text(reason),
+        data=_json_safe(data),
+    )

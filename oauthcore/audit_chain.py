@@ -1,20 +1,39 @@
-"""The audit log's hash chain: how an entry is hashed, how the chain is extended, how it is checked.
+"""The audit log's hash chain: how an entry is hashed, how the sealer chains entries, how the chain is checked.
 
-Every entry stores ``sequence`` (1, 2, 3… with no gaps), ``previous_hash`` (the hash of entry
-``sequence - 1``, or zeros for the first) and ``entry_hash``, the SHA-256 of its own content and
-``previous_hash``. Editing an entry changes its hash; deleting one leaves a gap in the sequence
+Every sealed entry stores ``sequence`` (1, 2, 3… with no gaps), ``previous_hash`` (the hash of
+entry ``sequence - 1``, or zeros for the first) and ``entry_hash``, the SHA-256 of its own content
+and ``previous_hash``. Editing an entry changes its hash; deleting one leaves a gap in the sequence
 and a ``previous_hash`` that points at nothing; rewriting an entry *and* its hash breaks the link
-from the entry after it. ``verify_chain`` reports each of these, naming the entries.
+from the entry after it; swapping two entries' places changes both hashes. ``verify_chain``
+reports each of these, naming the entries.
 
-Concurrency: writers extend the chain through ``AuditChainHead``, one row holding the last
-sequence and hash. Its first statement is an ``UPDATE … RETURNING``, which takes the row's write
-lock (PostgreSQL) or the database write lock (SQLite) before anything is read, so two processes
-never read the same tip. The lock lasts until the surrounding transaction commits: an entry is
-written in the transaction of the change it describes, and the next writer waits for that commit.
-That costs three statements per entry (advance the head, insert, store the new tip).
+Writers take no lock: ``record_event`` inserts a *pending* entry (no sequence, no hashes) in the
+transaction of the change it describes, so an entry exists exactly when its change committed, and
+a long transaction holds up nobody. The sealer (``seal``: the ``seal_audit_log`` beat task, and the
+start of ``verify_audit_log``) then chains pending entries, under the one lock there is: the head
+row, taken by the sealer only, so two sealers run one after the other and never give an entry two
+places or two entries one place.
 
-On PostgreSQL a trigger (migration ``0005``) refuses UPDATE and DELETE on audit entries, unless
-the transaction deliberately opened ``audit_maintenance()``.
+Order: the sealer chains the pending entries it can see, that is the committed ones (and never
+tracks "sealed up to id N": on PostgreSQL ids are drawn when a row is inserted, not when it
+commits, so a transaction that started first can commit an entry with a lower id after a newer
+one was sealed). A pending entry stays pending until a sealer sees it, however old its id, so none
+is ever skipped. This is commit order as far as the database lets anyone see it: an entry that
+committed before a sealer run is chained before every entry that committed after that run; among
+the entries that committed between two runs, which committed first is not recorded anywhere, and
+they are chained by id. (Sealing below a transaction-id horizon, ``pg_snapshot_xmin``, was the
+alternative: it orders by when transactions started, not committed, and any open transaction in
+the whole database cluster, another database's included, would hold every entry back.)
+
+A pending entry is protected like a sealed one on PostgreSQL: the trigger (migrations ``0007``
+and ``0010``) refuses UPDATE and DELETE of entries, except the sealer's one change (a pending
+entry gets its sequence and hashes, its content untouched) and what a transaction deliberately
+opened with ``audit_maintenance()`` does. On SQLite, with no trigger, an entry deleted before it
+was sealed leaves no trace; sealing every minute keeps that window short.
+
+Hand-written because no maintained library fits: Django's audit packages (django-auditlog,
+django-simple-history, django-pghistory) keep no hash chain, and the hash-chained logs on PyPI
+write files or call a service, none chains rows inside this database's own transactions.
 """
 
 import hashlib
@@ -22,12 +41,11 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from oauthcore.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent
 
-HASHED_FIELDS = (
-    "sequence",
+CONTENT_FIELDS = (
     "created_at",
     "action",
     "actor_type",
@@ -37,9 +55,11 @@ HASHED_FIELDS = (
     "target_id",
     "reason",
     "data",
-    "previous_hash",
 )
+HASHED_FIELDS = ("sequence", *CONTENT_FIELDS, "previous_hash")
+SEAL_FIELDS = ("sequence", "previous_hash", "entry_hash")
 MAINTENANCE_SETTING = "portcullis.audit_maintenance"
+SEAL_BATCH_SIZE = 500
 
 
 def entry_digest(values: dict) -> str:
@@ -50,43 +70,82 @@ def entry_digest(values: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# -- sealing ----------------------------------------------------------------------------------------
+
+
 def _head_table() -> str:
     return connection.ops.quote_name(AuditChainHead._meta.db_table)
 
 
-def _advance_head() -> tuple[int, str]:
-    """Lock the chain's tip and reserve the next sequence number: ``(sequence, previous hash)``."""
+def _lock_head() -> tuple[int, str]:
+    """Take the sealer's lock and read the chain's tip: ``(last sequence, last hash)``.
+
+    The first statement is a write (``UPDATE … RETURNING``), so the lock (the row's on PostgreSQL,
+    the database's on SQLite) is held before anything is read: a second sealer waits here and then
+    reads the tip the first one left, never the same tip.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_head_table()} SET sequence = sequence + 1 WHERE id = 1 RETURNING sequence, entry_hash"  # noqa: S608
+            f"UPDATE {_head_table()} SET sequence = sequence WHERE id = 1 RETURNING sequence, entry_hash"  # noqa: S608
         )
         row = cursor.fetchone()
     if row is not None:
         return row[0], row[1]
     _create_head()
-    return _advance_head()
+    return _lock_head()
 
 
 def _create_head() -> None:
-    """The head row is missing (a fresh or flushed database): start it from the last entry, if any."""
-    last = AuditEvent.objects.order_by("-sequence").values_list("sequence", "entry_hash").first()
+    """The head row is missing (a fresh or flushed database): start it from the last sealed entry, if any."""
+    last = (
+        AuditEvent.objects.filter(sequence__isnull=False)
+        .order_by("-sequence")
+        .values_list("sequence", "entry_hash")
+        .first()
+    )
     sequence, entry_hash = last or (0, GENESIS_HASH)
     try:
         with transaction.atomic():
             AuditChainHead.objects.create(pk=1, sequence=sequence, entry_hash=entry_hash)
-    except Exception:  # another writer created it first: use theirs
+    except IntegrityError:  # another sealer created it first: use theirs
         if not AuditChainHead.objects.filter(pk=1).exists():
             raise
 
 
-def append(fields: dict) -> AuditEvent:
-    """Insert an entry at the end of the chain. Call inside a transaction (``record_event`` does)."""
-    sequence, previous_hash = _advance_head()
-    values = {**fields, "sequence": sequence, "previous_hash": previous_hash}
-    entry_hash = entry_digest(values)
-    event = AuditEvent.objects.create(**values, entry_hash=entry_hash)
-    AuditChainHead.objects.filter(pk=1).update(entry_hash=entry_hash)
-    return event
+def _seal_batch(limit: int) -> int:
+    sequence, previous_hash = _lock_head()
+    pending = AuditEvent.objects.filter(sequence__isnull=True).order_by("id").values("id", *CONTENT_FIELDS)
+    sealed = []
+    for row in pending[:limit]:
+        sequence += 1
+        values = {**row, "sequence": sequence, "previous_hash": previous_hash}
+        entry_hash = entry_digest(values)
+        sealed.append(AuditEvent(id=row["id"], sequence=sequence, previous_hash=previous_hash, entry_hash=entry_hash))
+        previous_hash = entry_hash
+    if not sealed:
+        return 0
+    # Only still-pending rows are updated: were the lock ever bypassed, an entry would not be
+    # sealed twice, and the count would say so.
+    updated = AuditEvent.objects.filter(sequence__isnull=True).bulk_update(sealed, SEAL_FIELDS)
+    if updated != len(sealed):
+        raise RuntimeError(f"Sealed {updated} of {len(sealed)} audit entries: another sealer got past the lock.")
+    AuditChainHead.objects.filter(pk=1).update(sequence=sequence, entry_hash=previous_hash)
+    return len(sealed)
+
+
+def seal(*, batch_size: int = SEAL_BATCH_SIZE) -> int:
+    """Chain every committed pending entry, in commit order; return how many were sealed.
+
+    One short transaction per batch, so the sealer's lock is never held for long and a large
+    backlog is sealed bit by bit. Idempotent: with nothing pending, it changes nothing.
+    """
+    total = 0
+    while True:
+        with transaction.atomic():
+            count = _seal_batch(batch_size)
+        total += count
+        if count < batch_size:
+            return total
 
 
 @contextmanager
@@ -110,6 +169,7 @@ def audit_maintenance():
 class ChainReport:
     checked: int
     problems: list[str]
+    pending: int = 0  # written, not sealed yet: nothing to check until they are
 
     @property
     def intact(self) -> bool:
@@ -117,12 +177,12 @@ class ChainReport:
 
 
 def verify_chain(batch_size: int = 2000) -> ChainReport:
-    """Walk the whole chain in order and describe every entry that was edited or deleted."""
+    """Walk the sealed chain in order and describe every entry that was edited, deleted or moved."""
     problems: list[str] = []
     previous_sequence, previous_hash = 0, GENESIS_HASH
     checked = 0
-    rows = AuditEvent.objects.order_by("sequence").values("id", *HASHED_FIELDS, "entry_hash")
-    for row in rows.iterator(chunk_size=batch_size):
+    sealed = AuditEvent.objects.filter(sequence__isnull=False).order_by("sequence")
+    for row in sealed.values("id", *HASHED_FIELDS, "entry_hash").iterator(chunk_size=batch_size):
         checked += 1
         sequence = row["sequence"]
         if entry_digest(row) != row["entry_hash"]:
@@ -146,4 +206,5 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
         problems.append(
             f"Entry #{previous_sequence}, the last one, was rewritten: the chain's head recorded another hash."
         )
-    return ChainReport(checked, problems)
+    pending = AuditEvent.objects.filter(sequence__isnull=True).count()
+    return ChainReport(checked, problems, pending)

@@ -19,3 +19,13 @@ def retire_previous_client_secrets() -> None:
     only removes them, with an audit event each.
     """
     previous_secrets_retire()
+
+
+@portcullis_task
+def seal_audit_log() -> None:
+    """Periodic: chain the audit entries written since the last run (``audit_chain.seal``).
+
+    Writers append entries without a lock; until this runs they are reported pending."""
+    from oauthcore.audit_chain import seal
+
+    seal()

@@ -290,6 +290,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oauthcore.tasks.retire_previous_client_secrets",
         "schedule": crontab(minute="*/5"),
     },
+    "seal-audit-log": {
+        "task": "oauthcore.tasks.seal_audit_log",
+        "schedule": crontab(minute="*"),
+    },
     "resend-stale-emails": {
         "task": "portal.tasks.resend_stale_emails",
         "schedule": crontab(minute="*"),

@@ -2,8 +2,10 @@
 
 Entries are append-only and hash-chained: each one stores the SHA-256 of its own content and of
 the entry before it (``oauthcore.audit_chain``), so ``manage.py verify_audit_log`` finds any entry
-that was edited or deleted afterwards. ``AuditChainHead`` is the chain's tip: one row, locked by
-every writer, so that concurrent writers line up instead of forking the chain.
+that was edited, deleted or reordered afterwards. An entry is written *pending* (no place in the
+chain yet) by the transaction of the change it describes, with no lock; the sealer gives it its
+``sequence`` and hashes once that transaction has committed. ``AuditChainHead`` is the chain's
+tip: one row, locked by the sealer only, so that two sealers line up instead of forking the chain.
 """
 
 from django.db import models
@@ -19,7 +21,7 @@ class ActorType(models.TextChoices):
 
 
 class AuditEvent(models.Model):
-    # Set by record_event before hashing (auto_now_add would change it after).
+    # Hashed by the sealer as stored: set once by record_event, never changed.
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     action = models.CharField(max_length=64, db_index=True)
     actor_type = models.CharField(max_length=8, choices=ActorType.choices)
@@ -30,20 +32,25 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     # The chain: 1, 2, 3… without gaps (a gap is a deleted entry), and the hashes linking them.
-    sequence = models.BigIntegerField(unique=True, editable=False)
-    previous_hash = models.CharField(max_length=64, editable=False)
-    entry_hash = models.CharField(max_length=64, editable=False)
+    # All three are empty while the entry is pending, until the sealer chains it.
+    sequence = models.BigIntegerField(null=True, unique=True, editable=False)
+    previous_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    entry_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+            # What the sealer reads on every run: only the few entries not chained yet.
+            models.Index(fields=["id"], condition=models.Q(sequence__isnull=True), name="audit_pending"),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type}:{self.target_id}"
 
 
 class AuditChainHead(models.Model):
-    """The last entry's sequence and hash. A single row (pk 1), created by the migration."""
+    """The last sealed entry's sequence and hash. A single row (pk 1), created by the migration."""
 
     sequence = models.BigIntegerField(default=0)
     entry_hash = models.CharField(max_length=64, default=GENESIS_HASH)
