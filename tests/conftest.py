@@ -19,7 +19,11 @@ def _on_postgresql() -> bool:
 
 # Tests of the PostgreSQL backend itself, and of races only a server database runs in parallel:
 # collected when the suite runs on PostgreSQL.
-collect_ignore = [] if _on_postgresql() else ["platform/test_db_backend.py", "oauthcore/test_code_race.py"]
+collect_ignore = (
+    []
+    if _on_postgresql()
+    else ["platform/test_db_backend.py", "oauthcore/test_code_race.py", "oauthcore/test_device_poll_race.py"]
+)
 
 
 def pytest_configure(config):

@@ -4,6 +4,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -107,9 +108,11 @@ def device_grant_poll(*, device_code: str | None, client: Application) -> tuple[
     error to answer. Too fast a poll gets ``slow_down`` and a longer interval."""
     now = timezone.now()
     with transaction.atomic():
+        # No join in the locking read: when it waits for the approval's lock, PostgreSQL re-checks
+        # the grant's new row but keeps the joined rows it first read, so a user set by that very
+        # approval would come back as None. The user is read once the grant is known authorized.
         grant = (
-            DeviceGrant.objects.select_for_update(of=("self",))
-            .select_related("user__connection")
+            DeviceGrant.objects.select_for_update()
             .filter(device_code=device_code or "", client_id=client.client_id)
             .first()
         )
@@ -133,4 +136,5 @@ def device_grant_poll(*, device_code: str | None, client: Application) -> tuple[
         # Authorized: tokens are issued once; the code is used up now.
         grant.status = DeviceGrant.EXPIRED
         grant.save(update_fields=["last_polled_at", "status", "last_checked"])
+        grant.user = get_user_model().objects.select_related("connection").get(pk=grant.user_id)
     return grant, None
