@@ -13,7 +13,9 @@ def consented_scopes(*, user, client, audience: str) -> frozenset[str] | None:
 
 def authorized_apps(user) -> list[UserGrant]:
     """The user's consents, each with ``permissions`` (value and description): two statements."""
-    grants = list(UserGrant.objects.filter(user=user).select_related("client__partner").order_by("-updated_at"))
+    grants = list(
+        UserGrant.objects.filter(user=user).select_related("client__partner_link__partner").order_by("-updated_at")
+    )
     audiences = {grant.audience for grant in grants}
     descriptions = {
         (identifier, value): description

@@ -7,6 +7,7 @@ from oauthcore.constants import AppType, SubjectType
 from oauthcore.services.applications import application_create
 from oauthcore.services.client_grants import client_grant_create
 from oauthcore.services.resource_servers import resource_server_create
+from portal.partners.services import partner_application_create
 
 pytest_plugins = ["tests.celery_worker", "tests.smtp"]
 
@@ -70,8 +71,12 @@ def make_api(actor):
 
 @pytest.fixture
 def make_app(actor):
-    def make(name="App", app_type=AppType.REGULAR_WEB, **fields):
+    def make(name="App", app_type=AppType.REGULAR_WEB, partner=None, **fields):
         fields.setdefault("callbacks", ["https://app.example.com/callback"])
+        if partner is not None:  # owned by a partner: the partner app links it
+            return partner_application_create(
+                actor=actor, partner=partner, name=name, app_type=app_type, **fields
+            ).application
         return application_create(actor=actor, name=name, app_type=app_type, **fields).application
 
     return make

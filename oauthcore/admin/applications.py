@@ -20,6 +20,7 @@ from oauthcore.constants import GrantType
 from oauthcore.models import Application, ClientGrant
 from oauthcore.services.applications import (
     UPDATABLE_FIELDS,
+    IssuedCredentials,
     application_create,
     application_delete,
     application_rotate_secret,
@@ -29,7 +30,7 @@ from oauthcore.services.tokens import application_tokens_revoke
 
 # Form field name -> service keyword.
 SERVICE_NAMES = {"redirect_uris": "callbacks"}
-ADD_ONLY_FIELDS = ("is_first_party", "third_party_security_mode", "partner")
+ADD_ONLY_FIELDS = ("is_first_party", "third_party_security_mode")
 CREATE_ARGUMENTS = ("name", "app_type", *ADD_ONLY_FIELDS)
 
 
@@ -65,7 +66,6 @@ class ApplicationForm(ServiceModelForm):
             "description",
             "logo_uri",
             "app_type",
-            "partner",
             "is_first_party",
             "third_party_security_mode",
             "redirect_uris",
@@ -122,29 +122,25 @@ class ApplicationAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
         "app_type",
         "is_first_party",
         "third_party_security_mode",
-        "partner",
         "grant_count",
         "created_via",
         "created",
     )
     list_display_links = ("name", "client_id")
-    list_select_related = ("partner",)
     list_filter = (
         "app_type",
         "is_first_party",
         "third_party_security_mode",
         "created_via",
         "token_endpoint_auth_method",
-        ("partner", admin.RelatedOnlyFieldListFilter),
     )
-    search_fields = ("name", "client_id", "description", "partner__name")
-    autocomplete_fields = ("partner",)
+    search_fields = ("name", "client_id", "description")
     date_hierarchy = "created"
     ordering = ("-created",)
     view_on_site = False  # DOT's own application pages are not routed
     actions = ("rotate_secret", "revoke_tokens", "delete_selected")
     add_fieldsets = (
-        (None, {"fields": ("name", "description", "logo_uri", "app_type", "partner")}),
+        (None, {"fields": ("name", "description", "logo_uri", "app_type")}),
         (
             "Ownership",
             {
@@ -166,7 +162,6 @@ class ApplicationAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
                     "description",
                     "logo_uri",
                     "app_type",
-                    "partner",
                 )
             },
         ),
@@ -227,17 +222,21 @@ class ApplicationAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
                     application_update(actor=self.actor(request), application=obj, **fields)
                 return
             data = form.cleaned_data
-            issued = application_create(
-                actor=self.actor(request),
+            issued = self.create_application(
+                request,
+                form,
                 name=data["name"],
                 app_type=data["app_type"],
                 is_first_party=data["is_first_party"],
                 third_party_security_mode=data["third_party_security_mode"],
-                partner=data.get("partner"),
                 **form.service_fields(name for name in form.fields if name not in CREATE_ARGUMENTS),
             )
         adopt(obj, issued.application)
         obj._plain_client_secret = issued.client_secret
+
+    def create_application(self, request, form, **arguments) -> IssuedCredentials:
+        """The add form's write; an app that extends this admin (the partner app) may wrap it."""
+        return application_create(actor=self.actor(request), **arguments)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is ClientGrant:

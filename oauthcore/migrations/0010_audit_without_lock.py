@@ -60,7 +60,7 @@ def seal_pending_entries(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oauthcore', '0008_policy_version'),
+        ('oauthcore', '0009_application_partner_link'),
     ]
 
     operations = [

@@ -65,9 +65,6 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
         max_length=24, choices=TokenEndpointAuthMethod.choices, blank=True, default=""
     )
     client_metadata = models.JSONField(default=dict, blank=True)
-    partner = models.ForeignKey(
-        "portal.Partner", null=True, blank=True, on_delete=models.CASCADE, related_name="applications"
-    )
     created_via = models.CharField(max_length=10, choices=CreatedVia.choices, default=CreatedVia.ADMIN)
     # CIMD: the https URL the app calls itself by (its client ID metadata document); resolved to this row.
     external_client_id = models.CharField(max_length=255, null=True, blank=True, unique=True, editable=False)
@@ -103,7 +100,6 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
             models.CheckConstraint(name="app_type_valid", condition=Q(app_type__in=AppType.values)),
             models.CheckConstraint(name="app_secret_always_hashed", condition=Q(hash_client_secret=True)),
         ]
-        indexes = [models.Index(fields=["partner", "created"], name="app_partner_created")]
 
     @property
     def is_strict_third_party(self) -> bool:

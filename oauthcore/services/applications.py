@@ -61,7 +61,6 @@ def application_create(
     created_via: str = CreatedVia.ADMIN,
     is_first_party: bool = True,
     third_party_security_mode: str = "",
-    partner=None,
     external_client_id: str | None = None,
     **fields,
 ) -> IssuedCredentials:
@@ -74,7 +73,6 @@ def application_create(
         created_via=created_via,
         is_first_party=is_first_party,
         third_party_security_mode=third_party_security_mode,
-        partner=partner,
         external_client_id=external_client_id,
     )
     _assign(application, fields)

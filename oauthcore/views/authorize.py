@@ -62,9 +62,9 @@ def consent_context(
 ) -> dict:
     """The consent screen's context (``/authorize`` and ``/activate`` alike): the permissions asked
     for, grouped: the API's scopes, then those about the user's account."""
-    rows = ResourceServerScope.objects.filter(
-        resource_server__identifier=audience, value__in=to_consent
-    ).values_list("value", "description", "resource_server__name")
+    rows = ResourceServerScope.objects.filter(resource_server__identifier=audience, value__in=to_consent).values_list(
+        "value", "description", "resource_server__name"
+    )
     api_scopes = {value: (description or value) for value, description, _name in rows}
     groups = []
     if api_scopes:
@@ -84,9 +84,11 @@ def consent_context(
                 "permissions": [{"value": v, "description": oauth2_settings.SCOPES.get(v, v)} for v in account],
             }
         )
+    # The owner of a partner's app, linked by the partner app; the tenant's own apps have no link.
+    link = getattr(application, "partner_link", None)
     return {
         "application": application,
-        "partner": application.partner,
+        "partner": link.partner if link is not None else None,
         "user": request.user,
         "groups": groups,
         "already_granted": sorted(already_granted),

@@ -110,7 +110,7 @@ def activate(request):
     grant = pending_device_grant(user_code)
     if grant is None:
         return _code_form(request, user_code, "That code is not valid or has expired. Check your device.", 400)
-    application = Application.objects.select_related("partner").get(client_id=grant.client_id)
+    application = Application.objects.select_related("partner_link__partner").get(client_id=grant.client_id)
     decision = decide_stored(
         application=application,
         audience=grant.audience,

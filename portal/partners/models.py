@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from oauthcore.constants import SubjectType
 
@@ -34,6 +35,14 @@ class Partner(models.Model):
     status = models.CharField(max_length=10, choices=PartnerStatus.choices, default=PartnerStatus.ACTIVE)
     email_verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The apps it owns, through PartnerApplication (one owner per app). Applications are queried by
+    # their owner as ``Application.objects.filter(partner=...)``; the core model knows nothing of it.
+    applications = models.ManyToManyField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        through="PartnerApplication",
+        related_name="+",
+        related_query_name="partner",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -43,6 +52,44 @@ class Partner(models.Model):
 
     def __str__(self):
         return self.name
+
+
+def cascade_to_applications(collector, field, sub_objs, using):
+    """``on_delete`` of a link's partner: deleting a partner deletes its apps, not only the links to
+    them, as a foreign key from the app to its partner would; no app is left behind without its owner."""
+    models.CASCADE(collector, field, sub_objs, using)
+    application_model = field.model._meta.get_field("application").related_model
+    collector.collect(
+        application_model._base_manager.using(using).filter(partner_link__in=sub_objs),
+        # The links (which point at the apps) go first; the admin lists each app under its link.
+        source=field.model,
+        source_attr="partner_link",
+        reverse_dependency=True,
+        fail_on_restricted=False,
+    )
+
+
+class PartnerApplication(models.Model):
+    """Which partner owns an application (apps without one are the tenant's own).
+
+    The link lives on the partner side so that the core ``Application`` model does not depend on
+    the partner app; ``application.partner_link.partner`` reaches the owner from an app.
+    """
+
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="partner_link"
+    )
+    partner = models.ForeignKey(Partner, on_delete=cascade_to_applications, related_name="application_links")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The portal's lookups: a partner's apps, by when they became its.
+            models.Index(fields=["partner", "created_at"], name="partner_app_partner_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.application} of {self.partner}"
 
 
 class PartnerMembership(models.Model):
@@ -116,7 +163,11 @@ class AccessRequest(models.Model):
 
     def clean(self):
         errors = {}
-        if self.client_id and self.partner_id and self.client.partner_id != self.partner_id:
+        if (
+            self.client_id
+            and self.partner_id
+            and not PartnerApplication.objects.filter(application=self.client_id, partner=self.partner_id).exists()
+        ):
             errors["client"] = "The application does not belong to this partner."
         if not isinstance(self.scope, list) or not all(isinstance(s, str) for s in self.scope):
             errors["scope"] = "scope must be a list of scope values."

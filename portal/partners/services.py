@@ -33,6 +33,7 @@ from portal.partners.models import (
     AccessRequest,
     Invitation,
     Partner,
+    PartnerApplication,
     PartnerMembership,
     PartnerStatus,
     RequestStatus,
@@ -387,18 +388,27 @@ def _grant_types(app_type: str, refresh_tokens: bool) -> list[str]:
     return [GrantType.AUTHORIZATION_CODE.value] + ([GrantType.REFRESH_TOKEN.value] if refresh_tokens else [])
 
 
+def partner_application_create(*, actor: Actor, partner: Partner, **arguments) -> IssuedCredentials:
+    """An application (``application_create``'s arguments) owned by ``partner``: the app and its link
+    in one transaction. The tenant admin's add page uses it as is; the portal through partner_app_create."""
+    with transaction.atomic():
+        issued = application_create(actor=actor, **arguments)
+        PartnerApplication.objects.create(partner=partner, application=issued.application)
+    return issued
+
+
 def partner_app_create(
     *, actor: Actor, partner: Partner, name: str, app_type: str, refresh_tokens: bool = False, **fields
 ) -> IssuedCredentials:
     """A partner's app: always third party and strict, registered through the portal."""
-    return application_create(
+    return partner_application_create(
         actor=actor,
+        partner=partner,
         name=name,
         app_type=app_type,
         created_via=CreatedVia.PORTAL,
         is_first_party=False,
         third_party_security_mode=SecurityMode.STRICT,
-        partner=partner,
         grant_types=_grant_types(app_type, refresh_tokens),
         **fields,
     )

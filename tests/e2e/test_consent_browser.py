@@ -10,8 +10,7 @@ from django.contrib.auth import get_user_model
 
 from consent.models import UserGrant
 from oauthcore.constants import AppType, GrantType, RedirectionPolicy, SubjectType, UserPolicy
-from oauthcore.services.applications import application_create
-from portal.partners.services import partner_create
+from portal.partners.services import partner_application_create, partner_create
 from tests.celery_worker import wait_for
 from tests.e2e.oauth_helpers import PASSWORD, oauth_client
 
@@ -44,12 +43,12 @@ def partner_app(actor, alice, orders, make_grant, callback, live_server):
     def make(name="Acme Order Sync", **fields):
         partner = partner_create(actor=actor, name="Acme Partners", owner=alice)
         fields.setdefault("grant_types", [GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN])
-        issued = application_create(
+        issued = partner_application_create(
             actor=actor,
+            partner=partner,
             name=name,
             app_type=AppType.REGULAR_WEB,
             is_first_party=False,
-            partner=partner,
             callbacks=[callback],
             logo_uri=f"{live_server.url}/static/img/favicon.svg",
             **fields,

@@ -371,7 +371,7 @@ def test_partner_delete(org):
         if Partner.objects.filter(pk=doomed.pk).exists():
             rows.assert_unchanged()
         else:
-            assert response.status_code in SUCCESS and not Application.objects.filter(partner_id=doomed.pk).exists()
+            assert response.status_code in SUCCESS and not Application.objects.filter(partner=doomed.pk).exists()
 
     fuzz()
     chain_is_intact()
@@ -416,7 +416,7 @@ def test_app_create_of_each_type(org):
         assert_form_page(response)
         if response.status_code in SUCCESS:
             app = Application.objects.order_by("-created", "-pk").first()
-            assert app.partner == org["partner"] and app.is_strict_third_party
+            assert app.partner_link.partner == org["partner"] and app.is_strict_third_party
             assert app.created_via == CreatedVia.PORTAL and app.client_id in response.content.decode()
             return
         rows.assert_unchanged()

@@ -56,7 +56,7 @@ def test_parameters_that_the_queryset_would_transform_are_refused():
     with pytest.raises(ValueError, match="exact lookups"):
         lookup.first("x")
     joined = PreparedLookup(
-        lambda client_id: Application.objects.select_related("partner").filter(client_id=client_id), "m"
+        lambda client_id: Application.objects.select_related("user").filter(client_id=client_id), "m"
     )
     with pytest.raises(ValueError, match="select_related"):
         joined.first("x")

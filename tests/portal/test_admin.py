@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from oauthcore.audit import Actor
-from oauthcore.models import AuditEvent, ClientGrant
-from portal.partners.models import AccessRequest, Partner, PartnerMembership, RequestStatus, Role
+from oauthcore.models import Application, AuditEvent, ClientGrant
+from portal.partners.models import AccessRequest, Partner, PartnerApplication, PartnerMembership, RequestStatus, Role
 from portal.partners.services import access_request_create, partner_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -121,6 +121,79 @@ def test_deleting_a_partner_deletes_its_apps_through_the_service(admin_client, p
     assert not Partner.objects.exists()
     assert AuditEvent.objects.filter(action="client.delete", data__client_id=access_request.client.client_id).exists()
     assert AuditEvent.objects.filter(action="partner.delete").exists()
+
+
+def test_deleting_a_partner_any_other_way_still_deletes_its_apps(partner, make_app):
+    """The link lives on the partner side, yet a partner's apps never outlive it (as with a foreign key)."""
+    owned, own = make_app(name="Acme web", is_first_party=False, partner=partner), make_app(name="Tenant web")
+
+    Partner.objects.filter(pk=partner.pk).delete()
+
+    assert list(Application.objects.filter(pk__in=[owned.pk, own.pk]).values_list("name", flat=True)) == ["Tenant web"]
+    assert not PartnerApplication.objects.exists()
+
+
+# -- applications, with their partner --------------------------------------------------------------------------
+
+
+def app_url(view="changelist", *args):
+    return reverse(f"admin:oauthcore_application_{view}", args=args)
+
+
+def test_an_application_added_with_a_partner_is_that_partners(admin_client, partner):
+    page = admin_client.get(app_url("add")).text
+    assert 'name="partner"' in page and "admin-autocomplete" in page
+    found = admin_client.get(
+        reverse("admin:autocomplete"),
+        {"term": "Ac", "app_label": "portal", "model_name": "partnerapplication", "field_name": "partner"},
+    )
+    assert [result["text"] for result in found.json()["results"]] == ["Acme"]
+
+    response = admin_client.post(
+        app_url("add"),
+        {
+            "name": "Acme sync",
+            "app_type": "regular_web",
+            "partner": partner.pk,
+            "redirect_uris": "https://acme.example.com/cb",
+            "grant_types": ["authorization_code"],
+            "client_metadata": "{}",
+        },
+    )
+
+    assert response.status_code == 302
+    app = Application.objects.get(name="Acme sync")
+    assert (app.partner_link.partner, app.is_strict_third_party) == (partner, True)
+    assert list(Application.objects.filter(partner=partner)) == [app]
+    assert AuditEvent.objects.filter(action="client.create", target_id=str(app.pk)).exists()
+
+
+def test_an_applications_partner_is_fixed_after_creation(admin_client, partner, make_app):
+    app = make_app(name="Acme web", is_first_party=False, partner=partner)
+    other = partner_create(actor=Actor.system("tests"), name="Globex", owner=partner.memberships.get().user)
+
+    page = admin_client.get(app_url("change", app.pk)).text
+    assert '<div class="readonly">Acme</div>' in page
+    assert 'name="partner"' not in page
+    admin_client.post(
+        app_url("change", app.pk),
+        {"name": "Acme web", "app_type": "regular_web", "partner": other.pk, "client_metadata": "{}"},
+    )
+    assert PartnerApplication.objects.get(application=app).partner == partner
+
+
+def test_applications_list_filter_and_search_by_partner(admin_client, partner, make_app):
+    make_app(name="Acme web", is_first_party=False, partner=partner)
+    make_app(name="Tenant web")
+
+    def listed(**query):
+        return sorted(str(app.name) for app in admin_client.get(app_url(), query).context["cl"].result_list)
+
+    assert listed() == ["Acme web", "Tenant web"]
+    assert listed(partner__id__exact=partner.pk) == ["Acme web"]
+    assert listed(partner__isnull="True") == ["Tenant web"]
+    assert listed(q="Acme") == ["Acme web"]
+    assert '<td class="field-owning_partner">Acme</td>' in admin_client.get(app_url()).text
 
 
 def test_suspend_and_activate_actions(admin_client, partner):

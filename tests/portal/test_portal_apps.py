@@ -62,7 +62,7 @@ def test_registering_each_app_type(client, acme, app_type, callbacks, confidenti
     )
     assert response.status_code == 201
     app = Application.objects.get(name="Acme Mobile")
-    assert (app.partner, app.is_first_party, app.third_party_security_mode) == (
+    assert (app.partner_link.partner, app.is_first_party, app.third_party_security_mode) == (
         acme.partner,
         False,
         SecurityMode.STRICT,

@@ -32,7 +32,7 @@ from oauthcore.services.client_grants import client_grant_create
 from oauthcore.services.connections import connection_set_domain_level, connection_set_enabled_clients
 from oauthcore.services.resource_servers import resource_server_create
 from portal.partners.models import Partner, PartnerMembership, PartnerStatus, Role
-from portal.partners.services import membership_add, partner_create, partner_set_status
+from portal.partners.services import membership_add, partner_application_create, partner_create, partner_set_status
 
 ORDERS_API = "https://api.demo.portcullis.test/orders/"
 CATALOG_API = "https://api.demo.portcullis.test/catalog/"
@@ -231,7 +231,11 @@ class Command(BaseCommand):
         ).first()
         secret = None
         if application is None:
-            issued = application_create(actor=self.actor, name=name, app_type=app_type, partner=partner, **fields)
+            arguments = {"actor": self.actor, "name": name, "app_type": app_type, **fields}
+            if partner is None:
+                issued = application_create(**arguments)
+            else:
+                issued = partner_application_create(partner=partner, **arguments)
             application, secret = issued.application, issued.client_secret
             self.seeded.created.append(f"application {name}")
         self.seeded.apps.append(SeededApp(label, application, secret, env))
