@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from consent.selectors import consented_scopes
-from consent.services import user_grant_record
+from consent.services import user_grant_record, user_grants_revoke_all
 
 
 class UserGrantStore:
@@ -14,3 +14,6 @@ class UserGrantStore:
 
     def record(self, *, user, client, audience: str, scopes: Iterable[str]) -> None:
         user_grant_record(user=user, client=client, audience=audience, scopes=scopes)
+
+    def revoke_all(self, *, actor, user) -> None:
+        user_grants_revoke_all(actor=actor, user=user)

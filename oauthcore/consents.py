@@ -1,9 +1,10 @@
 """What oauthcore needs from the store of users' consents, and where it finds that store.
 
 ``/authorize`` and the device flow ask what a user has already approved for an app and an API, and
-record what they approve now. The store that answers (the ``consent`` app's, by default) builds on
-oauthcore's models, so oauthcore names it by dotted path (``PORTCULLIS["CONSENT_STORE"]``) rather
-than importing it: the apps stay layered, and a deployment may keep consents elsewhere.
+record what they approve now; deactivating a user takes back everything they approved. The store
+that answers (the ``consent`` app's, by default) builds on oauthcore's models, so oauthcore names it
+by dotted path (``PORTCULLIS["CONSENT_STORE"]``) rather than importing it: the apps stay layered,
+and a deployment may keep consents elsewhere.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from oauthcore.conf import portcullis_settings
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+    from oauthcore.audit import Actor
     from oauthcore.models import Application
 
 
@@ -29,6 +31,10 @@ class ConsentStore(Protocol):
 
     def record(self, *, user: AbstractBaseUser, client: Application, audience: str, scopes: Iterable[str]) -> None:
         """Remember that the user approved these scopes, on top of what they approved before."""
+
+    def revoke_all(self, *, actor: Actor, user: AbstractBaseUser) -> None:
+        """Take back every consent the user gave (their account is being deactivated), audited,
+        inside the caller's transaction."""
 
 
 @cache

@@ -4,9 +4,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.dispatch import Signal
 
 from oauthcore.audit import Actor, record_event
+from oauthcore.consents import consent_store
 from oauthcore.constants import ConnectionStrategy
 from oauthcore.exceptions import ConflictError
 from oauthcore.models import Connection
@@ -28,10 +28,6 @@ UPDATABLE_FIELDS = frozenset(
     }
 )
 MANY_TO_MANY_FIELDS = ("groups", "user_permissions")
-
-# Sent by user_deactivate inside its transaction, with ``actor`` and ``user``: an app that keeps
-# something the user gave (the consent app, their consents) takes it back in its receiver.
-user_deactivated = Signal()
 
 
 def user_create(*, actor: Actor, connection: Connection, email: str, username: str, password: str):
@@ -106,13 +102,12 @@ def user_deactivate(*, actor: Actor, user) -> None:
     Their sessions: the authentication backend's ``get_user`` refuses an inactive user, so each
     session ends at its next request (without scanning the session store for theirs). Their tokens:
     revoked here, as when the user is deleted (refresh tokens fail at /oauth/token, access tokens
-    introspect inactive). Their consents: they belong to the consent app, which depends on oauthcore
-    and not the other way round, so it revokes them in its ``user_deactivated`` receiver, with its
-    own audit entries, inside this transaction.
+    introspect inactive). Their consents: revoked by the consent store (``oauthcore.consents``, the
+    consent app's by default), with its own audit entries, inside this transaction.
     """
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
         record_event(actor=actor, action="user.deactivate", target=user, data={"user_id": user.user_id})
         tokens_revoke(actor=actor, user=user, reason="user deactivated", target=user)
-        user_deactivated.send(sender=type(user), actor=actor, user=user)
+        consent_store().revoke_all(actor=actor, user=user)
