@@ -31,6 +31,7 @@ from oauthcore.services.applications import application_create
 from oauthcore.services.client_grants import client_grant_create
 from oauthcore.services.connections import connection_set_domain_level, connection_set_enabled_clients
 from oauthcore.services.resource_servers import resource_server_create
+from oauthcore.services.users import user_create, user_update
 from portal.partners.models import Partner, PartnerMembership, PartnerStatus, Role
 from portal.partners.services import membership_add, partner_application_create, partner_create, partner_set_status
 
@@ -113,9 +114,9 @@ class Command(BaseCommand):
             connection_set_domain_level(actor=self.actor, connection=connection, is_domain_connection=True)
             self.seeded.created.append(f"{connection.name} promoted to a domain-level connection")
 
-        self._user(ADMIN, superuser=True)
-        self._user(END_USER)
-        partner_user = self._user(PARTNER_USER)
+        self._user(ADMIN, connection, superuser=True)
+        self._user(END_USER, connection)
+        partner_user = self._user(PARTNER_USER, connection)
 
         orders = self._api(
             ORDERS_API,
@@ -190,16 +191,24 @@ class Command(BaseCommand):
             scope=["read:orders", "write:orders"],
         )
 
-    def _user(self, spec: dict, *, superuser: bool = False):
+    def _user(self, spec: dict, connection: Connection, *, superuser: bool = False):
         User = get_user_model()
         user = User.objects.filter(username=spec["username"]).first()
         if user is not None:
             self.seeded.existing_users.add(user.username)
             return user
-        # There is no user service yet; Django's manager is the one way users are made so far.
+        user = user_create(
+            actor=self.actor,
+            connection=connection,
+            email=spec["email"],
+            username=spec["username"],
+            password=spec["password"],
+        )
         fields = {key: value for key, value in spec.items() if key not in {"username", "email", "password"}}
-        create = User.objects.create_superuser if superuser else User.objects.create_user
-        user = create(spec["username"], spec["email"], spec["password"], **fields)
+        if superuser:
+            fields.update(is_staff=True, is_superuser=True)
+        if fields:
+            user_update(actor=self.actor, user=user, **fields)
         self.seeded.created.append(f"user {user.username}")
         return user
 
