@@ -10,7 +10,7 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
@@ -208,6 +208,12 @@ def fill(apps) -> dict:
     }
 
 
+def assert_creation_time_fields_refused(application_pk: int) -> None:
+    """The database itself still refuses to change a field fixed at creation (its triggers)."""
+    with pytest.raises(IntegrityError, match="is_first_party is set at creation"), transaction.atomic():
+        Application.objects.filter(pk=application_pk).update(is_first_party=False)
+
+
 def test_a_database_at_the_old_schema_migrates_with_every_row():
     old_apps = migrate(BEFORE)
     try:
@@ -232,6 +238,7 @@ def test_a_database_at_the_old_schema_migrates_with_every_row():
         first_party = Application.objects.get(pk=made["first_party"])
         assert not PartnerApplication.objects.filter(application=first_party).exists()
         assert not Application.objects.filter(pk=first_party.pk, partner__isnull=False).exists()
+        assert_creation_time_fields_refused(first_party.pk)  # the table's triggers survived its rebuild
 
         # And back: the old column holds each owner again, and the first-party app has none.
         migrate(BEFORE)
@@ -241,4 +248,5 @@ def test_a_database_at_the_old_schema_migrates_with_every_row():
         }
     finally:
         migrate(latest())
+    assert_creation_time_fields_refused(made["first_party"])  # there and back again
     assert {row["application_id"]: row["partner_id"] for row in rows("portal_partnerapplication")} == made["owned"]

@@ -29,26 +29,32 @@ def trigger_name(table: str, column: str) -> str:
 
 
 def create_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
+    if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(POSTGRES_FUNCTION, params=None)
-    for table, columns in IMMUTABLE_COLUMNS.items():
-        for column in columns:
-            name = trigger_name(table, column)
-            if vendor == "postgresql":
-                schema_editor.execute(
-                    f'CREATE TRIGGER {name} BEFORE UPDATE OF "{column}" ON {table} FOR EACH ROW '
-                    f'WHEN (OLD."{column}" IS DISTINCT FROM NEW."{column}") '
-                    f"EXECUTE FUNCTION portcullis_refuse_change('{column}')",
-                    params=None,
-                )
-            elif vendor == "sqlite":
-                schema_editor.execute(
-                    f'CREATE TRIGGER {name} BEFORE UPDATE OF "{column}" ON {table} FOR EACH ROW '
-                    f'WHEN OLD."{column}" IS NOT NEW."{column}" '
-                    f"BEGIN SELECT RAISE(ABORT, '{column} is set at creation and cannot be changed.'); END",
-                    params=None,
-                )
+    for table in IMMUTABLE_COLUMNS:
+        create_table_triggers(schema_editor, table)
+
+
+def create_table_triggers(schema_editor, table: str) -> None:
+    """The triggers of one table (also used by later migrations: SQLite drops a table's triggers
+    when Django rebuilds the table to change its columns)."""
+    vendor = schema_editor.connection.vendor
+    for column in IMMUTABLE_COLUMNS[table]:
+        name = trigger_name(table, column)
+        if vendor == "postgresql":
+            schema_editor.execute(
+                f'CREATE TRIGGER {name} BEFORE UPDATE OF "{column}" ON {table} FOR EACH ROW '
+                f'WHEN (OLD."{column}" IS DISTINCT FROM NEW."{column}") '
+                f"EXECUTE FUNCTION portcullis_refuse_change('{column}')",
+                params=None,
+            )
+        elif vendor == "sqlite":
+            schema_editor.execute(
+                f'CREATE TRIGGER {name} BEFORE UPDATE OF "{column}" ON {table} FOR EACH ROW '
+                f'WHEN OLD."{column}" IS NOT NEW."{column}" '
+                f"BEGIN SELECT RAISE(ABORT, '{column} is set at creation and cannot be changed.'); END",
+                params=None,
+            )
 
 
 def drop_triggers(apps, schema_editor):
