@@ -23,7 +23,7 @@ from oauthcore.constants import AppType, CreatedVia, UserPolicy
 from oauthcore.models import Application, AuditEvent, PreviousClientSecret
 from oauthcore.services.applications import application_rotate_secret
 from portal.partners.models import AccessRequest, Invitation, OutboundEmail, Partner, PartnerMembership, Role
-from portal.partners.services import (
+from portal.partners.services.partners import (
     invitation_create,
     membership_add,
     partner_app_create,

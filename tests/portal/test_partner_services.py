@@ -7,7 +7,7 @@ from oauthcore.exceptions import ConflictError
 from oauthcore.models import AuditEvent, ClientGrant
 from oauthcore.services.tenant import tenant_settings_update
 from portal.partners.models import AccessRequest, PartnerStatus, Role
-from portal.partners.services import (
+from portal.partners.services.partners import (
     access_request_approve,
     access_request_create,
     access_request_reject,

@@ -12,7 +12,7 @@ from oauthcore.audit import Actor
 from oauthcore.models import AuditEvent
 from oauthcore.services.tenant import tenant_settings_update
 from portal.partners.models import Invitation, Partner, PartnerMembership, PartnerStatus, Role
-from portal.partners.services import (
+from portal.partners.services.partners import (
     VERIFY_EMAIL_SALT,
     invitation_accept,
     invitation_create,

@@ -11,7 +11,7 @@ from oauthcore.models import TenantSettings
 from portal.partners.forms import InvitationSignUpForm, PartnerForm, SignUpForm, apply_service_errors
 from portal.partners.models import Role
 from portal.partners.selectors import memberships_of
-from portal.partners.services import (
+from portal.partners.services.partners import (
     invitation_accept,
     invitation_find,
     invitation_sign_up,

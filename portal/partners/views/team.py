@@ -13,7 +13,7 @@ from portal.partners import roles
 from portal.partners.forms import DeletePartnerForm, InvitationForm, PartnerForm, RoleForm, apply_service_errors
 from portal.partners.models import Invitation, PartnerMembership, Role
 from portal.partners.selectors import team
-from portal.partners.services import (
+from portal.partners.services.partners import (
     invitation_create,
     invitation_revoke,
     membership_remove,

@@ -31,7 +31,7 @@ from portal.partners.models import (
     RequestStatus,
     Role,
 )
-from portal.partners.services import (
+from portal.partners.services.partners import (
     DRAFT_FIELDS,
     access_request_approve,
     access_request_reject,
