@@ -31,21 +31,16 @@ from portal.partners.models import (
     RequestStatus,
     Role,
 )
-from portal.partners.services.partners import (
+from portal.partners.services.access_requests import (
     DRAFT_FIELDS,
     access_request_approve,
     access_request_reject,
     access_request_save_draft,
-    invitation_revoke,
-    membership_add,
-    membership_remove,
-    membership_set_role,
-    partner_application_create,
-    partner_create,
-    partner_delete,
-    partner_set_status,
-    partner_update,
 )
+from portal.partners.services.apps import partner_application_create
+from portal.partners.services.invitations import invitation_revoke
+from portal.partners.services.memberships import membership_add, membership_remove, membership_set_role
+from portal.partners.services.partners import partner_create, partner_delete, partner_set_status, partner_update
 
 # -- partners and their members ----------------------------------------------------------------------------
 
