@@ -1,5 +1,13 @@
-"""The partner app's Django admin."""
+"""The partner app's Django admin: partners and their members, invitations, access requests, the
+email outbox, and the core's application pages with the partner that owns each app.
 
-from portal.partners.admin import partners
+Django's autodiscovery imports this package; importing each module registers its ModelAdmins.
+``applications`` comes last: it replaces the core ``Application`` registration rather than adding one.
+"""
 
-__all__ = ["partners"]
+from portal.partners.admin import access_requests, invitations, memberships, outbox, partners
+
+# isort: split
+from portal.partners.admin import applications
+
+__all__ = ["access_requests", "applications", "invitations", "memberships", "outbox", "partners"]
