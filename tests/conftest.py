@@ -7,7 +7,7 @@ from oauthcore.constants import AppType, SubjectType
 from oauthcore.services.applications import application_create
 from oauthcore.services.client_grants import client_grant_create
 from oauthcore.services.resource_servers import resource_server_create
-from portal.partners.services import partner_application_create
+from portal.partners.services.apps import partner_application_create
 
 pytest_plugins = ["tests.celery_worker", "tests.smtp"]
 

@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 
 from consent.models import UserGrant
 from oauthcore.constants import AppType, GrantType, RedirectionPolicy, SubjectType, UserPolicy
-from portal.partners.services import partner_application_create, partner_create
+from portal.partners.services.apps import partner_application_create
+from portal.partners.services.partners import partner_create
 from tests.celery_worker import wait_for
 from tests.e2e.oauth_helpers import PASSWORD, oauth_client
 

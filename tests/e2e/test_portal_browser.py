@@ -23,7 +23,9 @@ from oauthcore.models import Application, PreviousClientSecret
 from oauthcore.services.client_grants import client_grant_create
 from oauthcore.tasks import retire_previous_client_secrets
 from portal.partners.models import AccessRequest, Partner, PartnerMembership, RequestStatus, Role
-from portal.partners.services import access_request_approve, partner_app_create, partner_create
+from portal.partners.services.access_requests import access_request_approve
+from portal.partners.services.apps import partner_app_create
+from portal.partners.services.partners import partner_create
 from tests.celery_worker import wait_for
 from tests.e2e.oauth_helpers import PASSWORD, oauth_client, verify_jwt
 

@@ -23,13 +23,11 @@ from oauthcore.constants import AppType, CreatedVia, UserPolicy
 from oauthcore.models import Application, AuditEvent, PreviousClientSecret
 from oauthcore.services.applications import application_rotate_secret
 from portal.partners.models import AccessRequest, Invitation, OutboundEmail, Partner, PartnerMembership, Role
-from portal.partners.services import (
-    invitation_create,
-    membership_add,
-    partner_app_create,
-    partner_create,
-    partner_register,
-)
+from portal.partners.services.apps import partner_app_create
+from portal.partners.services.invitations import invitation_create
+from portal.partners.services.memberships import membership_add
+from portal.partners.services.partners import partner_create
+from portal.partners.services.signup import partner_register
 from tests.fuzz.budget import FUZZ, FUZZ_OPERATION
 from tests.fuzz.strategies import (
     BAD_URLS,

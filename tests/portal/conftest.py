@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from oauthcore.audit import Actor
 from oauthcore.constants import AppType
 from portal.partners.models import OutboundEmail, Partner, PartnerMembership, Role
-from portal.partners.services import membership_add, partner_app_create, partner_create
+from portal.partners.services.apps import partner_app_create
+from portal.partners.services.memberships import membership_add
+from portal.partners.services.partners import partner_create
 
 PASSWORD = "a long portal passphrase 7"
 LINK_RE = re.compile(r"https?://\S+")

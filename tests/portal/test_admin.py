@@ -9,7 +9,8 @@ from django.urls import reverse
 from oauthcore.audit import Actor
 from oauthcore.models import Application, AuditEvent, ClientGrant
 from portal.partners.models import AccessRequest, Partner, PartnerApplication, PartnerMembership, RequestStatus, Role
-from portal.partners.services import access_request_create, partner_create
+from portal.partners.services.access_requests import access_request_create
+from portal.partners.services.partners import partner_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
@@ -379,7 +380,7 @@ def test_outgoing_email_is_listed_read_only_without_its_body(admin_client):
 
 def test_invitations_are_listed_and_revoked_through_the_service(admin_client, partner, owner):
     from portal.partners.models import Invitation
-    from portal.partners.services import invitation_create
+    from portal.partners.services.invitations import invitation_create
 
     owner_membership = PartnerMembership.objects.get(partner=partner, user=owner)
     issued = invitation_create(actor=Actor.user(owner), by=owner_membership, email="new@acme.example", role="admin")

@@ -7,17 +7,14 @@ from oauthcore.exceptions import ConflictError
 from oauthcore.models import AuditEvent, ClientGrant
 from oauthcore.services.tenant import tenant_settings_update
 from portal.partners.models import AccessRequest, PartnerStatus, Role
-from portal.partners.services import (
+from portal.partners.services.access_requests import (
     access_request_approve,
     access_request_create,
     access_request_reject,
     access_request_save_draft,
-    membership_add,
-    membership_remove,
-    membership_set_role,
-    partner_create,
-    partner_delete,
 )
+from portal.partners.services.memberships import membership_add, membership_remove, membership_set_role
+from portal.partners.services.partners import partner_create, partner_delete
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,8 @@ from oauthcore.constants import AppType, CreatedVia, DefaultFor, SecurityMode, S
 from oauthcore.models import Application, AuditEvent, ClientGrant, PreviousClientSecret
 from oauthcore.services.applications import application_rotate_secret
 from portal.partners.models import AccessRequest, RequestStatus
-from portal.partners.services import access_request_approve, access_request_reject, partner_app_create
+from portal.partners.services.access_requests import access_request_approve, access_request_reject
+from portal.partners.services.apps import partner_app_create
 from tests.portal.conftest import PASSWORD, emails
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]

@@ -13,7 +13,8 @@ from oauthcore.audit import Actor
 from oauthcore.models import Application, PreviousClientSecret
 from oauthcore.services.applications import application_rotate_secret
 from portal.partners.models import Invitation, Partner, PartnerMembership, Role
-from portal.partners.services import access_request_create, invitation_create
+from portal.partners.services.access_requests import access_request_create
+from portal.partners.services.invitations import invitation_create
 from portal.partners.urls import partner_urls
 
 pytestmark = pytest.mark.django_db

@@ -12,15 +12,10 @@ from oauthcore.audit import Actor
 from oauthcore.models import AuditEvent
 from oauthcore.services.tenant import tenant_settings_update
 from portal.partners.models import Invitation, Partner, PartnerMembership, PartnerStatus, Role
-from portal.partners.services import (
-    VERIFY_EMAIL_SALT,
-    invitation_accept,
-    invitation_create,
-    membership_set_role,
-    partner_set_status,
-    partner_sign_up,
-    token_digest,
-)
+from portal.partners.services.invitations import invitation_accept, invitation_create, token_digest
+from portal.partners.services.memberships import membership_set_role
+from portal.partners.services.partners import partner_set_status
+from portal.partners.services.signup import VERIFY_EMAIL_SALT, partner_sign_up
 from tests.portal.conftest import PASSWORD, emails, link_in, make_user, path_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]

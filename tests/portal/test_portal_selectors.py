@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from oauthcore.services.tenant import tenant_settings_update
 from portal.partners.models import Role
 from portal.partners.selectors import partner_manager_addresses, tenant_admin_addresses
-from portal.partners.services import membership_set_role
+from portal.partners.services.memberships import membership_set_role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 

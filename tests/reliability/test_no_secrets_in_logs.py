@@ -16,7 +16,8 @@ from oauthcore.audit import Actor
 from oauthcore.models import Connection
 from oauthcore.services.connections import connection_set_domain_level
 from portal.partners.models import OutboundEmail, PartnerMembership, Role
-from portal.partners.services import invitation_create, partner_sign_up
+from portal.partners.services.invitations import invitation_create
+from portal.partners.services.signup import partner_sign_up
 from tests.portal.conftest import link_in, path_of
 
 pytestmark = pytest.mark.django_db

@@ -28,7 +28,8 @@ from portal.partners.forms import (
 )
 from portal.partners.models import RequestStatus
 from portal.partners.selectors import app_with_secrets, partner_apps, partner_requests, team
-from portal.partners.services import access_request_create, partner_app_create, partner_app_update
+from portal.partners.services.access_requests import access_request_create
+from portal.partners.services.apps import partner_app_create, partner_app_update
 from portal.partners.views.access import member_actor, partner_context, partner_page
 
 RECENT_REQUESTS = 5

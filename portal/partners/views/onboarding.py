@@ -11,10 +11,8 @@ from oauthcore.models import TenantSettings
 from portal.partners.forms import InvitationSignUpForm, PartnerForm, SignUpForm, apply_service_errors
 from portal.partners.models import Role
 from portal.partners.selectors import memberships_of
-from portal.partners.services import (
-    invitation_accept,
-    invitation_find,
-    invitation_sign_up,
+from portal.partners.services.invitations import invitation_accept, invitation_find, invitation_sign_up
+from portal.partners.services.signup import (
     partner_register,
     partner_resend_verification,
     partner_sign_up,

@@ -13,14 +13,9 @@ from portal.partners import roles
 from portal.partners.forms import DeletePartnerForm, InvitationForm, PartnerForm, RoleForm, apply_service_errors
 from portal.partners.models import Invitation, PartnerMembership, Role
 from portal.partners.selectors import team
-from portal.partners.services import (
-    invitation_create,
-    invitation_revoke,
-    membership_remove,
-    membership_set_role,
-    partner_delete,
-    partner_update,
-)
+from portal.partners.services.invitations import invitation_create, invitation_revoke
+from portal.partners.services.memberships import membership_remove, membership_set_role
+from portal.partners.services.partners import partner_delete, partner_update
 from portal.partners.views.access import email_allowed, member_actor, partner_context, partner_page
 
 

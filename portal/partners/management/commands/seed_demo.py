@@ -33,7 +33,9 @@ from oauthcore.services.connections import connection_set_domain_level, connecti
 from oauthcore.services.resource_servers import resource_server_create
 from oauthcore.services.users import user_create, user_update
 from portal.partners.models import Partner, PartnerMembership, PartnerStatus, Role
-from portal.partners.services import membership_add, partner_application_create, partner_create, partner_set_status
+from portal.partners.services.apps import partner_application_create
+from portal.partners.services.memberships import membership_add
+from portal.partners.services.partners import partner_create, partner_set_status
 
 ORDERS_API = "https://api.demo.portcullis.test/orders/"
 CATALOG_API = "https://api.demo.portcullis.test/catalog/"

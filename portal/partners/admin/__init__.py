@@ -1,0 +1,13 @@
+"""The partner app's Django admin: partners and their members, invitations, access requests, the
+email outbox, and the core's application pages with the partner that owns each app.
+
+Django's autodiscovery imports this package; importing each module registers its ModelAdmins.
+``applications`` comes last: it replaces the core ``Application`` registration rather than adding one.
+"""
+
+from portal.partners.admin import access_requests, invitations, memberships, outbox, partners
+
+# isort: split
+from portal.partners.admin import applications
+
+__all__ = ["access_requests", "applications", "invitations", "memberships", "outbox", "partners"]
