@@ -38,6 +38,9 @@ class PartnerAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
     list_display = ("name", "status", "website", "member_count", "application_count", "created_at")
     list_filter = ("status",)
     search_fields = ("name", "website")
+    # Explicit: the counts below group the query, and a grouped query drops Meta.ordering (the
+    # partner autocomplete on an application's add page would page through an unordered list).
+    ordering = ("name",)
     actions = ("activate", "suspend", "delete_selected")
 
     def get_fields(self, request, obj=None):
