@@ -29,19 +29,21 @@ def user_grants_revoke_all(*, actor: Actor, user) -> None:
             user_grant_revoke(actor=actor, grant=grant)
 
 
-def user_grant_record(*, user, client, audience: str, scopes) -> UserGrant:
-    """Remember what the user approved: added to what they had approved before for this API."""
+def user_grant_record(*, user, client, audience: str, scopes, shown=()) -> UserGrant:
+    """Remember what the user approved (``scopes``) for this API, added to what they had approved
+    before; of the scopes the consent screen showed (``shown``), those not approved now are taken out:
+    the latest answer about a scope is the one that stands."""
+    approved, withdrawn = set(scopes), set(shown) - set(scopes)
     with transaction.atomic():
         grant, created = UserGrant.objects.select_for_update().get_or_create(
-            user=user, client=client, audience=audience, defaults={"scope": sorted(set(scopes))}
+            user=user, client=client, audience=audience, defaults={"scope": sorted(approved)}
         )
+        withdrawn &= set(grant.scope)
         if not created:
-            grant.scope = sorted(set(grant.scope) | set(scopes))
+            grant.scope = sorted((set(grant.scope) - withdrawn) | approved)
             grant.save(update_fields=["scope", "updated_at"])
-        record_event(
-            actor=Actor.user(user),
-            action="consent.grant",
-            target=grant,
-            data={"client_id": client.client_id, "audience": audience, "scope": sorted(set(scopes))},
-        )
+        data = {"client_id": client.client_id, "audience": audience, "scope": sorted(approved)}
+        if withdrawn:
+            data["withdrawn"] = sorted(withdrawn)
+        record_event(actor=Actor.user(user), action="consent.grant", target=grant, data=data)
     return grant

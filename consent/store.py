@@ -15,5 +15,8 @@ class UserGrantStore:
     def record(self, *, user, client, audience: str, scopes: Iterable[str]) -> None:
         user_grant_record(user=user, client=client, audience=audience, scopes=scopes)
 
+    def answer(self, *, user, client, audience: str, shown: Iterable[str], approved: Iterable[str]) -> None:
+        user_grant_record(user=user, client=client, audience=audience, scopes=approved, shown=shown)
+
     def revoke_all(self, *, actor, user) -> None:
         user_grants_revoke_all(actor=actor, user=user)

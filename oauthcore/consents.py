@@ -1,7 +1,8 @@
 """What oauthcore needs from the store of users' consents, and where it finds that store.
 
 ``/authorize`` and the device flow ask what a user has already approved for an app and an API, and
-record what they approve now; deactivating a user takes back everything they approved. The store
+record what they approve now (``/authorize`` records the whole answer: what the user unticked is
+taken back); deactivating a user takes back everything they approved. The store
 that answers (the ``consent`` app's, by default) builds on oauthcore's models, so oauthcore names it
 by dotted path (``PORTCULLIS["CONSENT_STORE"]``) rather than importing it: the apps stay layered,
 and a deployment may keep consents elsewhere.
@@ -31,6 +32,18 @@ class ConsentStore(Protocol):
 
     def record(self, *, user: AbstractBaseUser, client: Application, audience: str, scopes: Iterable[str]) -> None:
         """Remember that the user approved these scopes, on top of what they approved before."""
+
+    def answer(
+        self,
+        *,
+        user: AbstractBaseUser,
+        client: Application,
+        audience: str,
+        shown: Iterable[str],
+        approved: Iterable[str],
+    ) -> None:
+        """Remember the user's answer on the consent screen: of the scopes it showed, the approved ones
+        are kept and the others taken out of what they approved before (the scopes not shown stay)."""
 
     def revoke_all(self, *, actor: Actor, user: AbstractBaseUser) -> None:
         """Take back every consent the user gave (their account is being deactivated), audited,

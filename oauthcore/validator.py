@@ -489,6 +489,26 @@ class PolicyValidator(OAuth2Validator):
         """What the refresh may carry: the original scopes, narrowed to today's ceiling."""
         return sorted(context_of(request).decision.scopes)
 
+    # -- /authorize: what oauthlib asks before the user is known ------------------------------
+
+    def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs):
+        """Only the code flow is served: any other response type (the implicit and hybrid ones
+        oauthlib knows included) is unsupported_response_type (RFC 6749 §4.1.2.1), not the
+        unauthorized_client oauthlib answers when this hook says no."""
+        if response_type != "code":
+            raise errors.UnsupportedResponseTypeError(request=request)
+        return super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
+
+    def validate_silent_login(self, request):
+        """``prompt=none`` (OpenID Connect Core §3.1.2.6): oauthlib asks here, before the view knows
+        the user; ``/authorize`` answers login_required itself once it does (``AuthorizeView.handle``)."""
+        return True
+
+    def validate_silent_authorization(self, request):
+        """``prompt=none``: consent_required is the policy's answer, once the user's stored consent
+        is known (``Rule.CONSENT``)."""
+        return True
+
     # -- OIDC -------------------------------------------------------------------------------
 
     def get_claim_dict(self, request):

@@ -5,22 +5,25 @@ validator applies the policy without knowing the user yet. Once the user is know
 ``decide`` runs again with what only the user brings: their connection, their stored consent
 and ``prompt``. Errors follow the app's redirection policy (``Rule.AUTHORIZE_ERRORS``): with open redirect
 protection they are shown on our own page; an unregistered redirect URI is never redirected to.
+Only the code flow is served, answered in the query or the fragment (``response_mode``); request
+objects and the ``registration`` parameter are refused, not ignored (OpenID Connect Core §6, §7.2.1).
 """
 
-from urllib.parse import urlencode
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors
 
 from oauthcore.access_tokens import userinfo_audience
@@ -36,11 +39,24 @@ from portal.platform.csp import decision_page
 ERROR_TEMPLATE = "oauthcore/authorize_error.html"
 UNREADABLE = errors.InvalidRequestError(description="The authorization request could not be read.")
 CONSENT_TEMPLATE = "oauthcore/consent.html"
+DECLINED = "The user declined to authorize the application."
+# OAuth 2.0 Multiple Response Type Encoding Practices §2.1. form_post is not served: it is refused,
+# not silently answered in the query.
+RESPONSE_MODES = ("query", "fragment")
+# OpenID Connect Core §6.1, §6.2 and §7.2.1: a parameter the server does not support is refused
+# with its own error code, never ignored (the client would think its request object applied).
+UNSUPPORTED_PARAMETERS = {
+    "request": ("request_not_supported", "Request objects (the request parameter) are not supported."),
+    "request_uri": ("request_uri_not_supported", "The request_uri parameter is not supported."),
+    "registration": ("registration_not_supported", "The registration parameter is not supported."),
+}
 
 
-def _iss_param(uri: str) -> str:
-    separator = "&" if "?" in uri else "?"
-    return f"{uri}{separator}{urlencode({'iss': portcullis_settings.issuer})}"
+def callback_redirect(location: str, redirect_uri: str) -> OAuth2ResponseRedirect:
+    """A redirect to the app's callback, allowed for exactly the scheme of the validated, registered
+    ``redirect_uri``: Django's HttpResponseRedirect refuses a native app's private-use scheme
+    (``com.example.app:/cb``, RFC 8252 §7.1) with a 400."""
+    return OAuth2ResponseRedirect(location, allowed_schemes=[urlsplit(redirect_uri).scheme])
 
 
 def url_without(request, *names: str, prompt: str | None = None) -> str:
@@ -128,6 +144,9 @@ class AuthorizeView(OAuthLibMixin, View):
             return self.error_page(request, UNREADABLE, None)
         oauthlib_request = credentials.pop("request")
         application = oauthlib_request.client
+        refusal = self.unsupported(request, oauthlib_request)
+        if refusal is not None:
+            return self.error(request, refusal, application)
         prompt = frozenset((request.GET.get("prompt") or "").split())
         if self.login_needed(request, prompt, answering=answer is not None):
             if "none" in prompt:
@@ -138,9 +157,9 @@ class AuthorizeView(OAuthLibMixin, View):
         context = context_of(oauthlib_request)
         audience = context.audience or userinfo_audience()
         stored = consent_store().consented_scopes(user=request.user, client=application, audience=audience)
-        inputs = context.inputs.with_user(
-            user=request.user, consented_scopes=stored, prompt=frozenset() if answer else prompt
-        )
+        # The answer is decided with the same prompt as the screen it answers: with prompt=consent
+        # it covers every scope asked for, not only those the stored consent lacks.
+        inputs = context.inputs.with_user(user=request.user, consented_scopes=stored, prompt=prompt)
         decision = inputs.decide(Flow.AUTHORIZE)
         if decision.denied:
             audit_denial(decision, application, Flow.AUTHORIZE)
@@ -151,18 +170,47 @@ class AuthorizeView(OAuthLibMixin, View):
             force_page = decision.reason == "connection_not_domain_level"
             return self.error(request, error, application, force_page=force_page)
 
+        if answer is not None:
+            return self.answer(request, answer, decision, audience, credentials, oauthlib_request)
         if not decision.consent_required:
             return self.approve(request, decision.scopes, credentials, application)
-        if answer is None:
-            return self.consent_page(request, application, decision, stored)
+        return self.consent_page(request, application, decision, stored)
+
+    def answer(self, request, answer: str, decision: Decision, audience: str, credentials, oauthlib_request):
+        """The user's answer on the consent screen decides, whatever the stored consent says.
+
+        Decline is access_denied even when consent is no longer needed (the form answered twice,
+        or in a second tab after another answer); the scopes ticked cap what is issued, and replace
+        what the stored consent says of the scopes the screen showed (OpenID Connect Core §3.1.2.4).
+        """
+        application = oauthlib_request.client
+        declined = errors.AccessDeniedError(description=DECLINED, request=oauthlib_request)
         if answer != "accept":
-            return self.error(request, errors.AccessDeniedError(request=oauthlib_request), application)
-        approved = frozenset(request.POST.getlist("scope")) & decision.scopes_to_consent
-        if not approved:  # unticking everything is declining
-            return self.error(request, errors.AccessDeniedError(request=oauthlib_request), application)
-        granted = (decision.scopes - decision.scopes_to_consent) | approved
-        consent_store().record(user=request.user, client=application, audience=audience, scopes=granted)
-        return self.approve(request, granted, credentials, application)
+            return self.error(request, declined, application)
+        shown = decision.scopes_to_consent
+        approved = frozenset(request.POST.getlist("scope")) & shown
+        if shown and not approved:  # unticking everything is declining
+            return self.error(request, declined, application)
+        if shown:
+            consent_store().answer(
+                user=request.user, client=application, audience=audience, shown=shown, approved=approved
+            )
+        return self.approve(request, (decision.scopes - shown) | approved, credentials, application)
+
+    @staticmethod
+    def unsupported(request, oauthlib_request) -> errors.OAuth2Error | None:
+        """A parameter this server does not serve, refused rather than ignored (OpenID Connect Core §6,
+        §7.2.1; OAuth 2.0 Multiple Response Types §5)."""
+        for name, (code, description) in UNSUPPORTED_PARAMETERS.items():
+            if name in request.GET:
+                return errors.CustomOAuth2Error(error=code, description=description, request=oauthlib_request)
+        mode = request.GET.get("response_mode")
+        if mode is not None and mode not in RESPONSE_MODES:
+            return errors.InvalidRequestError(
+                description=f"response_mode {mode!r} is not supported: use {' or '.join(RESPONSE_MODES)}.",
+                request=oauthlib_request,
+            )
+        return None
 
     @staticmethod
     def login_needed(request, prompt: frozenset[str], *, answering: bool) -> bool:
@@ -188,7 +236,7 @@ class AuthorizeView(OAuthLibMixin, View):
             )
         except OAuthToolkitError as error:
             return self.error(request, error.oauthlib_error, application)
-        return HttpResponseRedirect(uri)
+        return callback_redirect(uri, credentials["redirect_uri"])
 
     # -- pages and errors -----------------------------------------------------------------------
 
@@ -216,8 +264,13 @@ class AuthorizeView(OAuthLibMixin, View):
         protected = application is None or application.redirection_policy != RedirectionPolicy.ALLOW_ALWAYS
         if force_page or protected or not redirect_uri:
             return self.error_page(request, error, application)
-        separator = "&" if "?" in redirect_uri else "?"
-        return HttpResponseRedirect(_iss_param(f"{redirect_uri}{separator}{error.urlencoded}"))
+        # In the component the success would have used: the fragment when response_mode=fragment.
+        location = add_params_to_uri(
+            redirect_uri,
+            [*error.twotuples, ("iss", portcullis_settings.issuer)],
+            fragment=request.GET.get("response_mode") == "fragment",
+        )
+        return callback_redirect(location, redirect_uri)
 
     def error_page(self, request, error, application: Application | None):
         context = {

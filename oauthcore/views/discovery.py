@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 from oauthcore.conf import portcullis_settings
 from oauthcore.keys import active_signing_key, published_keys
 from oauthcore.models import TenantSettings
+from oauthcore.views.authorize import RESPONSE_MODES
 
 OIDC_SCOPES = ["openid", "profile", "email", "offline_access"]
 CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "nickname", "email", "email_verified"]
@@ -23,7 +24,7 @@ def server_metadata() -> dict:
         "userinfo_endpoint": f"{issuer}/userinfo",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "device_authorization_endpoint": f"{issuer}/oauth/device/code",
         "grant_types_supported": [
             "authorization_code",

@@ -149,6 +149,22 @@ PINS = {
         "2601559bf26ac5c7",
         "PolicyValidator.get_oidc_issuer_endpoint answers the configured issuer.",
     ),
+    # -- /authorize before the user is known
+    f"{VALIDATOR}.validate_response_type": (
+        "b848b1ed7e2e476a",
+        "PolicyValidator.validate_response_type refuses every response type but code, then calls it: "
+        "check what it answers for code.",
+    ),
+    "oauthlib.openid.connect.core.request_validator:RequestValidator.validate_silent_login": (
+        "4ad6339ba10afe46",
+        "PolicyValidator.validate_silent_login leaves prompt=none to the view: check oauthlib still asks "
+        "it before the user is known, and what a False answer does.",
+    ),
+    "oauthlib.openid.connect.core.request_validator:RequestValidator.validate_silent_authorization": (
+        "24018cfe03db5d41",
+        "PolicyValidator.validate_silent_authorization leaves consent_required to the policy: check "
+        "oauthlib still asks it before the user is known.",
+    ),
     # -- the backends and the token view
     f"{BACKEND}.extract_body": (
         "9e2c377b08a14248",
