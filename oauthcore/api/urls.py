@@ -4,7 +4,9 @@ Other apps' management API paths (the consent app's ``grants``) join these in on
 project's URLconf, ahead of the catch-all 404 at the end.
 """
 
+from django.http import JsonResponse
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from oauthcore.api.errors import envelope
@@ -21,9 +23,8 @@ COLLECTION = {"get": "list", "post": "create"}
 ITEM = {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
 
 
+@csrf_exempt  # bearer-authenticated like every view here: an unknown path is a 404, before any CSRF check
 def not_found(request, rest=""):
-    from django.http import JsonResponse
-
     return JsonResponse(envelope(404, "Not Found", "inexistent_resource"), status=404)
 
 

@@ -24,7 +24,7 @@ from oauthcore import ratelimit
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import GrantType
 from oauthcore.models import Application
-from oauthcore.oauthlib_core import FormOrJSONOAuthLibCore
+from oauthcore.oauthlib_core import CLIENT_CHALLENGE, FormOrJSONOAuthLibCore, reject_repeated_parameters
 from oauthcore.policy import Flow
 from oauthcore.request_context import context_of
 from oauthcore.selectors import decide_stored
@@ -52,6 +52,8 @@ def oauth_error(exc: errors.OAuth2Error) -> JsonResponse:
     response = JsonResponse(json.loads(exc.json), status=exc.status_code)
     for name, value in exc.headers.items():
         response[name] = value
+    if isinstance(exc, errors.InvalidClientError):
+        response["WWW-Authenticate"] = CLIENT_CHALLENGE  # RFC 6749 §5.2, as at the token endpoint
     return response
 
 
@@ -67,6 +69,10 @@ class DeviceAuthorizationView(View):
         # django-oauth-toolkit lets a public client in by its id only for this grant type.
         oauthlib_request.grant_type = GrantType.DEVICE_CODE.value
         validator = PolicyValidator()
+        try:
+            reject_repeated_parameters(oauthlib_request)
+        except errors.OAuth2Error as exc:
+            return oauth_error(exc)
         if not validator.authenticate_client(oauthlib_request):
             return oauth_error(errors.InvalidClientError(request=oauthlib_request))
         client = oauthlib_request.client

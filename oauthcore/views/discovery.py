@@ -6,10 +6,15 @@ from django.views.decorators.http import require_GET
 from oauthcore.conf import portcullis_settings
 from oauthcore.keys import active_signing_key, published_keys
 from oauthcore.models import TenantSettings
+from oauthcore.validator import PolicyValidator
 from oauthcore.views.authorize import RESPONSE_MODES
 
 OIDC_SCOPES = ["openid", "profile", "email", "offline_access"]
-CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "nickname", "email", "email_verified"]
+# What every ID token carries besides the user's claims (OpenID Connect Core §2, §3.1.3.6; ``jti``
+# is django-oauth-toolkit's, the key of its IDToken row), then the user's claims as the validator
+# emits them in ID tokens and at /userinfo, by scope.
+ID_TOKEN_CLAIMS = ["iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti"]
+CLAIMS = [*ID_TOKEN_CLAIMS, *PolicyValidator.oidc_claim_scope]
 
 
 def server_metadata() -> dict:

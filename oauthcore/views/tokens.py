@@ -3,7 +3,9 @@
 import functools
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from django.db import DataError
 from django.db.models import Exists, JSONField, OuterRef, Subquery
@@ -19,9 +21,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider import views as dot_views
 from oauth2_provider.signals import app_authorized
 from oauthlib.common import Request as OAuthlibRequest
+from oauthlib.oauth2.rfc6749 import errors
 
 from oauthcore.conf import portcullis_settings
 from oauthcore.models import AccessToken, Application, ResourceServer, User
+from oauthcore.oauthlib_core import CLIENT_CHALLENGE, reject_repeated_parameters
 from oauthcore.prepared import PreparedLookup
 from oauthcore.request_context import context_of
 from oauthcore.validator import PolicyValidator
@@ -58,19 +62,88 @@ class RevokeView(dot_views.RevokeTokenView):
     """``POST /oauth/revoke`` (RFC 7009): a client revokes only its own tokens."""
 
 
-class UserInfoView(dot_views.UserInfoView):
-    """``GET /userinfo``: tokens with the openid scope; strict third-party apps never get one."""
+USERINFO_REALM = "userinfo"
+# RFC 6750 §2.1: the b64token syntax of a bearer credential.
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
-def _authenticated_client(request, load_client=None):
-    """The client authenticated by Basic auth or body credentials (DOT's rules), or None.
+def bearer_error(status: int, error: str | None = None, description: str | None = None, scope: str | None = None):
+    """RFC 6750 §3: the error in JSON and in the ``Bearer`` challenge. A request that sent no
+    credentials at all gets no error code (§3.1): only the challenge, and what to send."""
+    challenge = [f'realm="{USERINFO_REALM}"']
+    body = {"error": error} if error else {}
+    if error:
+        challenge.append(f'error="{error}"')
+    if error and description:
+        challenge.append(f'error_description="{description}"')
+    if scope:
+        challenge.append(f'scope="{scope}"')
+    body["error_description"] = description or "Send an access token in the Authorization header: Bearer <token>."
+    response = JsonResponse(body, status=status)
+    response["WWW-Authenticate"] = "Bearer " + ", ".join(challenge)
+    return response
 
-    ``load_client(client_id)`` replaces the validator's own lookup of the client."""
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class UserInfoView(View):
+    """``GET`` and ``POST /userinfo`` (OpenID Connect Core §5.3): the claims a token with ``openid``
+    gives; strict third-party apps never get one (their OIDC scopes are dropped), so their tokens
+    are refused with ``insufficient_scope``.
+
+    The token is read from the ``Authorization`` header only (RFC 6750 §2.1): one in the query
+    (§2.3) or the form body (§2.2) is refused, never used, since a URL or a body ends up in logs."""
+
+    http_method_names = ["get", "post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method.lower() not in self.http_method_names:
+            return self.http_method_not_allowed(request, *args, **kwargs)
+        elsewhere = "access_token" in request.GET or (
+            request.method == "POST"
+            and request.content_type == "application/x-www-form-urlencoded"
+            and "access_token" in request.POST
+        )
+        header = request.headers.get("Authorization")
+        if header is None:
+            if elsewhere:
+                return bearer_error(
+                    400, "invalid_request", "Send the access token in the Authorization header, not in the request."
+                )
+            return bearer_error(401)
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return bearer_error(401)  # credentials of a scheme this endpoint does not take: none for it
+        token = token.strip()
+        if not B64TOKEN.fullmatch(token):
+            return bearer_error(400, "invalid_request", "The Authorization header carries no bearer token.")
+        if elsewhere:
+            return bearer_error(400, "invalid_request", "Send the access token in one place only.")
+        return self.claims(request, token)
+
+    def claims(self, request, token: str):
+        oauthlib_request = OAuthlibRequest(request.build_absolute_uri(request.path), http_method=request.method)
+        validator = PolicyValidator()
+        if not validator.validate_bearer_token(token, [], oauthlib_request):
+            return bearer_error(401, "invalid_token", "The access token is expired, revoked, malformed or invalid.")
+        if "openid" not in oauthlib_request.scopes:
+            return bearer_error(403, "insufficient_scope", "The access token has no openid scope.", scope="openid")
+        return JsonResponse(validator.get_userinfo_claims(oauthlib_request))
+
+
+def _oauthlib_request(request) -> OAuthlibRequest:
+    """The client credentials and parameters of ``request`` as oauthlib reads them (every body
+    parameter, a repeated one as often as it was sent)."""
     headers = {}
     if "HTTP_AUTHORIZATION" in request.META:
         headers["HTTP_AUTHORIZATION"] = request.META["HTTP_AUTHORIZATION"]  # where DOT looks for it
-    body = list(request.POST.items())
-    oauthlib_request = OAuthlibRequest(request.path, http_method="POST", body=body, headers=headers)
+    body = urlencode([(name, value) for name, values in request.POST.lists() for value in values])
+    return OAuthlibRequest(request.path, http_method="POST", body=body, headers=headers)
+
+
+def _authenticated_client(oauthlib_request, load_client=None):
+    """The client authenticated by Basic auth or body credentials (DOT's rules), or None.
+
+    ``load_client(client_id)`` replaces the validator's own lookup of the client."""
     if load_client is not None:
         context_of(oauthlib_request).load_client = load_client
     if not PolicyValidator().authenticate_client(oauthlib_request):
@@ -90,16 +163,21 @@ class IntrospectView(View):
     """
 
     def post(self, request):
+        oauthlib_request = _oauthlib_request(request)
+        try:
+            reject_repeated_parameters(oauthlib_request)
+        except errors.InvalidRequestError as exc:
+            return JsonResponse(json.loads(exc.json), status=exc.status_code)
         token_value = request.POST.get("token")  # RFC 7662: a form parameter
         load_client = None
         if token_value:  # the token is read in the statement that reads the caller
             load_client = functools.partial(_load_caller, checksum=hashlib.sha256(token_value.encode()).hexdigest())
-        client = _authenticated_client(request, load_client)
+        client = _authenticated_client(oauthlib_request, load_client)
         if client is None:
             response = JsonResponse(
                 {"error": "invalid_client", "error_description": "Client authentication failed."}, status=401
             )
-            response["WWW-Authenticate"] = 'Basic realm="introspection"'
+            response["WWW-Authenticate"] = CLIENT_CHALLENGE
             return response
         if not token_value:
             return JsonResponse(

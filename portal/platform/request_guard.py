@@ -9,13 +9,19 @@
   replacement characters.
 
 Nothing legitimate ever sends either: the request is answered 400 in the shape of the surface
-that was called (``portal.platform.error_pages.bad_request``), on every database alike.
+that was called (``portal.platform.error_pages.bad_request``), on every database alike, and so is
+a form Django cannot decode (one declaring a charset other than UTF-8). The answer is returned, not
+raised: Django answers a raised ``BadRequest`` with its HTML debug page when ``DEBUG`` is on, which
+no API client can read.
 """
 
 import json
 import re
 
 from django.core.exceptions import BadRequest
+from django.utils.log import log_response
+
+from portal.platform.error_pages import bad_request
 
 NUL = "\x00"
 ESCAPED_NUL = b"\\u0000"
@@ -46,12 +52,23 @@ class RejectUnstorableTextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        try:
+            problem = self.problem(request)
+        except BadRequest as exc:  # a form body Django refuses to decode
+            problem = exc
+        if problem is None:
+            return self.get_response(request)
+        response = bad_request(request, problem)
+        # Logged as Django logs a BadRequest raised by a view.
+        log_response("%s: %s", str(problem), request.path, response=response, request=request, exception=problem)
+        return response
+
+    def problem(self, request) -> BadRequest | None:
         if self.carries_nul(request):
-            # Raised, not returned: Django answers it with handler400 (and logs it as a bad request).
-            raise BadRequest("NUL character in the request.")
+            return BadRequest("NUL character in the request.")
         if self.carries_lone_surrogate(request):
-            raise BadRequest("Lone surrogate in the JSON body.")
-        return self.get_response(request)
+            return BadRequest("Lone surrogate in the JSON body.")
+        return None
 
     @staticmethod
     def carries_nul(request) -> bool:
@@ -62,10 +79,7 @@ class RejectUnstorableTextMiddleware:
         if request.content_type == "application/json":
             return ESCAPED_NUL in request.body or NUL.encode() in request.body
         if request.content_type == "application/x-www-form-urlencoded":
-            try:
-                return _has_nul(request.POST)
-            except Exception:  # an unreadable body: the view answers that
-                return False
+            return _has_nul(request.POST)
         return False
 
     @staticmethod

@@ -1,7 +1,8 @@
 """django-oauth-toolkit's internals the server depends on have not changed under it.
 
 ``PolicyValidator`` overrides DOT methods (private ones among them), copies two of their bodies and
-calls private helpers; the OAuthLib backends and the token view do the same on a smaller scale.
+calls private helpers; the OAuthLib backends, the oauthlib server and its device code grant, and the
+token view do the same on a smaller scale.
 Each such upstream method is pinned below by a digest of its code as it was when ours was written
 (django-oauth-toolkit 3.4.1, oauthlib 3.3.1). When an upgrade changes one, its test fails, naming
 the method and what to re-check; once ours is adjusted (or found still right), update the digest.
@@ -21,7 +22,7 @@ import oauth2_provider
 import oauthlib
 import pytest
 
-from oauthcore.oauthlib_core import FormOrJSONOAuthLibCore
+from oauthcore.oauthlib_core import DeviceCodeGrant, FormOrJSONOAuthLibCore, Server
 from oauthcore.validator import PolicyValidator
 from oauthcore.views.authorize import AuthorizeOAuthLibCore
 from oauthcore.views.tokens import IntrospectView, RevokeView, TokenView, UserInfoView
@@ -33,7 +34,10 @@ TOKEN_VIEW = "oauth2_provider.views.base:TokenView"
 
 # Our classes built on DOT's: every method of theirs that overrides one of DOT's must be pinned.
 OURS = (PolicyValidator, FormOrJSONOAuthLibCore, AuthorizeOAuthLibCore, TokenView, RevokeView, UserInfoView)
-OURS += (IntrospectView,)
+OURS += (IntrospectView, Server, DeviceCodeGrant)
+OIDC_SERVER = "oauthlib.openid.connect.core.endpoints.pre_configured:Server"
+TOKEN_ENDPOINT = "oauthlib.oauth2.rfc6749.endpoints.token:TokenEndpoint"
+REVOCATION_ENDPOINT = "oauthlib.oauth2.rfc6749.endpoints.revocation:RevocationEndpoint"
 
 # upstream method -> (digest of its code, what to re-check in ours when it changes)
 PINS = {
@@ -180,6 +184,34 @@ PINS = {
         "78602c9e0e868788",
         "TokenView.authorization_flow_token_response is this body reading the token back only for "
         "app_authorized listeners: port the change.",
+    ),
+    # -- the oauthlib server
+    f"{OIDC_SERVER}.__init__": (
+        "a179ab49ca69f4ae",
+        "Server.__init__ replaces the device code grant and keeps only the supported grant types: check "
+        "the attributes and grant type names it sets.",
+    ),
+    f"{TOKEN_ENDPOINT}.validate_token_request": (
+        "94bb22497e8269c1",
+        "Server.validate_token_request adds the repeated-parameter and grant type checks after it.",
+    ),
+    f"{TOKEN_ENDPOINT}.create_token_response": (
+        "bd12a2c34d41a56c",
+        "Server.create_token_response replaces the challenge of a 401: check it still answers "
+        "(headers, body, status) and calls validate_token_request first.",
+    ),
+    f"{REVOCATION_ENDPOINT}.validate_revocation_request": (
+        "2e7ce8107b2dffd9",
+        "Server.validate_revocation_request refuses repeated parameters before it.",
+    ),
+    f"{REVOCATION_ENDPOINT}.create_revocation_response": (
+        "c8792ef31ecbd202",
+        "Server.create_revocation_response replaces the challenge of a 401 in its (headers, body, status).",
+    ),
+    "oauthlib.oauth2.rfc8628.grant_types.device_code:DeviceCodeGrant.create_token_response": (
+        "e340f819f34ea33d",
+        "DeviceCodeGrant.create_token_response is a copy of this body running the token modifiers (the "
+        "ID token) before saving: port the change into the copy, or drop it if upstream runs them now.",
     ),
     f"{TOKEN_VIEW}.post": (
         "99d9854ba51bd9cd",
