@@ -145,3 +145,10 @@ def failed(checks: dict, *names: str) -> dict:
 
 def post(url: str, **kwargs) -> requests.Response:
     return requests.post(url, timeout=10, allow_redirects=False, **kwargs)
+
+
+@pytest.fixture
+def requests_session():
+    """A client with no session at the server: nobody is logged in."""
+    with requests.Session() as session:
+        yield session
