@@ -43,7 +43,15 @@ run: $(INSTALLED)
 	@echo "Serving on http://$(HOST):$(PORT)/ - log in at http://$(HOST):$(PORT)/admin/ with the admin credentials above."
 	@$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: $(INSTALLED)
+# The conformance suite's Node clients (oauth4webapi, openid-client), pinned in their lockfile.
+NODE_CLIENTS := tests/conformance/node/node_modules/.package-lock.json
+$(NODE_CLIENTS): tests/conformance/node/package.json tests/conformance/node/package-lock.json
+	@command -v npm >/dev/null || { echo "The conformance suite needs Node.js 20 and npm (Debian: apt-get install nodejs npm)."; exit 2; }
+	@echo "Installing the conformance suite's Node clients into tests/conformance/node"
+	@cd tests/conformance/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: $(INSTALLED) $(NODE_CLIENTS)
 	@$(PY) -m pytest -q tests --ignore=tests/bench
 
 # The benchmark (not part of make test): PostgreSQL, gunicorn and wrk; BENCH_SCALE=1 adds the at-scale run.

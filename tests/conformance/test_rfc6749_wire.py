@@ -78,7 +78,9 @@ def test_rfc6749_3_1_2_redirect_uri_must_match_exactly_and_is_never_redirected_t
 
 def test_rfc6749_3_1_2_private_use_scheme_callback_gets_its_errors(requests_session, tenant):
     """§3.1.2 and RFC 8252 §7.1: a native app's private-use callback receives redirects, errors too."""
-    response = authorize(requests_session, tenant, tenant.open, redirect_uri=NATIVE_CALLBACK, audience="https://nope/")
+    response = authorize(
+        requests_session, tenant, tenant.open, redirect_uri=NATIVE_CALLBACK, audience=None, resource="https://nope/"
+    )
     assert response.status_code == 302, "issue 14 point 10: a redirect, not a DisallowedRedirect page"
     location = response.headers["Location"]
     assert location.startswith(NATIVE_CALLBACK + "?") and "error=invalid_target" in location

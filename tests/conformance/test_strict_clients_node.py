@@ -9,7 +9,6 @@ import subprocess
 
 import pytest
 
-from oauthcore.access_tokens import userinfo_audience
 from tests.conformance.conftest import (
     CALLBACK,
     NODE_CLIENTS,
@@ -35,8 +34,8 @@ def test_oidc_core_3_1_code_flow_id_token_userinfo_refresh_and_revocation(tenant
     """OpenID Connect Core §3.1 (code flow; the ID token validated per §3.1.3.7, nonce §3.1.2.1,
     ``iss`` per RFC 9207), §5.3 userinfo (``sub`` matching the ID token), §12 refresh, and
     RFC 7009 §2 revocation, by openid-client for a first-party app."""
-    scope = "openid profile email offline_access"
-    consented(tenant, tenant.first_party, userinfo_audience(), scope.split())
+    scope = "openid profile email offline_access read:orders"
+    consented(tenant, tenant.first_party, tenant.api.identifier, scope.split())
     checks = run_node(
         "oidc-code",
         {
@@ -45,6 +44,7 @@ def test_oidc_core_3_1_code_flow_id_token_userinfo_refresh_and_revocation(tenant
             "client_secret": tenant.first_party.secret,
             "redirect_uri": CALLBACK,
             "scope": scope,
+            "resource": tenant.api.identifier,
             "cookie": session_cookie(browser),
         },
     )
