@@ -14,8 +14,10 @@ from oauthcore.models import AccessToken
 class ManagementTokenAuthentication(BaseAuthentication):
     """``Authorization: Bearer <jwt>``, looked up as django-oauth-toolkit stores it (by checksum).
 
-    ``request.auth`` is the AccessToken (its application is the acting client);
-    ``request.user`` is the token's user, or AnonymousUser for client-credentials tokens.
+    Only client-credentials tokens (``sub`` ``{client_id}@clients``) are accepted: the Management API
+    administers the tenant, and a token a user obtained through an app, whatever its audience and
+    scopes, must not carry that power to whoever can sign in. ``request.auth`` is the AccessToken
+    (its application is the acting client); ``request.user`` is always AnonymousUser.
     """
 
     keyword = "bearer"
@@ -29,16 +31,16 @@ class ManagementTokenAuthentication(BaseAuthentication):
         if scheme.lower() != self.keyword or not raw or " " in raw:
             raise exceptions.AuthenticationFailed("Bad HTTP authentication header format")
         checksum = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-        token = (
-            AccessToken.objects.select_related("application", "user", "user__connection")
-            .filter(token_checksum=checksum)
-            .first()
-        )
+        token = AccessToken.objects.select_related("application").filter(token_checksum=checksum).first()
         if token is None or token.application is None or token.is_expired():
             raise exceptions.AuthenticationFailed("Invalid token")
         if token.audience != portcullis_settings.management_api_identifier:
             raise exceptions.AuthenticationFailed("Bad audience")
-        return (token.user or AnonymousUser(), token)
+        if token.user_id is not None:
+            raise exceptions.AuthenticationFailed(
+                "The Management API accepts only client-credentials tokens; this token was issued to a user."
+            )
+        return (AnonymousUser(), token)
 
     def authenticate_header(self, request):
         return f'Bearer realm="{portcullis_settings.management_api_identifier}"'

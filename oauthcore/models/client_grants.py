@@ -8,6 +8,11 @@ from oauthcore.constants import DefaultFor, OrganizationUsage, SubjectType
 from oauthcore.credentials import new_client_grant_id
 from oauthcore.models.immutable import ImmutableFieldsMixin
 
+SYSTEM_API_USER_GRANT_ERROR = (
+    "System APIs such as the Management API accept only client-credentials tokens: "
+    "grant the application itself (subject type client), not its users."
+)
+
 
 class ClientGrant(ImmutableFieldsMixin, models.Model):
     """Either one app's grant (``client``) or the default for every third-party app (``default_for``)."""
@@ -98,6 +103,10 @@ class ClientGrant(ImmutableFieldsMixin, models.Model):
             add("default_for", "System APIs do not take default grants for third-party applications.")
         if rs.is_system and self.client_id and not self.client.is_first_party:
             add("client", "Third-party applications cannot be granted access to system APIs.")
+        if rs.is_system and self.subject_type == SubjectType.USER:
+            # A user token for the Management API would hand tenant administration to whoever can
+            # sign in to the app: system APIs accept only the app's own client-credentials tokens.
+            add("subject_type", SYSTEM_API_USER_GRANT_ERROR)
         if self.client_id and not self.client.is_first_party and self.allow_any_organization:
             add("allow_any_organization", "allow_any_organization is not available to third-party applications.")
         known = set(rs.scopes.values_list("value", flat=True))

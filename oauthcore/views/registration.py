@@ -12,7 +12,6 @@ import json
 from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from oauthcore.conf import portcullis_settings
@@ -26,6 +25,7 @@ from oauthcore.services.registration import (
     registration_update,
 )
 from oauthcore.throttle import REGISTRATION, too_many_requests_json
+from portal.platform.caching import never_stored
 
 
 def registration_client_uri(application: Application) -> str:
@@ -72,7 +72,8 @@ def read_json(request):
         raise RegistrationError("invalid_client_metadata", "The request body is not valid JSON.") from exc
 
 
-@method_decorator([csrf_exempt, never_cache], name="dispatch")
+# RFC 7591 §3.2.1 and RFC 7592 §3: the answers carry the client secret and the registration access token.
+@method_decorator([csrf_exempt, never_stored], name="dispatch")
 class RegisterView(View):
     """Open registration: no initial access token, as Auth0's "open dynamic registration"."""
 
@@ -93,7 +94,7 @@ class RegisterView(View):
         return response
 
 
-@method_decorator([csrf_exempt, never_cache], name="dispatch")
+@method_decorator([csrf_exempt, never_stored], name="dispatch")
 class RegistrationManagementView(View):
     """RFC 7592: read, replace or delete a registration with its registration access token."""
 

@@ -21,6 +21,7 @@ from oauthcore.services.applications import (
     application_rotate_secret,
     application_update,
 )
+from portal.platform.caching import forbid_caching
 
 FIELD_PARAMETERS = [
     OpenApiParameter("fields", OpenApiTypes.STR, description="Comma-separated fields to include or exclude."),
@@ -108,7 +109,7 @@ class ClientViewSet(ManagementViewSet):
             **data,
         )
         body = ClientWithSecretSerializer(issued.application, context={"client_secret": issued.client_secret}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return forbid_caching(Response(body, status=status.HTTP_201_CREATED))
 
     @extend_schema(summary="Get a client", parameters=FIELD_PARAMETERS, responses=ClientSerializer)
     def retrieve(self, request, pk):
@@ -133,4 +134,4 @@ class ClientViewSet(ManagementViewSet):
     def rotate_secret(self, request, pk):
         application = self.get_or_404(Application.objects, client_id=pk)
         secret = application_rotate_secret(actor=self.actor, application=application)
-        return Response(ClientWithSecretSerializer(application, context={"client_secret": secret}).data)
+        return forbid_caching(Response(ClientWithSecretSerializer(application, context={"client_secret": secret}).data))

@@ -12,7 +12,13 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from oauthcore.admin.applications import ApplicationAdmin, ApplicationForm
 from oauthcore.models import Application
 from portal.partners.models import Partner, PartnerApplication
-from portal.partners.services.apps import partner_application_create
+from portal.partners.services.apps import partner_application_create, partner_ownership_errors
+from portal.platform.caching import forbid_caching
+
+ADMIN_HINTS = {
+    "is_first_party": "Untick “first party”, or leave the partner empty.",
+    "third_party_security_mode": "Choose strict, or leave the partner empty.",
+}
 
 
 class PartnerOwnedApplicationForm(ApplicationForm):
@@ -20,8 +26,19 @@ class PartnerOwnedApplicationForm(ApplicationForm):
         queryset=Partner.objects.all(),
         required=False,
         widget=AutocompleteSelect(PartnerApplication._meta.get_field("partner"), admin.site),
-        help_text="The partner that owns the app, if any. Fixed at creation.",
+        help_text="The partner that owns the app, if any (its apps are third party and strict). Fixed at creation.",
     )
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get("partner") is not None:
+            errors = partner_ownership_errors(
+                is_first_party=cleaned_data.get("is_first_party", False),
+                third_party_security_mode=cleaned_data.get("third_party_security_mode") or "",
+            )
+            for field, message in errors.items():
+                self.add_error(field, f"{message} {ADMIN_HINTS[field]}")
+        return cleaned_data
 
 
 # Where the list shows the owner: after the ownership columns.
@@ -57,6 +74,13 @@ class PartnerOwnedApplicationAdmin(ApplicationAdmin):
     def owning_partner(self, obj):
         link = getattr(obj, "partner_link", None)
         return None if link is None else link.partner
+
+    # The pages after an add or a secret rotation show the new secret once (in a message).
+    def changeform_view(self, request, *args, **kwargs):
+        return forbid_caching(super().changeform_view(request, *args, **kwargs))
+
+    def changelist_view(self, request, *args, **kwargs):
+        return forbid_caching(super().changelist_view(request, *args, **kwargs))
 
     def create_application(self, request, form, **arguments):
         partner = form.cleaned_data.get("partner")

@@ -1,5 +1,6 @@
 """Partners' apps: core applications owned by a partner, and what a partner may register or change."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from oauthcore.audit import Actor
@@ -17,11 +18,40 @@ def _grant_types(app_type: str, refresh_tokens: bool) -> list[str]:
     return [GrantType.AUTHORIZATION_CODE.value] + ([GrantType.REFRESH_TOKEN.value] if refresh_tokens else [])
 
 
-def partner_application_create(*, actor: Actor, partner: Partner, **arguments) -> IssuedCredentials:
+def partner_ownership_errors(*, is_first_party: bool, third_party_security_mode: str) -> dict[str, str]:
+    """Why an app of this kind cannot belong to a partner, by field (empty when it can).
+
+    The portal tells a partner their apps are third party and strict, and the access decision must
+    treat them so: a partner-owned app is never first party nor permissive, whoever registers it.
+    """
+    errors = {}
+    if is_first_party:
+        errors["is_first_party"] = "An app owned by a partner is third party: it cannot be first party."
+    if third_party_security_mode not in ("", SecurityMode.STRICT):
+        errors["third_party_security_mode"] = "An app owned by a partner is strict: it cannot be permissive."
+    return errors
+
+
+def partner_application_create(
+    *,
+    actor: Actor,
+    partner: Partner,
+    is_first_party: bool = False,
+    third_party_security_mode: str = SecurityMode.STRICT,
+    **arguments,
+) -> IssuedCredentials:
     """An application (``application_create``'s arguments) owned by ``partner``: the app and its link
-    in one transaction. The tenant admin's add page uses it as is; the portal through partner_app_create."""
+    in one transaction. Third party and strict unless asked otherwise, and then refused rather than
+    quietly changed. The tenant admin's add page uses it as is; the portal through partner_app_create."""
+    errors = partner_ownership_errors(
+        is_first_party=is_first_party, third_party_security_mode=third_party_security_mode
+    )
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
-        issued = application_create(actor=actor, **arguments)
+        issued = application_create(
+            actor=actor, is_first_party=False, third_party_security_mode=SecurityMode.STRICT, **arguments
+        )
         PartnerApplication.objects.create(partner=partner, application=issued.application)
     return issued
 
@@ -36,8 +66,6 @@ def partner_app_create(
         name=name,
         app_type=app_type,
         created_via=CreatedVia.PORTAL,
-        is_first_party=False,
-        third_party_security_mode=SecurityMode.STRICT,
         grant_types=_grant_types(app_type, refresh_tokens),
         **fields,
     )

@@ -12,13 +12,13 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
 
 from oauthcore.audit import Actor
 from oauthcore.models import TenantSettings
 from oauthcore.throttle import PORTAL_EMAIL, SIGNUP, client_address
 from portal.partners import roles
 from portal.partners.models import PartnerMembership, PartnerStatus, Role
+from portal.platform.caching import never_stored
 from portal.platform.csp import decision_page
 
 ROLE_NEEDED = {
@@ -30,7 +30,7 @@ ROLE_NEEDED = {
 
 def portal_page(view):
     """Every portal page: never cached (they show credentials), never framed, no inline script."""
-    return never_cache(decision_page(view))
+    return never_stored(decision_page(view))
 
 
 def partner_page(minimum: str = Role.DEVELOPER, *, gated: bool = True):
