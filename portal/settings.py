@@ -19,6 +19,8 @@ DEBUG = env_bool("DEBUG", True)
 
 DEV_SECRET_KEY = "portcullis-development-key-do-not-use-in-production"
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
+# Previous SECRET_KEYs while changing it: what they signed or encrypted still reads (see README.md).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
