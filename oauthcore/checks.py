@@ -85,3 +85,34 @@ def check_consent_store(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.database)
+def check_signing_key_readable(app_configs, databases=None, **kwargs):
+    """A node whose SECRET_KEY cannot decrypt the signing key would fail every token it issues:
+    refuse to start (``migrate``, ``check --database default``) rather than find out then."""
+    from django.db import DatabaseError
+
+    from oauthcore.keys import UnreadableSigningKey, needs_reencryption
+    from oauthcore.models import SigningKey
+
+    if not databases:
+        return []
+    try:
+        active = list(SigningKey.objects.filter(retired_at__isnull=True))
+    except DatabaseError:  # not migrated yet: nothing stored to read
+        return []
+    problems = []
+    for row in active:
+        try:
+            if needs_reencryption(row):
+                problems.append(
+                    checks.Warning(
+                        f"Signing key {row.kid} decrypts only under one of SECRET_KEY_FALLBACKS.",
+                        hint="Run `manage.py rotate_signing_key --reencrypt` before removing that fallback.",
+                        id="portcullis.W016",
+                    )
+                )
+        except UnreadableSigningKey as error:
+            problems.append(checks.Error(str(error), id="portcullis.E016"))
+    return problems

@@ -4,6 +4,13 @@ Private keys are encrypted at rest with a key derived from SECRET_KEY (so a data
 does not give them away). The active key is cached in each process for a short while; after a
 rotation, old tokens keep verifying because retired keys stay in the JWKS until
 ``MAX_TOKEN_LIFETIME`` after their retirement.
+
+A key that SECRET_KEY cannot decrypt is an error, never a reason to make a new one: a node with
+another SECRET_KEY that rotated on its own would take over signing from the nodes configured
+right, and they from it, over and over. Changing SECRET_KEY works as Django's own signing does:
+the old value goes into ``SECRET_KEY_FALLBACKS``, keys encrypted under it still decrypt, and
+``reencrypt_signing_keys`` (``manage.py rotate_signing_key --reencrypt``, and every rotation)
+encrypts them under the new one, after which the fallback can go.
 """
 
 import base64
@@ -15,9 +22,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 from jwcrypto import jwk
@@ -46,13 +54,50 @@ class ActiveKey:
         return self.jwk.get_op_key("sign")
 
 
-def _fernet() -> Fernet:
-    digest = hashlib.sha256(b"portcullis-signing-keys:" + settings.SECRET_KEY.encode()).digest()
+class UnreadableSigningKey(ImproperlyConfigured):
+    """A stored signing key that neither SECRET_KEY nor any of SECRET_KEY_FALLBACKS decrypts."""
+
+    def __init__(self, kid: str):
+        self.kid = kid
+        super().__init__(
+            f"Signing key {kid} cannot be decrypted with SECRET_KEY or any of SECRET_KEY_FALLBACKS: it was "
+            "encrypted under another SECRET_KEY. Give every node the same SECRET_KEY; when changing it, put "
+            "the previous value in SECRET_KEY_FALLBACKS and run `manage.py rotate_signing_key --reencrypt`. "
+            "Only if the previous SECRET_KEY is lost for good, `manage.py rotate_signing_key` replaces the key."
+        )
+
+
+def _fernet_for(secret: str) -> Fernet:
+    digest = hashlib.sha256(b"portcullis-signing-keys:" + secret.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
+def _fernet() -> MultiFernet:
+    """Encrypts under SECRET_KEY; decrypts under it or any of SECRET_KEY_FALLBACKS."""
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return MultiFernet([_fernet_for(secret) for secret in secrets])
+
+
+def _decrypt(row: SigningKey) -> bytes:
+    try:
+        return _fernet().decrypt(row.encrypted_private_key.encode())
+    except InvalidToken:
+        raise UnreadableSigningKey(row.kid) from None
+
+
 def _to_jwk(row: SigningKey) -> jwk.JWK:
-    return jwk.JWK.from_pem(_fernet().decrypt(row.encrypted_private_key.encode()))
+    return jwk.JWK.from_pem(_decrypt(row))
+
+
+def needs_reencryption(row: SigningKey) -> bool:
+    """Whether the key decrypts only under one of SECRET_KEY_FALLBACKS (``UnreadableSigningKey``
+    when under none)."""
+    try:
+        _fernet_for(settings.SECRET_KEY).decrypt(row.encrypted_private_key.encode())
+    except InvalidToken:
+        _decrypt(row)
+        return True
+    return False
 
 
 def create_signing_key() -> SigningKey:
@@ -82,12 +127,9 @@ def active_signing_key() -> ActiveKey:
             row = SigningKey.objects.filter(retired_at__isnull=True).first() or create_signing_key()
     try:
         key = ActiveKey(_to_jwk(row), row.kid)
-    except InvalidToken:
-        # SECRET_KEY changed since the key was stored: it can no longer sign. A new key takes
-        # over; the old one stays published, so tokens it signed keep verifying until they expire.
-        logger.error("Signing key %s cannot be decrypted (SECRET_KEY changed?): rotating.", row.kid)
-        row = rotate_signing_key(actor=Actor.system("unreadable signing key"))
-        key = ActiveKey(_to_jwk(row), row.kid)
+    except UnreadableSigningKey as error:
+        logger.critical("%s", error)
+        raise
     with _cache_lock:
         _cache.update(key=key, loaded_at=time.monotonic())
     return key
@@ -100,12 +142,35 @@ def published_keys() -> list[dict]:
     return [row.public_jwk for row in rows.order_by("-created_at")]
 
 
+def reencrypt_signing_keys(*, actor: Actor) -> tuple[list[str], list[str]]:
+    """Encrypt under SECRET_KEY every stored key that decrypts only under a fallback, so that the
+    fallback can be dropped: (the kids re-encrypted, the kids no configured key decrypts)."""
+    reencrypted, unreadable = [], []
+    with transaction.atomic():
+        fernet = _fernet()
+        for row in SigningKey.objects.select_for_update().order_by("created_at"):
+            try:
+                if not needs_reencryption(row):
+                    continue
+            except UnreadableSigningKey:
+                unreadable.append(row.kid)
+                continue
+            row.encrypted_private_key = fernet.rotate(row.encrypted_private_key.encode()).decode()
+            row.save(update_fields=["encrypted_private_key"])
+            reencrypted.append(row.kid)
+        if reencrypted:
+            record_event(actor=actor, action="signing_key.reencrypt", data={"kids": reencrypted})
+    return reencrypted, unreadable
+
+
 def rotate_signing_key(*, actor: Actor) -> SigningKey:
-    """A new key signs from now on; the previous ones are retired but stay published."""
+    """A new key signs from now on; the previous ones are retired but stay published, and are
+    re-encrypted under SECRET_KEY when they decrypt only under a fallback."""
     with transaction.atomic():
         retired = list(SigningKey.objects.select_for_update().filter(retired_at__isnull=True))
         SigningKey.objects.filter(pk__in=[row.pk for row in retired]).update(retired_at=timezone.now())
         row = create_signing_key()
         record_event(actor=actor, action="signing_key.rotate", target=row, data={"retired": [r.kid for r in retired]})
+        reencrypt_signing_keys(actor=actor)
     transaction.on_commit(clear_cache)
     return row

@@ -1,14 +1,20 @@
 """Sign-in protection and the sign-in audit trail, for every login form (``/login`` and the admin's).
 
 * Per address: every attempt from one IP address counts (``RATE_LIMITS["login_address"]``).
-* Per account: failed attempts count per (account name as typed, address); at the limit
-  (``RATE_LIMITS["login_failures"]``) that pair is locked out for the limit's period.
+* Per account: failed attempts count per (name typed, address) and, when the name finds an
+  account, per (account, address) too; at the limit (``RATE_LIMITS["login_failures"]``) the pair
+  is locked out for the limit's period. Either lockout refuses the attempt.
 
 A lockout never locks a person out for good: it expires after one period, attempts during it
 are refused without being counted (hammering does not extend it), and it only applies to the
-address the failures came from, so an attacker elsewhere cannot lock the owner out at all. The
-account is keyed by the name as typed (lower-cased), whether or not such an account exists, so
-answers, lockouts included, are the same for unknown names and real ones.
+address the failures came from, so an attacker elsewhere cannot lock the owner out at all.
+
+Every name is counted, whether or not such an account exists, so answers, lockouts included, are
+the same for unknown names and real ones. The account's own count is what stops one attacker from
+getting the allowance once per name of the account: its username, its email address, and every
+spelling of that address the database matches case-insensitively ("ÄLICE@…" and "älice@…", or a
+dotless i, U+0131, that PostgreSQL's ``UPPER`` turns into "I"). Names are folded (``fold_name``) at least
+as far as that match, so the case variants of an unknown name share one count as well.
 
 The authentication backend calls ``admit`` before checking a password; Django's
 ``user_login_failed`` and ``user_logged_in`` signals count, reset and audit
@@ -27,6 +33,14 @@ from oauthcore.throttle import LOGIN_ADDRESS, LOGIN_LOCKOUT, client_address, ret
 ATTEMPT_ATTRIBUTE = "_portcullis_signin"
 
 
+def fold_name(name: str) -> str:
+    """A typed name, folded so that names the database's case-insensitive email match treats as
+    one (``UPPER`` on PostgreSQL, which maps the dotless i and the long s, U+0131 and U+017F, to
+    "I" and "S") are one here too; full case folding on top also joins the spellings Python folds
+    further ("ß" and "ss")."""
+    return str(name).strip().upper().casefold()
+
+
 @dataclass
 class SignInAttempt:
     name: str
@@ -35,21 +49,26 @@ class SignInAttempt:
     refused_for: int = 0  # seconds; non-zero when the attempt was refused without checking the password
 
     @property
-    def lockout_key(self) -> str:
-        return f"{self.name}|{self.address}"
+    def lockout_keys(self) -> list[str]:
+        """The name's key, and the account's when the name found one: every name of an account
+        spends the account's one allowance."""
+        keys = [f"name:{self.name}|{self.address}"]
+        if self.user_id is not None:
+            keys.append(f"account:{self.user_id}|{self.address}")
+        return keys
 
 
 def admit(request, username: str, user) -> bool:
     """Whether this attempt may check a password. Refusals are remembered on the request."""
     attempt = SignInAttempt(
-        name=str(username).strip().lower(), address=client_address(request), user_id=getattr(user, "pk", None)
+        name=fold_name(username), address=client_address(request), user_id=getattr(user, "pk", None)
     )
     setattr(request, ATTEMPT_ATTRIBUTE, attempt)
     verdict = LOGIN_ADDRESS.hit(attempt.address)
     if not verdict:
         attempt.refused_for = verdict.retry_after
         return False
-    attempt.refused_for = LOGIN_LOCKOUT.locked_for(attempt.lockout_key)
+    attempt.refused_for = max(LOGIN_LOCKOUT.locked_for(key) for key in attempt.lockout_keys)
     return not attempt.refused_for
 
 
@@ -75,7 +94,7 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
         reason="Wrong password." if target is not None else "No such account.",
         data={"address": attempt.address},
     )
-    locked = LOGIN_LOCKOUT.failure(attempt.lockout_key)
+    locked = max([LOGIN_LOCKOUT.failure(key) for key in attempt.lockout_keys])
     if locked:
         attempt.refused_for = locked
         record_event(
@@ -90,7 +109,8 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 def on_logged_in(sender, request=None, user=None, **kwargs):
     attempt = _attempt(request)
     if attempt is not None:
-        LOGIN_LOCKOUT.success(attempt.lockout_key)
+        for key in attempt.lockout_keys:
+            LOGIN_LOCKOUT.success(key)
     address = attempt.address if attempt is not None else (client_address(request) if request is not None else "")
     record_event(actor=Actor.user(user), action="user.login", target=user, data={"address": address})
 

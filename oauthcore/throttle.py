@@ -10,7 +10,7 @@ Where each limit is counted: ``TOKEN`` per client in the validator, ``LOGIN_*`` 
 and ``PORTAL_EMAIL`` per member in the portal's views.
 
 Hand-written because django-axes locks out in the database with answers of its own, while these
-lockouts count per account name and address in the shared cache, treat unknown names exactly like
+lockouts count per name typed, per account and address in the shared cache, treat unknown names like
 real ones, and answer in each endpoint's shape (OAuth JSON, RFC 7591, the sign-in page).
 """
 

@@ -19,6 +19,8 @@ DEBUG = env_bool("DEBUG", True)
 
 DEV_SECRET_KEY = "portcullis-development-key-do-not-use-in-production"
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
+# Previous SECRET_KEYs while changing it: what they signed or encrypted still reads (see README.md).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
@@ -303,9 +305,40 @@ CELERY_BEAT_SCHEDULE = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
     # Every handler redacts secrets and tokens (portal.platform.logging); add the filter to any handler added here.
-    "filters": {"redact_secrets": {"()": "portal.platform.logging.RedactSecrets"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
+    "filters": {
+        "redact_secrets": {"()": "portal.platform.logging.RedactSecrets"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]},
+        # runserver's access log: its request lines carry emailed links' tokens and device user codes.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "portal.platform.logging.RedactedAdminEmailHandler",
+            "filters": ["require_debug_false", "redact_secrets"],
+        },
+    },
+    # These two replace Django's defaults, whose handlers do not redact (its "console" handler would
+    # print django.request's lines a second time, unredacted, whenever DEBUG is on).
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# A Celery worker would otherwise replace the root logger's handlers with its own, unredacted ones.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

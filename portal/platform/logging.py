@@ -3,11 +3,14 @@
 Client secrets, passwords, authorization codes, PKCE verifiers, tokens (as parameters, JSON
 members, Authorization headers, bare JWTs or in the path of an emailed link) are replaced by
 ``[REDACTED]`` in the message and in any traceback, whatever logger wrote them (Django,
-django-oauth-toolkit, oauthlib, ours).
+django-oauth-toolkit, oauthlib, ours). Error emails to ``ADMINS`` are redacted whole: their
+report repeats the request (its URL, query and headers) beside the record.
 """
 
 import logging
 import re
+
+from django.utils.log import AdminEmailHandler
 
 REDACTED = "[REDACTED]"
 SECRET_NAMES = (
@@ -33,6 +36,8 @@ _NAMED = re.compile(
     ([^&\s"',;}})\]]+)                                    # the value
     """
 )
+# The same, percent-encoded inside another parameter: /login?next=/activate%3Fuser_code%3DBCDF-GHJK.
+_ENCODED = re.compile(rf"(?i)((?:%3F|%26)(?:{_NAMES})%3D)((?:(?!%26)[^&\s\"'])+)")
 _AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}")
 # Free text: "Validating refresh token DK3b… for client …" (oauthlib), "invalid code abc…".
 _MENTIONED = re.compile(r"(?i)\b(token|code|secret|password|verifier)(\s+)([A-Za-z0-9._~+/=-]{16,})")
@@ -47,6 +52,7 @@ def redact(text: str) -> str:
     text = _LINK_TOKEN.sub(lambda m: m.group(1) + REDACTED, text)
     text = _AUTHORIZATION.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _MENTIONED.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _ENCODED.sub(lambda m: m.group(1) + REDACTED, text)
     return _NAMED.sub(lambda m: m.group(1) + REDACTED, text)
 
 
@@ -62,3 +68,12 @@ class RedactSecrets(logging.Filter):
         elif record.exc_text:
             record.exc_text = redact(record.exc_text)
         return True
+
+
+class RedactedAdminEmailHandler(AdminEmailHandler):
+    """Django's error email, redacted: the filter only reaches the record, not the report of the
+    request and traceback built beside it."""
+
+    def send_mail(self, subject, message, *args, html_message=None, **kwargs):
+        html_message = redact(html_message) if html_message else html_message
+        super().send_mail(redact(subject), redact(message), *args, html_message=html_message, **kwargs)

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from oauthcore.constants import MAX_TOKEN_LIFETIME
-from oauthcore.keys import active_signing_key, clear_cache, published_keys
+from oauthcore.keys import UnreadableSigningKey, active_signing_key, clear_cache, published_keys
 from oauthcore.models import AuditEvent, SigningKey
 
 pytestmark = pytest.mark.django_db
@@ -40,10 +40,10 @@ def test_keys_retired_longer_than_any_token_lives_are_dropped_from_the_jwks():
     assert old not in [jwk["kid"] for jwk in published_keys()]
 
 
-def test_a_key_unreadable_after_a_secret_key_change_is_replaced(settings):
+def test_a_key_unreadable_after_a_secret_key_change_is_an_error_not_replaced(settings):
     old = active_signing_key().kid
     clear_cache()
     settings.SECRET_KEY = "a-different-secret-key-for-this-test-only"
-    new = active_signing_key().kid
-    assert new != old
-    assert [jwk["kid"] for jwk in published_keys()] == [new, old]
+    with pytest.raises(UnreadableSigningKey, match="SECRET_KEY_FALLBACKS"):
+        active_signing_key()
+    assert [jwk["kid"] for jwk in published_keys()] == [old]
