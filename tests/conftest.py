@@ -23,7 +23,12 @@ def _on_postgresql() -> bool:
 collect_ignore = (
     []
     if _on_postgresql()
-    else ["platform/test_db_backend.py", "oauthcore/test_code_race.py", "oauthcore/test_device_poll_race.py"]
+    else [
+        "platform/test_db_backend.py",
+        "oauthcore/test_code_race.py",
+        "oauthcore/test_device_poll_race.py",
+        "oauthcore/test_security_signin_postgresql.py",
+    ]
 )
 
 

@@ -33,3 +33,9 @@ def partner_web(actor, crowded, make_grant):
     user = get_user_model().objects.create_user(username="carol", email="carol@example.com", password=None)
     user_grant_record(user=user, client=issued.application, audience=crowded.identifier, scopes=["read:things"])
     return issued, user
+
+
+@pytest.fixture
+def three_failures_lock(settings):
+    """The third wrong password for a name or an account locks it out from that address."""
+    settings.PORTCULLIS = {**settings.PORTCULLIS, "RATE_LIMITS": {"login_failures": "3/15m"}}
