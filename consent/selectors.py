@@ -2,6 +2,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from consent.models import UserGrant
 from oauthcore.models import ResourceServerScope
+from oauthcore.selectors import app_is_unverified
 
 
 def consented_scopes(*, user, client, audience: str) -> frozenset[str] | None:
@@ -12,7 +13,8 @@ def consented_scopes(*, user, client, audience: str) -> frozenset[str] | None:
 
 
 def authorized_apps(user) -> list[UserGrant]:
-    """The user's consents, each with ``permissions`` (value and description): two statements."""
+    """The user's consents, each with ``permissions`` (value and description) and ``unverified`` (the
+    app registered itself and no partner owns it): two statements."""
     grants = list(
         UserGrant.objects.filter(user=user).select_related("client__partner_link__partner").order_by("-updated_at")
     )
@@ -24,6 +26,7 @@ def authorized_apps(user) -> list[UserGrant]:
         ).values_list("resource_server__identifier", "value", "description")
     }
     for grant in grants:
+        grant.unverified = app_is_unverified(grant.client)
         grant.permissions = [
             {
                 "value": value,

@@ -10,6 +10,7 @@ from consent.models import UserGrant
 from consent.selectors import authorized_apps
 from consent.services import user_grant_revoke
 from oauthcore.audit import Actor
+from oauthcore.selectors import app_is_unverified
 from portal.platform.csp import decision_page
 
 
@@ -26,7 +27,8 @@ def apps(request):
 @require_http_methods(["GET", "POST"])
 def revoke(request, grant_id: str):
     # Only the user's own consents: anyone else's is "not found", whatever its id.
-    grant = get_object_or_404(UserGrant.objects.select_related("client"), pk=grant_id, user=request.user)
+    grant = get_object_or_404(UserGrant.objects.select_related("client__partner_link"), pk=grant_id, user=request.user)
+    grant.unverified = app_is_unverified(grant.client)
     if request.method == "GET":  # without JavaScript, the confirmation is a page of its own
         return render(request, "consent/revoke_confirm.html", {"grant": grant})
     name = grant.client.name

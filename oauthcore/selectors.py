@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from oauthcore.constants import SELF_REGISTERED
 from oauthcore.decision_inputs import (
     Target,
     apis_with_scopes,
@@ -21,6 +22,12 @@ from oauthcore.decision_inputs import (
 )
 from oauthcore.models import Application, ClientGrant, ResourceServer
 from oauthcore.policy import AudienceSource, ClientFacts, Decision, Flow
+
+
+def app_is_unverified(application: Application) -> bool:
+    """An app that registered itself (dynamic registration or a client ID metadata document) and that no
+    partner owns: nobody vouches for the name and logo it chose, so the pages that show it to a user say so."""
+    return application.created_via in SELF_REGISTERED and getattr(application, "partner_link", None) is None
 
 
 def decide_stored(*, application: Application, audience: str | None, scopes, flow: Flow, user) -> Decision:

@@ -33,6 +33,7 @@ from oauthcore.constants import RedirectionPolicy
 from oauthcore.models import Application, ResourceServerScope
 from oauthcore.policy import Decision, Flow
 from oauthcore.request_context import context_of
+from oauthcore.selectors import app_is_unverified
 from oauthcore.validator import audit_denial
 from portal.platform.csp import decision_page
 
@@ -73,11 +74,33 @@ def url_without(request, *names: str, prompt: str | None = None) -> str:
     return f"{request.path}?{query.urlencode()}"
 
 
+def callback_host(redirect_uri: str) -> str:
+    """The host the code goes to, as the user should read it: in ASCII (IDNA), so that a look-alike
+    Unicode name cannot pass for another; a native app's private-use scheme has no host but its scheme."""
+    parts = urlsplit(redirect_uri)
+    if not parts.hostname:
+        return f"{parts.scheme}:"
+    try:
+        return parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:  # not a name IDNA can encode: shown escaped, never as look-alike letters
+        return parts.hostname.encode("ascii", "backslashreplace").decode("ascii")
+
+
 def consent_context(
-    request, application: Application, *, audience, to_consent, already_granted, form_action: str, hidden=()
+    request,
+    application: Application,
+    *,
+    audience,
+    to_consent,
+    already_granted,
+    form_action: str,
+    hidden=(),
+    redirect_uri: str = "",
 ) -> dict:
     """The consent screen's context (``/authorize`` and ``/activate`` alike): the permissions asked
-    for, grouped: the API's scopes, then those about the user's account."""
+    for, grouped: the API's scopes, then those about the user's account; whether the app is
+    unverified (its name is only its own claim, and its logo is not shown); and the host of the
+    validated ``redirect_uri`` the code will go to (none in the device flow: the device polls)."""
     rows = ResourceServerScope.objects.filter(resource_server__identifier=audience, value__in=to_consent).values_list(
         "value", "description", "resource_server__name"
     )
@@ -105,6 +128,8 @@ def consent_context(
     return {
         "application": application,
         "partner": link.partner if link is not None else None,
+        "unverified": app_is_unverified(application),
+        "callback_host": callback_host(redirect_uri) if redirect_uri else "",
         "user": request.user,
         "groups": groups,
         "already_granted": sorted(already_granted),
@@ -174,7 +199,7 @@ class AuthorizeView(OAuthLibMixin, View):
             return self.answer(request, answer, decision, audience, credentials, oauthlib_request)
         if not decision.consent_required:
             return self.approve(request, decision.scopes, credentials, application)
-        return self.consent_page(request, application, decision, stored)
+        return self.consent_page(request, application, decision, stored, credentials["redirect_uri"])
 
     def answer(self, request, answer: str, decision: Decision, audience: str, credentials, oauthlib_request):
         """The user's answer on the consent screen decides, whatever the stored consent says.
@@ -240,7 +265,7 @@ class AuthorizeView(OAuthLibMixin, View):
 
     # -- pages and errors -----------------------------------------------------------------------
 
-    def consent_page(self, request, application: Application, decision: Decision, stored):
+    def consent_page(self, request, application: Application, decision: Decision, stored, redirect_uri: str):
         context = consent_context(
             request,
             application,
@@ -248,6 +273,7 @@ class AuthorizeView(OAuthLibMixin, View):
             to_consent=decision.scopes_to_consent,
             already_granted=(stored or frozenset()) & (decision.scopes - decision.scopes_to_consent),
             form_action=request.get_full_path(),
+            redirect_uri=redirect_uri,
         )
         return render(request, CONSENT_TEMPLATE, context)
 
@@ -277,5 +303,6 @@ class AuthorizeView(OAuthLibMixin, View):
             "error": getattr(error, "error", "invalid_request"),
             "description": getattr(error, "description", "") or "",
             "application": application,
+            "unverified": application is not None and app_is_unverified(application),
         }
         return render(request, ERROR_TEMPLATE, context, status=400 if error.status_code < 500 else 500)

@@ -27,7 +27,7 @@ from oauthcore.models import Application
 from oauthcore.oauthlib_core import CLIENT_CHALLENGE, FormOrJSONOAuthLibCore, reject_repeated_parameters
 from oauthcore.policy import Flow
 from oauthcore.request_context import context_of
-from oauthcore.selectors import decide_stored
+from oauthcore.selectors import app_is_unverified, decide_stored
 from oauthcore.services.device import (
     device_grant_answer,
     device_grant_create,
@@ -127,7 +127,12 @@ def activate(request):
     if decision.denied:  # e.g. a user of a connection this third-party app cannot use
         audit_denial(decision, application, Flow.DEVICE_CODE)
         device_grant_answer(grant=grant, user=request.user, approved_scopes=())
-        context = {"error": decision.error, "description": decision.description, "application": application}
+        context = {
+            "error": decision.error,
+            "description": decision.description,
+            "application": application,
+            "unverified": app_is_unverified(application),
+        }
         return render(request, ERROR_TEMPLATE, context, status=400)
 
     answer = request.POST.get("decision")
@@ -147,5 +152,5 @@ def activate(request):
     answered = device_grant_answer(grant=grant, user=request.user, approved_scopes=approved)
     if answered is None:
         return _code_form(request, "", "That code has already been used or has expired.", 400)
-    context = {"application": application, "approved": bool(approved)}
+    context = {"application": application, "unverified": app_is_unverified(application), "approved": bool(approved)}
     return render(request, DONE_TEMPLATE, context)
