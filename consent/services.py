@@ -3,13 +3,14 @@
 from django.db import transaction
 
 from consent.models import UserGrant
-from consent.tasks import revoke_consent_tokens
+from oauthcore.access_tokens import userinfo_audience
 from oauthcore.audit import Actor, record_event
-from portal.platform.tasks_base import enqueue_on_commit
+from oauthcore.services.tokens import tokens_revoke
 
 
 def user_grant_revoke(*, actor: Actor, grant: UserGrant) -> None:
-    """Delete the consent; a task revokes every token issued under it once this commits."""
+    """Delete the consent and revoke every token issued under it, in one transaction: once it
+    commits, the refresh tokens fail and the access tokens introspect inactive (no task to wait for)."""
     with transaction.atomic():
         record_event(
             actor=actor,
@@ -17,9 +18,16 @@ def user_grant_revoke(*, actor: Actor, grant: UserGrant) -> None:
             target=grant,
             data={"user": grant.user_id, "client_id": grant.client.client_id, "audience": grant.audience},
         )
-        audience, user_id, application_id = grant.audience, grant.user_id, grant.client_id
+        tokens_revoke(
+            actor=actor,
+            applications=[grant.client_id],
+            user=grant.user,
+            # A /userinfo-only consent is kept under the userinfo URL; its tokens carry no audience.
+            audience="" if grant.audience == userinfo_audience() else grant.audience,
+            reason="consent revoked",
+            target=grant,
+        )
         grant.delete()
-        enqueue_on_commit(revoke_consent_tokens, user_id=user_id, application_id=application_id, audience=audience)
 
 
 def user_grants_revoke_all(*, actor: Actor, user) -> None:

@@ -12,7 +12,8 @@ The parts:
   statements by ``read_target`` (the token endpoint keeps it per process: ``oauthcore.policy_cache``),
   or made by ``target`` from rows a page has read in bulk;
 - ``DecisionInputs``: the three arguments together, made by ``request_inputs`` for a request as it
-  came, ``stored_grant_inputs`` for a grant redeemed later, ``well_formed_inputs`` for the question
+  came, ``refresh_inputs`` for a refresh (held to the user's stored consent), ``stored_grant_inputs``
+  for a grant redeemed later, ``well_formed_inputs`` for the question
   the admin pages and the catalog ask (what would a well-behaved client get?).
 """
 
@@ -45,6 +46,7 @@ def client_facts(application: Application) -> ClientFacts:
         grant_types=frozenset(application.grant_types),
         is_confidential=application.is_confidential,
         dynamically_registered=application.created_via in SELF_REGISTERED,
+        suspended=application.suspended,
     )
 
 
@@ -196,6 +198,22 @@ def request_inputs(
         original_scopes=original_scopes,
     )
     return DecisionInputs(client, target.api, request)
+
+
+def refresh_inputs(
+    client: ClientFacts,
+    target: Target,
+    *,
+    scopes: Iterable[str],
+    scope_given: bool,
+    original_scopes: frozenset[str],
+    consented_scopes: frozenset[str] | None,
+) -> DecisionInputs:
+    """A refresh: the scopes its token carries (``original_scopes``) and what its user's stored
+    consent holds today (``consented_scopes``, None: none), which rule 7 holds the refresh to."""
+    inputs = request_inputs(client, target, scopes=scopes, scope_given=scope_given, original_scopes=original_scopes)
+    request = replace(inputs.request, consented_scopes=consented_scopes, consent_read=True)
+    return replace(inputs, request=request)
 
 
 def stored_grant_inputs(client: ClientFacts, target: Target, *, scopes: Iterable[str], user) -> DecisionInputs:

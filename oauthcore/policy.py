@@ -69,7 +69,8 @@ class Rule(enum.IntEnum):
         "third-party apps get no device code, client_credentials only when confidential and not "
         "dynamically registered, and at /authorize only the allow-listed parameters (plus ext-*) and "
         "PKCE with S256. Otherwise unauthorized_client, \"Grant type 'X' not allowed for the client.\" "
-        "(403), or invalid_request (400) for the parameters and PKCE.",
+        "(403), or invalid_request (400) for the parameters and PKCE. A suspended client (its owner was "
+        'suspended) gets no grant type at all: unauthorized_client, "The client is suspended." (403).',
     )
     AUDIENCE = (
         2,
@@ -116,7 +117,9 @@ class Rule(enum.IntEnum):
         "the API allows skipping consent for verifiable first-party clients (or asks for no API) and the "
         "redirect URI is not on loopback. Consent is asked again only for scopes the stored consent does "
         "not cover, or for all of them on prompt=consent; prompt=none when consent is needed is "
-        "consent_required. The screen lists only grantable scopes (rule 5).",
+        "consent_required. The screen lists only grantable scopes (rule 5). A refresh of an app that "
+        "needs consent needs the stored consent still there (else invalid_grant, \"The user's consent "
+        'for this application was revoked.") and keeps only the scopes it still covers.',
     )
     AUTHORIZE_ERRORS = (
         8,
@@ -170,6 +173,7 @@ class ClientFacts:
     grant_types: frozenset[str]
     is_confidential: bool
     dynamically_registered: bool = False
+    suspended: bool = False
 
     @property
     def is_third_party(self) -> bool:
@@ -220,6 +224,7 @@ class RequestFacts:
     consented_scopes: frozenset[str] | None = None  # the stored UserGrant's scopes, None if none
     # refresh only
     original_scopes: frozenset[str] | None = None
+    consent_read: bool = False  # consented_scopes holds the user's stored consent (None: there is none)
 
 
 # -- outcome --------------------------------------------------------------------------------------
@@ -364,6 +369,8 @@ def _check_grant_type(client: ClientFacts, request: RequestFacts, flow: Flow, tr
         "grant_type_not_allowed",
         403,
     )
+    if client.suspended:
+        raise _Denied("unauthorized_client", "The client is suspended.", "client_suspended", 403)
     if grant_type not in client.grant_types:
         raise refused
     if client.is_strict:
@@ -425,6 +432,7 @@ def _userinfo_only(client: ClientFacts, request: RequestFacts, flow: Flow, trace
     scopes = request.requested_scopes & OIDC_SCOPES
     if flow is Flow.REFRESH_TOKEN and request.original_scopes is not None:
         scopes = _narrow_refresh(request, request.original_scopes & OIDC_SCOPES, trace)
+        scopes = _refresh_consent(client, None, request, scopes, trace)
     _check_connection(client, request, trace)
     consent_required, to_consent = False, frozenset()
     if flow is Flow.AUTHORIZE:
@@ -525,6 +533,7 @@ def _refresh_scopes(client, api, request: RequestFacts, ceiling, special, grant,
     original = request.original_scopes or frozenset()
     effective = _narrow_refresh(request, original, trace) & (ceiling | special)
     trace.note(Rule.SCOPES, f"refresh scopes narrowed to the current ceiling: {_fmt(effective)}")
+    effective = _refresh_consent(client, api, request, effective, trace)
     return Decision(
         allowed=True,
         trace=tuple(trace.lines),
@@ -589,6 +598,22 @@ def _consent(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, e
         raise _Denied("consent_required", "Consent required", "consent_required", 400)
     trace.note(Rule.CONSENT, f"consent needed for {_fmt(new)}")
     return True, frozenset(new)
+
+
+def _refresh_consent(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, scopes, trace: _Trace):
+    """``Rule.CONSENT`` for a refresh, once the stored consent was read: what consent allowed at
+    /authorize must still be allowed. There is no redirect URI to look at: a first-party app is
+    exempt where its API lets it skip consent (or it asks for no API)."""
+    if not request.consent_read:
+        return scopes
+    if client.is_first_party and (api is None or api.skip_consent_for_verifiable_first_party_clients):
+        trace.note(Rule.CONSENT, "consent not needed: first-party app")
+        return scopes
+    if request.consented_scopes is None:
+        raise _Denied("invalid_grant", "The user's consent for this application was revoked.", "consent_revoked", 400)
+    kept = scopes & request.consented_scopes
+    trace.note(Rule.CONSENT, f"the stored consent covers {_fmt(kept)}")
+    return kept
 
 
 def _fmt(scopes) -> str:

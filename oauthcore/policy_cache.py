@@ -5,7 +5,9 @@ out of five. Here they are kept per process, keyed by the policy stamp (``Policy
 
 - every write to an API, its scopes, a client grant or the tenant settings replaces in the same
   transaction: ``bump`` runs on each such row saved or deleted (signals, so cascades and admin
-  inlines are covered too), and services that write in bulk call it themselves;
+  inlines are covered too), and services that write in bulk call it themselves, as does the one
+  that suspends applications (``applications_set_suspended``): a suspended app is refused from
+  the next request on, whatever any process kept;
 - the validator reads in the very statement that loads the client (``with_policy_stamp``), so
   checking it costs no round trip.
 

@@ -32,14 +32,17 @@ from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
+from oauthcore.access_tokens import userinfo_audience
 from oauthcore.audit import Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
 from oauthcore.conf import portcullis_settings
+from oauthcore.consents import consent_store
 from oauthcore.constants import AppType
 from oauthcore.decision_inputs import (
     DecisionInputs,
     Target,
     client_facts,
+    refresh_inputs,
     request_inputs,
     stored_grant_inputs,
 )
@@ -310,8 +313,16 @@ class PolicyValidator(OAuth2Validator):
         self._decide_again(request, Flow.AUTHORIZATION_CODE, grant.audience, request.scopes, grant.user)
         return True
 
+    @staticmethod
+    def _check_user_active(user, request) -> None:
+        """A deactivated user's grants are revoked with their account; any that a deactivation made
+        some other way left behind (a code, a device authorization, a refresh token) are refused."""
+        if not user.is_active:
+            raise errors.InvalidGrantError(description="The user's account is deactivated.", request=request)
+
     def _decide_again(self, request, flow: Flow, audience: str, scopes, user) -> None:
         """A user-delegated grant stored earlier (a code, a device authorization), now redeemed."""
+        self._check_user_active(user, request)
         target, _source = self._target(request, audience, "user")
         inputs = stored_grant_inputs(client_facts(request.client), target, scopes=scopes, user=user)
         decision = self._decide(request, flow, inputs, target)
@@ -322,15 +333,21 @@ class PolicyValidator(OAuth2Validator):
             self._audit_refresh_token_reuse(refresh_token, client)
             return False
         stored = request.refresh_token_instance
+        self._check_user_active(stored.user, request)
         check_resource(request, stored.audience)
         original = frozenset(super().get_original_scopes(refresh_token, request).split())
         target, _source = self._target(request, stored.audience, "user")
-        inputs = request_inputs(
+        # Read fresh, never cached: a consent taken back stops the refresh at once (rule 7).
+        consented = consent_store().consented_scopes(
+            user=stored.user, client=request.client, audience=stored.audience or userinfo_audience()
+        )
+        inputs = refresh_inputs(
             client_facts(request.client),
             target,
             scopes=(request.scope or "").split(),
             scope_given=bool(request.scope),
             original_scopes=original,
+            consented_scopes=consented,
         )
         self._decide(request, Flow.REFRESH_TOKEN, inputs, target)
         return True

@@ -73,6 +73,11 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
     client_secret_hint = models.CharField(
         max_length=4, blank=True, editable=False, help_text="The last four characters of the current secret."
     )
+    # Set by applications_set_suspended (its owner, such as a partner, was suspended): the app gets
+    # nothing from any grant type until it is lifted. Not editable on its own: it follows the owner.
+    suspended = models.BooleanField(
+        default=False, editable=False, help_text="Suspended apps get no token from any grant type."
+    )
 
     objects = ApplicationManager()
 

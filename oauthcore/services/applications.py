@@ -11,8 +11,9 @@ from oauthcore.audit import Actor, record_event
 from oauthcore.constants import CreatedVia
 from oauthcore.credentials import new_client_secret
 from oauthcore.models import Application, PreviousClientSecret
+from oauthcore.policy_cache import bump
 from oauthcore.services.base import save_audited
-from oauthcore.services.tokens import application_tokens_revoke
+from oauthcore.services.tokens import application_tokens_revoke, tokens_revoke
 
 # What may be changed after creation; everything else is fixed or derived.
 UPDATABLE_FIELDS = frozenset(
@@ -183,6 +184,35 @@ def previous_secrets_retire(*, now=None, batch_size: int = 500) -> int:
                 )
             PreviousClientSecret.objects.filter(pk__in=[p.pk for p in batch]).delete()
         retired += len(batch)
+
+
+def applications_set_suspended(*, actor: Actor, applications, suspended: bool, reason: str) -> int:
+    """Suspend ``applications`` (a queryset), or lift their suspension; returns how many changed.
+
+    Their owner (a partner, in the partner app) was suspended or reactivated: the core knows no
+    owner, only this flag, which the access decision refuses for every grant type. Suspending
+    revokes every token they hold in the same transaction, so refresh tokens fail at the next
+    request and access tokens introspect inactive; lifting it revokes nothing and restores nothing.
+    The policy stamp changes too, so no cached fact outlives the change.
+    """
+    with transaction.atomic():
+        changed = list(applications.exclude(suspended=suspended).select_for_update())
+        if not changed:
+            return 0
+        pks = [application.pk for application in changed]
+        Application.objects.filter(pk__in=pks).update(suspended=suspended, updated=timezone.now())
+        if suspended:
+            tokens_revoke(actor=actor, applications=pks, reason=reason)
+        bump()
+        for application in changed:
+            record_event(
+                actor=actor,
+                action="client.suspend" if suspended else "client.unsuspend",
+                target=application,
+                reason=reason,
+                data={"client_id": application.client_id},
+            )
+    return len(changed)
 
 
 def application_delete(*, actor: Actor, application: Application) -> None:

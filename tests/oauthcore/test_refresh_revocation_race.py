@@ -20,7 +20,7 @@ SCOPE = "offline_access read:things"
 
 @pytest.mark.parametrize("app_type", [AppType.SPA, AppType.REGULAR_WEB], ids=["rotating", "non-rotating"])
 def test_a_revoked_refresh_token_issues_nothing(app_type, make_app, make_api, actor, django_user_model):
-    api = make_api(allow_offline_access=True)
+    api = make_api(allow_offline_access=True, skip_consent_for_verifiable_first_party_clients=True)
     grant_types = [GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN]
     app = make_app(app_type=app_type, grant_types=grant_types)
     user = django_user_model.objects.create_user(username="racer", password="a long passphrase 3")

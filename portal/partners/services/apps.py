@@ -5,8 +5,14 @@ from django.db import transaction
 
 from oauthcore.audit import Actor
 from oauthcore.constants import AppType, CreatedVia, GrantType, SecurityMode
-from oauthcore.services.applications import IssuedCredentials, application_create, application_update
-from portal.partners.models import Partner, PartnerApplication
+from oauthcore.models import Application
+from oauthcore.services.applications import (
+    IssuedCredentials,
+    application_create,
+    application_update,
+    applications_set_suspended,
+)
+from portal.partners.models import Partner, PartnerApplication, PartnerStatus
 
 INTERACTIVE_APP_TYPES = (AppType.REGULAR_WEB, AppType.SPA, AppType.NATIVE)
 
@@ -53,6 +59,14 @@ def partner_application_create(
             actor=actor, is_first_party=False, third_party_security_mode=SecurityMode.STRICT, **arguments
         )
         PartnerApplication.objects.create(partner=partner, application=issued.application)
+        if partner.status == PartnerStatus.SUSPENDED:  # the tenant admin adding an app to a suspended partner
+            applications_set_suspended(
+                actor=actor,
+                applications=Application.objects.filter(pk=issued.application.pk),
+                suspended=True,
+                reason="partner suspended",
+            )
+            issued.application.suspended = True
     return issued
 
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from oauthcore.audit import Actor, record_event
 from oauthcore.models import TenantSettings
-from oauthcore.services.applications import application_delete
+from oauthcore.services.applications import application_delete, applications_set_suspended
 from oauthcore.services.base import save_audited
 from portal.partners import emails
 from portal.partners.models import Partner, PartnerMembership, PartnerStatus, Role
@@ -28,10 +28,18 @@ def partner_create(*, actor: Actor, name: str, owner, website: str = "", email_v
 
 
 def partner_set_status(*, actor: Actor, partner: Partner, status: str) -> Partner:
+    """A suspended partner's apps get nothing from any grant type and lose their tokens, in this
+    transaction; any other status lifts that (the tokens revoked stay revoked)."""
     with transaction.atomic():
         was = Partner.objects.select_for_update().values_list("status", flat=True).get(pk=partner.pk)
         partner.status = status
         save_audited(partner, actor=actor, action=f"partner.{status}", update_fields=["status"])
+        applications_set_suspended(
+            actor=actor,
+            applications=partner.applications.all(),
+            suspended=status == PartnerStatus.SUSPENDED,
+            reason=f"partner {status}",
+        )
         if was == PartnerStatus.PENDING and status == PartnerStatus.ACTIVE:
             emails.notify_partner_activated(partner=partner)
     return partner
