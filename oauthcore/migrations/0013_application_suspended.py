@@ -10,7 +10,7 @@ partner_link = importlib.import_module("oauthcore.migrations.0009_application_pa
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oauthcore", "0010_audit_without_lock"),
+        ("oauthcore", "0012_system_api_user_grants"),
     ]
 
     operations = [
