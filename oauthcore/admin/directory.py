@@ -184,7 +184,7 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
     readonly_fields = ("display_user_id", "last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password", "display_user_id", "connection")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email", "email_verified")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
@@ -193,7 +193,15 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
             None,
             {
                 "classes": ("wide",),
-                "fields": ("username", "email", "connection", "usable_password", "password1", "password2"),
+                "fields": (
+                    "username",
+                    "email",
+                    "email_verified",
+                    "connection",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
             },
         ),
     )
