@@ -224,6 +224,8 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
         if not change:
             return super().save_related(request, form, formsets, change)
         fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        if "email" in fields:  # the box as the admin left it vouches (or not) for the new address
+            fields["email_verified"] = form.cleaned_data["email_verified"]
         message = self.construct_change_message(request, form, formsets, add=False)
         with service_errors_to_form():
             user_update(actor=self.actor(request), user=form.instance, changes=message, **fields)

@@ -1,13 +1,17 @@
 """Attacks on who an account is, over HTTP against the live server: claiming someone else's email
 address, probing the sign-up form for existing accounts, and usernames that shadow an address."""
 
+import io
+import json
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from authlib.integrations.requests_client import OAuth2Session
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.utils import timezone
 
 from oauthcore.conf import portcullis_settings
@@ -94,9 +98,7 @@ def identity(live_server, app, secret, username: str) -> tuple[dict, dict]:
 
 def invitation_to(actor, email: str) -> str:
     """The token of an invitation to ``email`` from the owner of a confirmed partner."""
-    owner = get_user_model().objects.create_user(
-        username="boss", email="boss@example.com", password=PASSWORD, email_verified=True
-    )
+    owner = get_user_model().objects.create_user(username="boss", email="boss@example.com", password=PASSWORD)
     partner = partner_create(actor=actor, name="Real Co", owner=owner)
     membership = PartnerMembership.objects.get(partner=partner, user=owner)
     return invitation_create(actor=actor, by=membership, email=email, role=Role.DEVELOPER).token
@@ -193,7 +195,7 @@ def test_sign_up_counts_the_rate_limit_before_answering(live_server, settings):
 
 
 def test_sign_up_does_not_say_whether_an_email_or_username_exists(live_server, smtp):
-    get_user_model().objects.create_user(username="victim", email=VICTIM, password=PASSWORD, email_verified=True)
+    get_user_model().objects.create_user(username="victim", email=VICTIM, password=PASSWORD)
     get_user_model().objects.create_user(username="boss@example.com", email="boss@example.com", password=PASSWORD)
     # An address in use is answered as a new one is (it used to say "An account with this email already exists").
     assert sign_up(live_server, username="newcomer")[1].status_code == 302
@@ -226,7 +228,7 @@ def test_a_username_may_be_the_accounts_own_address(live_server, smtp):
 
 
 def test_an_email_cannot_be_another_accounts_username(live_server):
-    get_user_model().objects.create_user(username=VICTIM, email=VICTIM, password=PASSWORD, email_verified=True)
+    get_user_model().objects.create_user(username=VICTIM, email=VICTIM, password=PASSWORD)
     _, response = sign_up(live_server, username=VICTIM, email=VICTIM)
     assert response.status_code == 400 and ACCOUNT_UNAVAILABLE in response.text
     assert get_user_model().objects.filter(email__iexact=VICTIM).count() == 1
@@ -239,3 +241,82 @@ def test_invitation_sign_up_refuses_a_username_that_is_an_address(live_server, a
     )
     assert response.status_code == 400 and "may contain @ only" in response.text
     assert user("boss@example.com") is None
+
+
+# -- the other ways an address gets verified, and the same username rules there ----------------------------------
+
+
+@pytest.fixture
+def management(live_server):
+    """A bearer session on the management API, from the bootstrap client's client-credentials token."""
+    out = io.StringIO()
+    call_command("create_management_client", "--name", "Tests", stdout=out)
+    bootstrap = json.loads(out.getvalue())
+    session = OAuth2Session(
+        client_id=bootstrap["client_id"],
+        client_secret=bootstrap["client_secret"],
+        token_endpoint_auth_method="client_secret_post",
+    )
+    token = session.fetch_token(
+        f"{live_server.url}/oauth/token", grant_type="client_credentials", audience=bootstrap["audience"]
+    )
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {token['access_token']}"
+    return api
+
+
+def test_the_management_api_vouches_for_an_address_with_auth0s_field(live_server, management, own_app):
+    body = {"connection": "Username-Password-Authentication", "password": PASSWORD}
+    vouched = management.post(
+        f"{live_server.url}/api/v2/users",
+        json={**body, "email": "carol@example.com", "username": "carol", "email_verified": True},
+    )
+    assert vouched.status_code == 201, vouched.text
+    assert vouched.json()["email_verified"] is True
+    unsaid = management.post(f"{live_server.url}/api/v2/users", json={**body, "email": "dave@example.com"})
+    assert unsaid.json()["email_verified"] is False
+    assert identity(live_server, *own_app, username="carol")[0]["email_verified"] is True
+    assert identity(live_server, *own_app, username="dave@example.com")[0]["email_verified"] is False
+
+    # A username that is another account's address is refused here too.
+    shadow = management.post(
+        f"{live_server.url}/api/v2/users", json={**body, "email": "eve@example.com", "username": "carol@example.com"}
+    )
+    assert shadow.status_code == 400, shadow.text
+    assert not get_user_model().objects.filter(email="eve@example.com").exists()
+
+
+def test_an_admin_vouches_for_an_address_and_a_new_one_is_unverified(live_server, own_app):
+    get_user_model().objects.create_superuser("root", "root@tenant.example", PASSWORD)
+    carol = get_user_model().objects.create_user(username="carol", email="carol@example.com", password=PASSWORD)
+    admin = Browser(live_server.url)
+    assert submit(admin, "/admin/login/?next=/admin/", {"username": "root", "password": PASSWORD}).status_code == 302
+    change = f"/admin/oauthcore/user/{carol.pk}/change/"
+    fields = {"username": "carol", "email": "carol@example.com", "is_active": "on", "_save": "Save"}
+    assert submit(admin, change, {**fields, "email_verified": "on"}).status_code == 302
+    assert identity(live_server, *own_app, username="carol")[0]["email_verified"] is True
+
+    # Proof of one address says nothing about the next: the box, as the admin leaves it, decides.
+    assert submit(admin, change, {**fields, "email": "carol@new.example", "email_verified": "on"}).status_code == 302
+    carol.refresh_from_db()
+    assert carol.email_verified  # said so with the new address
+    assert submit(admin, change, {**fields, "email": "carol@other.example"}).status_code == 302
+    carol.refresh_from_db()
+    assert carol.email == "carol@other.example" and not carol.email_verified
+
+    # The admin's add form refuses a username that is another account's address.
+    add = submit(
+        admin,
+        "/admin/oauthcore/user/add/",
+        {
+            "username": "carol@other.example",
+            "email": "mallory@evil.example",
+            "usable_password": "true",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "connection": carol.connection_id,
+            "_save": "Save",
+        },
+    )
+    assert add.status_code == 200 and "may contain @ only" in add.text
+    assert not get_user_model().objects.filter(username="carol@other.example").exists()
