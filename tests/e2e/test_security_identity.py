@@ -141,6 +141,18 @@ def test_the_owner_signs_up_while_a_claim_is_pending_and_the_first_confirmed_win
     assert Browser(live_server.url).login("mallory").status_code == 200  # the login form again: no account
 
 
+def test_only_sign_up_claims_are_dropped(live_server, smtp, own_app):
+    """An account the tenant made (admin, API) keeps existing, unverified, when someone else proves the address."""
+    get_user_model().objects.create_user(username="carol", email=VICTIM, password=PASSWORD)
+    carol = Browser(live_server.url)
+    assert carol.login("carol").status_code == 302
+    assert submit(carol, "/portal/signup", {"name": "Carol Co", "website": ""}).status_code == 302
+    owner, _ = sign_up(live_server, username="victim", name="Victim Co")
+    assert open_link(owner, confirmation_links(smtp, VICTIM, 2)[1]).status_code == 200
+    assert user("carol") is not None and not user("carol").email_verified and user("victim").email_verified
+    assert not AuditEvent.objects.filter(action="user.email_claim_drop").exists()
+
+
 def test_a_claim_whose_link_lapsed_is_released_at_the_next_sign_up(live_server, smtp, own_app):
     sign_up(live_server, username="mallory")
     lapsed = timezone.now() - timedelta(days=portcullis_settings.PORTAL_VERIFICATION_DAYS, minutes=1)

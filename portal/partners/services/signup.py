@@ -27,6 +27,7 @@ from portal.partners.services._base import database_connection
 from portal.partners.services.partners import partner_create, partner_delete
 
 VERIFY_EMAIL_SALT = "portal.verify-email"
+SIGN_UP_ACTOR = Actor.system("partner sign-up")  # the audit's creator of every sign-up claim
 
 
 def partner_sign_up(*, name: str, website: str, username: str, email: str, password: str) -> Partner:
@@ -37,7 +38,7 @@ def partner_sign_up(*, name: str, website: str, username: str, email: str, passw
             if _link_lapsed(claim):
                 _claim_drop(claim, reason="its confirmation link lapsed")
         user = user_create(
-            actor=Actor.system("partner sign-up"),
+            actor=SIGN_UP_ACTOR,
             connection=connection,
             email=email,
             username=username,
@@ -48,8 +49,9 @@ def partner_sign_up(*, name: str, website: str, username: str, email: str, passw
 
 
 def _sign_up_claims(*, email: str, connection, exclude=None) -> list:
-    """The unverified accounts holding ``email`` that are nothing but a sign-up: owners of unconfirmed
-    partners only. Accounts made by an admin, the API or an invitation are never dropped."""
+    """The unverified accounts holding ``email`` that are nothing but a sign-up: made by the sign-up
+    form, owners of unconfirmed partners only. Accounts made by an admin, the API or an invitation,
+    or that joined a partner since, are never dropped."""
     User = get_user_model()
     claims = (
         User.objects.filter(
@@ -67,8 +69,16 @@ def _sign_up_claims(*, email: str, connection, exclude=None) -> list:
     )
     if exclude is not None:
         claims = claims.exclude(pk=exclude.pk)
+    candidates = [str(pk) for pk in claims.values_list("pk", flat=True)]
+    made_by_sign_up = AuditEvent.objects.filter(
+        action="user.create",
+        actor_type=SIGN_UP_ACTOR.type,
+        actor_label=SIGN_UP_ACTOR.label,
+        target_type=User._meta.label_lower,
+        target_id__in=candidates,
+    ).values_list("target_id", flat=True)
     # Locked through a plain query: PostgreSQL refuses FOR UPDATE with DISTINCT.
-    return list(User.objects.select_for_update().filter(pk__in=claims.values("pk")).order_by("pk"))
+    return list(User.objects.select_for_update().filter(pk__in=list(made_by_sign_up)).order_by("pk"))
 
 
 def _link_lapsed(claim) -> bool:
