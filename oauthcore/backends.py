@@ -15,7 +15,13 @@ class UsernameOrEmailBackend(ModelBackend):
         if not username or password is None:
             return None
         User = get_user_model()
-        user = User._default_manager.filter(Q(username=username) | Q(email__iexact=username)).order_by("id").first()
+        # Unverified sign-ups may share an address (``user_create``'s ``address_claim``): the address
+        # logs in to the account that proved it, else to the oldest claim (the others use their username).
+        user = (
+            User._default_manager.filter(Q(username=username) | Q(email__iexact=username))
+            .order_by("-email_verified", "id")
+            .first()
+        )
         if request is not None and not signin.admit(request, username, user):
             return None  # rate-limited or locked out: the password is not even checked
         if user is None:

@@ -535,7 +535,8 @@ class PolicyValidator(OAuth2Validator):
             "name": user.get_full_name() or user.get_username(),
             "nickname": user.get_username(),
             "email": user.email,
-            "email_verified": bool(user.email),
+            # Only proof counts (User.email_verified): an address typed into a sign-up form is a claim.
+            "email_verified": bool(user.email) and user.email_verified,
             "updated_at": int(user.date_joined.timestamp()),
         }
 

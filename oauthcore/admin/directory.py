@@ -184,7 +184,7 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
     readonly_fields = ("display_user_id", "last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password", "display_user_id", "connection")}),
-        ("Personal info", {"fields": ("first_name", "last_name", "email")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email", "email_verified")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
@@ -193,7 +193,15 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
             None,
             {
                 "classes": ("wide",),
-                "fields": ("username", "email", "connection", "usable_password", "password1", "password2"),
+                "fields": (
+                    "username",
+                    "email",
+                    "email_verified",
+                    "connection",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
             },
         ),
     )
@@ -216,6 +224,8 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
         if not change:
             return super().save_related(request, form, formsets, change)
         fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        if "email" in fields:  # the box as the admin left it vouches (or not) for the new address
+            fields["email_verified"] = form.cleaned_data["email_verified"]
         message = self.construct_change_message(request, form, formsets, add=False)
         with service_errors_to_form():
             user_update(actor=self.actor(request), user=form.instance, changes=message, **fields)

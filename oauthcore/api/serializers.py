@@ -337,6 +337,7 @@ def auth0_datetime(value) -> str:
 class UserSerializer(serializers.Serializer):
     user_id = serializers.CharField(read_only=True)
     email = serializers.EmailField(read_only=True)
+    email_verified = serializers.BooleanField(read_only=True)
     username = serializers.CharField(read_only=True)
     created_at = serializers.SerializerMethodField()
     updated_at = serializers.SerializerMethodField()
@@ -363,6 +364,8 @@ class UserSerializer(serializers.Serializer):
 class UserCreateSerializer(StrictSerializer):
     connection = serializers.CharField(max_length=128)
     email = serializers.EmailField()
+    # Auth0's name: the caller vouches for the address (false by default, as there).
+    email_verified = serializers.BooleanField(required=False, default=False)
     username = serializers.CharField(max_length=150, required=False)
     password = serializers.CharField(write_only=True, max_length=1024, trim_whitespace=False)
 

@@ -18,6 +18,7 @@ UPDATABLE_FIELDS = frozenset(
     {
         "username",
         "email",
+        "email_verified",
         "first_name",
         "last_name",
         "is_active",
@@ -30,15 +31,30 @@ UPDATABLE_FIELDS = frozenset(
 MANY_TO_MANY_FIELDS = ("groups", "user_permissions")
 
 
-def user_create(*, actor: Actor, connection: Connection, email: str, username: str, password: str):
-    """A user of ``connection`` (a database connection), with a password checked by Django's validators."""
+def user_create(
+    *,
+    actor: Actor,
+    connection: Connection,
+    email: str,
+    username: str,
+    password: str,
+    email_verified: bool = False,
+    address_claim: bool = False,
+):
+    """A user of ``connection`` (a database connection), with a password checked by Django's validators.
+
+    ``email_verified`` says the caller has proof of the address (an invitation accepted, an admin's
+    word). ``address_claim`` is for self-service sign-ups: an address belongs to nobody until it is
+    verified, so the account may share it with unverified ones; whichever is verified first keeps it
+    (the database refuses a second verified one). Otherwise an address in use is a conflict.
+    """
     User = get_user_model()
     if connection.strategy != ConnectionStrategy.DATABASE:
         raise ValidationError({"connection": "Users can only be created in database connections."})
-    user = User(username=username, email=email, connection=connection)
+    user = User(username=username, email=email, connection=connection, email_verified=email_verified)
     validate_password(password, user=user)
     user.set_password(password)
-    if User.objects.filter(connection=connection, email__iexact=email).exists():
+    if not address_claim and User.objects.filter(connection=connection, email__iexact=email).exists():
         raise ConflictError(USER_EXISTS)
     if User.objects.filter(username=username).exists():
         raise ConflictError(USER_EXISTS)
@@ -48,7 +64,12 @@ def user_create(*, actor: Actor, connection: Connection, email: str, username: s
                 user,
                 actor=actor,
                 action="user.create",
-                data={"user_id": user.user_id, "connection": connection.name, "email": email},
+                data={
+                    "user_id": user.user_id,
+                    "connection": connection.name,
+                    "email": email,
+                    "email_verified": email_verified,
+                },
                 exclude=["password"],
                 validate_unique=False,
                 validate_constraints=False,
@@ -75,17 +96,21 @@ def user_update(*, actor: Actor, user, changes=None, **fields):
     """Change a user's profile, status or privileges (``groups`` and ``user_permissions`` included).
 
     Turning ``is_active`` off is a deactivation: ``user_deactivate`` runs in the same transaction.
+    A new ``email`` is unverified unless ``email_verified`` comes with it: proof of the old address
+    says nothing about the new one.
     ``changes`` describes the edit for readers of the audit log (the admin passes its change message,
     which names fields, never values).
     """
     unknown = set(fields) - UPDATABLE_FIELDS
     if unknown:
         raise TypeError(f"user_update got unexpected fields: {', '.join(sorted(unknown))}")
-    related = {name: fields[name] for name in MANY_TO_MANY_FIELDS if name in fields}
-    scalar = {name: value for name, value in fields.items() if name not in related}
-    data = {"fields": sorted(fields)} | ({"changes": changes} if changes is not None else {})
     with transaction.atomic():
-        was_active = type(user).objects.select_for_update().values_list("is_active", flat=True).get(pk=user.pk)
+        was_active, old_email = type(user).objects.select_for_update().values_list("is_active", "email").get(pk=user.pk)
+        if "email" in fields and "email_verified" not in fields and fields["email"].lower() != old_email.lower():
+            fields["email_verified"] = False
+        related = {name: fields[name] for name in MANY_TO_MANY_FIELDS if name in fields}
+        scalar = {name: value for name, value in fields.items() if name not in related}
+        data = {"fields": sorted(fields)} | ({"changes": changes} if changes is not None else {})
         for name, value in scalar.items():
             setattr(user, name, value)
         save_audited(user, actor=actor, action="user.update", data=data, update_fields=sorted(scalar))

@@ -9,7 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from oauthcore.admin.base import LinesField, add_service_error
-from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, SubjectType
+from oauthcore.constants import AppType, SubjectType
 from oauthcore.decision_inputs import client_facts
 from oauthcore.models import Application
 from oauthcore.policy import Flow, decide_grant_type
@@ -42,10 +42,17 @@ def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
 # -- accounts ----------------------------------------------------------------------------------------------
 
 
+# One answer whatever is in the way, so the form does not tell who has an account here.
+ACCOUNT_UNAVAILABLE = (
+    "We could not create an account with this username and email address. "
+    "Choose another username, or log in if you already have an account."
+)
+
+
 class AccountFields(forms.Form):
     username = forms.CharField(
         max_length=150,
-        help_text="Letters, digits and @ . + - _ only. You log in with it, or with your email.",
+        help_text="Letters, digits and . + - _ only (or your email address). You log in with it, or with your email.",
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
     password = forms.CharField(
@@ -58,18 +65,29 @@ class AccountFields(forms.Form):
     def clean_username(self):
         username = self.cleaned_data["username"]
         get_user_model().username_validator(username)
-        if get_user_model().objects.filter(username=username).exists():
-            raise ValidationError("This username is taken.")
         return username
 
     def account_email(self) -> str:
         return self.cleaned_data.get("email", "")
 
+    @staticmethod
+    def available(username: str, email: str) -> bool:
+        """The username is free and neither name shadows another account's (``User.name_conflicts``)."""
+        User = get_user_model()
+        return not User.objects.filter(username=username).exists() and not User.name_conflicts(
+            username=username, email=email
+        )
+
     def clean(self):
         cleaned = super().clean()
+        User = get_user_model()
+        username, email = cleaned.get("username"), self.account_email()
+        if username and "@" in username and username.lower() != email.lower():
+            self.add_error("username", "A username may contain @ only when it is your own email address.")
+        elif username and email and not self.available(username, email):
+            self.add_error(None, ACCOUNT_UNAVAILABLE)
         password = cleaned.get("password")
         if password:
-            User = get_user_model()
             try:
                 validate_password(password, user=User(username=cleaned.get("username", ""), email=self.account_email()))
             except ValidationError as error:
@@ -90,14 +108,8 @@ class SignUpForm(OrganizationFields, AccountFields):
         help_text="We send a link to confirm it.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+    # An address already in use is not refused: until confirmed it is only claimed (``partner_sign_up``).
     field_order = ["name", "website", "email", "username", "password"]
-
-    def clean_email(self):
-        email = self.cleaned_data["email"]
-        taken = get_user_model().objects.filter(connection__name=DATABASE_CONNECTION_NAME, email__iexact=email)
-        if taken.exists():
-            raise ValidationError("An account with this email already exists: log in first, then register.")
-        return email
 
 
 class InvitationSignUpForm(AccountFields):

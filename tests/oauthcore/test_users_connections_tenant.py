@@ -28,9 +28,15 @@ def test_every_user_belongs_to_the_database_connection_by_default(django_user_mo
 
 
 def test_email_is_unique_per_connection_whatever_its_case(django_user_model):
-    django_user_model.objects.create_user(username="alice", email="Alice@Example.com", password=PASSWORD)
-    with pytest.raises(IntegrityError, match=r"user_unique_email_per_connection"), transaction.atomic():
-        django_user_model.objects.create_user(username="alice2", email="alice@example.com", password=PASSWORD)
+    """Once verified: until then an address is only claimed (the portal's sign-ups)."""
+    django_user_model.objects.create_user(
+        username="alice", email="Alice@Example.com", password=PASSWORD, email_verified=True
+    )
+    django_user_model.objects.create_user(username="claim", email="alice@example.com", password=PASSWORD)
+    with pytest.raises(IntegrityError, match=r"user_unique_verified_email_per_connection"), transaction.atomic():
+        django_user_model.objects.create_user(
+            username="alice2", email="alice@example.com", password=PASSWORD, email_verified=True
+        )
 
 
 def test_users_without_email_do_not_collide(django_user_model):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from oauthcore.audit import Actor
 from oauthcore.models import AuditEvent
 from oauthcore.services.tenant import tenant_settings_update
+from portal.partners.forms import ACCOUNT_UNAVAILABLE
 from portal.partners.models import Invitation, Partner, PartnerMembership, PartnerStatus, Role
 from portal.partners.services.invitations import invitation_accept, invitation_create, token_digest
 from portal.partners.services.memberships import membership_set_role
@@ -69,8 +70,9 @@ def test_sign_up_shows_field_errors_and_saves_nothing(client):
     errors = response.context["form"].errors
     assert errors["name"] == ["This field is required."]
     assert errors["website"] == ["Enter a valid URL."]
-    assert errors["username"] == ["This username is taken."]
-    assert errors["email"] == ["An account with this email already exists: log in first, then register."]
+    # Neither name is pinned on a field: one answer whether the username or the address is in the way.
+    assert "username" not in errors and "email" not in errors
+    assert errors["__all__"] == [ACCOUNT_UNAVAILABLE]
     assert any("too short" in message for message in errors["password"])
     assert not Partner.objects.exists() and not emails()
 

@@ -84,6 +84,7 @@ class UserViewSet(ManagementViewSet):
             email=data["email"],
             username=data.get("username") or data["email"],
             password=data["password"],
+            email_verified=data["email_verified"],
         )
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 

@@ -17,6 +17,7 @@ from portal.partners import emails, roles
 from portal.partners.models import Invitation, PartnerMembership, Role
 from portal.partners.services._base import database_connection
 from portal.partners.services.memberships import membership_add
+from portal.partners.services.signup import address_verify
 
 
 def token_digest(token: str) -> str:
@@ -115,7 +116,11 @@ def invitation_accept(*, token: str, user) -> PartnerMembership:
 
 
 def invitation_sign_up(*, token: str, username: str, password: str) -> PartnerMembership:
-    """A new account for the invited address, joined to the partner: both, or neither."""
+    """A new account for the invited address, joined to the partner: both, or neither.
+
+    Whoever opened the emailed link receives mail there: the account starts verified, alongside any
+    unverified claims on the address (``_join`` drops those that were only sign-ups).
+    """
     with transaction.atomic():
         invitation = invitation_find(token, lock=True)
         user = user_create(
@@ -124,6 +129,7 @@ def invitation_sign_up(*, token: str, username: str, password: str) -> PartnerMe
             email=invitation.email,
             username=username,
             password=password,
+            address_claim=True,
         )
         return _join(invitation, user)
 
@@ -136,6 +142,7 @@ def _join(invitation: Invitation, user) -> PartnerMembership:
         )
     if PartnerMembership.objects.filter(partner=invitation.partner, user=user).exists():
         raise ConflictError(f"You are already a member of {invitation.partner.name}.")
+    address_verify(actor=Actor.user(user), user=user, proof="invitation accepted")
     membership = membership_add(actor=Actor.user(user), partner=invitation.partner, user=user, role=invitation.role)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user

@@ -7,8 +7,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from oauthcore.exceptions import ConflictError
 from oauthcore.models import TenantSettings
-from portal.partners.forms import InvitationSignUpForm, PartnerForm, SignUpForm, apply_service_errors
+from portal.partners.forms import (
+    ACCOUNT_UNAVAILABLE,
+    InvitationSignUpForm,
+    PartnerForm,
+    SignUpForm,
+    apply_service_errors,
+)
 from portal.partners.models import Role
 from portal.partners.selectors import memberships_of
 from portal.partners.services.invitations import invitation_accept, invitation_find, invitation_sign_up
@@ -45,8 +52,15 @@ def home(request):
     return render(request, "portal/landing.html", {"tenant_name": _tenant_name()})
 
 
-def _too_many(request, template: str, context: dict, verdict):
-    context["form"].add_error(None, f"Too many attempts. Try again in {verdict.retry_after} seconds.")
+def _typed(request) -> dict:
+    """What the person typed, for a form shown again unchecked (never the password)."""
+    return {name: value for name, value in request.POST.items() if name not in ("password", "csrfmiddlewaretoken")}
+
+
+def _too_many(request, template: str, context: dict, verdict, *, unchecked_form):
+    """``unchecked_form``, unbound: a refused attempt learns nothing about the names it tried."""
+    context["form"] = unchecked_form
+    messages.error(request, f"Too many attempts. Try again in {verdict.retry_after} seconds.")
     response = render(request, template, context, status=429)
     response["Retry-After"] = str(verdict.retry_after)
     return response
@@ -60,13 +74,17 @@ def sign_up(request):
     form_class = PartnerForm if signed_in else SignUpForm
     form = form_class(request.POST or None)
     context = {"form": form, "signed_in": signed_in, "tenant_name": _tenant_name()}
+    if request.method == "POST":
+        # Counted before the form is checked: its answers are what an enumeration would harvest.
+        verdict = signup_allowed(request)
+        if not verdict:
+            return _too_many(
+                request, "portal/sign_up.html", context, verdict, unchecked_form=form_class(initial=_typed(request))
+            )
     if request.method == "POST" and form.is_valid():
         if signed_in and not request.user.email:
             form.add_error(None, "Your account has no email address to confirm. Ask the tenant's admins to add one.")
             return render(request, "portal/sign_up.html", context, status=400)
-        verdict = signup_allowed(request)
-        if not verdict:
-            return _too_many(request, "portal/sign_up.html", context, verdict)
         data = form.cleaned_data
         try:
             if signed_in:
@@ -80,6 +98,8 @@ def sign_up(request):
                     password=data["password"],
                 )
                 login(request, partner.memberships.get().user, backend=LOGIN_BACKEND)
+        except ConflictError:  # a concurrent sign-up took a name: the same answer as the form's
+            form.add_error(None, ACCOUNT_UNAVAILABLE)
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
@@ -131,6 +151,11 @@ def invitation(request, token: str):
         "login_url": f"{reverse('login')}?next={request.path}",
         "tenant_name": _tenant_name(),
     }
+    if request.method == "POST" and not signed_in:
+        verdict = signup_allowed(request)  # a sign-up like the other: counted before the names are checked
+        if not verdict:
+            unchecked = InvitationSignUpForm(initial=_typed(request), email=invite.email)
+            return _too_many(request, "portal/invitation.html", context, verdict, unchecked_form=unchecked)
     if request.method == "POST":
         try:
             if signed_in:
