@@ -46,6 +46,6 @@ def remove_user_grants_on_system_apis(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("oauthcore", "0010_audit_without_lock")]
+    dependencies = [("oauthcore", "0011_user_email_verified")]
 
     operations = [migrations.RunPython(remove_user_grants_on_system_apis, migrations.RunPython.noop)]

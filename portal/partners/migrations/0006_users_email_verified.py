@@ -28,7 +28,7 @@ def mark_proven_addresses(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("portal", "0004_partner_application"),
+        ("portal", "0005_suspend_suspended_partners_apps"),
         ("oauthcore", "0011_user_email_verified"),
     ]
 
