@@ -233,3 +233,11 @@ def test_the_longest_email_still_logs_in(client, fast_password_hashing):
     get_user_model().objects.create_user(username="long", email=email, password="a long passphrase 7")
     response = client.post("/login", {"username": email, "password": "a long passphrase 7"})
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/device/code", "/oidc/register"])
+@pytest.mark.parametrize("prefix", ["", '{"a": "\\ud83d\\ude00", "b": '])  # a surrogate escape: the guard parses too
+def test_json_nested_too_deep_is_a_400_on_every_json_endpoint(registration_on, path, prefix):
+    response = Client().post(path, prefix + "[" * 20_000, content_type="application/json")
+    assert response.status_code in {400, 401}  # 401: the device endpoint asks who the client is first
+    assert response.json()["error"] in {"invalid_request", "invalid_client", "invalid_client_metadata"}

@@ -53,3 +53,8 @@ def test_an_update_is_bounded_too(admin):
     assert Application.objects.get(client_id=client_id).callbacks == []
     many = [f"https://a.example.com/{n}" for n in range(MAX_URIS)]
     assert admin.patch(f"/api/v2/clients/{client_id}", {"callbacks": many}, format="json").status_code == 200
+
+
+def test_arrays_nested_too_deep_are_a_400_not_a_500(admin):
+    response = admin.generic("POST", "/api/v2/clients", "[" * 20_000, content_type="application/json")
+    assert_error(response, 400, "invalid_body")
