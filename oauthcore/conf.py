@@ -30,6 +30,14 @@ DEFAULTS = {
     "CIMD_FETCH_TIMEOUT": 5.0,  # seconds for the whole fetch (connect and read)
     "CIMD_MAX_DOCUMENT_BYTES": 5 * 1024,
     "CIMD_CACHE_SECONDS": 3600,  # how long a fetched document is trusted (a shorter Cache-Control max-age wins)
+    # Client metadata bounds, for every way an app is made or changed (dynamic registration, the
+    # management API, the portal's and the admin's forms): checked before any URL is parsed or
+    # anything is stored, so the cost of a request is bounded before it is paid.
+    "REGISTRATION_MAX_BODY_BYTES": 32 * 1024,  # a larger POST/PUT /oidc/register is a 413, unread
+    "CLIENT_METADATA_MAX_URIS": 20,  # per list of URLs: callbacks, allowed origins, web origins
+    "CLIENT_METADATA_MAX_URI_LENGTH": 2000,  # characters in each of those URLs, and in logo_uri
+    "CLIENT_METADATA_MAX_LIST": 10,  # items in any other list (grant_types, response_types, contacts)
+    "CLIENT_METADATA_MAX_STRING": 255,  # characters in any other string (names, informational URLs, items)
     "PORTAL_INVITATION_DAYS": 7,
     "PORTAL_VERIFICATION_DAYS": 3,
     "RATE_LIMITS": DEFAULT_RATE_LIMITS,

@@ -124,7 +124,7 @@ class FormOrJSONOAuthLibCore(OAuthLibCore):
             return [(key, value) for key, values in request.POST.lists() for value in values]
         try:
             data = json.loads(request.body or b"{}", object_pairs_hook=_Members)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: arrays nested too deep
             return []  # oauthlib then answers invalid_request: the parameters are missing
         if not isinstance(data, _Members):
             return []

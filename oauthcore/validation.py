@@ -2,6 +2,7 @@
 
 from urllib.parse import urlsplit
 
+from oauthcore.conf import portcullis_settings
 from oauthcore.loopback import is_loopback_host
 
 
@@ -12,6 +13,38 @@ def split_url(url: str):
         return urlsplit(url)
     except ValueError:
         return None
+
+
+def url_list_error(name: str, urls: list) -> str | None:
+    """Why a list of URLs is too big to look at (too many, or one too long), or None.
+
+    Checked before any URL in it is parsed: a request must not make the server parse and store
+    60,000 callbacks to find out that it should not have."""
+    limit = portcullis_settings.CLIENT_METADATA_MAX_URIS
+    if len(urls) > limit:
+        return f"{name} holds at most {limit} URLs ({len(urls)} given)."
+    longest = portcullis_settings.CLIENT_METADATA_MAX_URI_LENGTH
+    if any(isinstance(url, str) and len(url) > longest for url in urls):
+        return f"Each URL in {name} is at most {longest} characters."
+    return None
+
+
+def string_list_error(name: str, items: list) -> str | None:
+    """Why a list of short strings (grant types, contacts, ...) is too big, or None."""
+    limit, longest = portcullis_settings.CLIENT_METADATA_MAX_LIST, portcullis_settings.CLIENT_METADATA_MAX_STRING
+    if len(items) > limit:
+        return f"{name} holds at most {limit} items ({len(items)} given)."
+    if any(isinstance(item, str) and len(item) > longest for item in items):
+        return f"Each item of {name} is at most {longest} characters."
+    return None
+
+
+def url_port(url: str) -> int | None:
+    """The port of ``url`` (None when it names none); ValueError when it is not a port at all."""
+    parts = split_url(url)
+    if parts is None:
+        raise ValueError(f"{url!r} is not a valid URL.")
+    return parts.port
 
 
 def callback_url_error(url: str, *, strict_third_party: bool, app_type: str) -> str | None:
@@ -29,6 +62,10 @@ def callback_url_error(url: str, *, strict_third_party: bool, app_type: str) -> 
         return f"{url!r} is not an absolute URL."
     if parts.fragment or url.endswith("#"):
         return f"{url!r} must not contain a fragment."
+    try:
+        parts.port  # noqa: B018 (urlsplit checks the port only when it is read)
+    except ValueError:
+        return f"{url!r} has an invalid port."
     if parts.scheme in {"http", "https"}:
         if not parts.hostname:
             return f"{url!r} has no host."

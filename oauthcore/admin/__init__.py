@@ -5,9 +5,14 @@ with the classes named in ``OAUTH2_PROVIDER`` (``oauthcore.admin.ApplicationAdmi
 package registers every other model of the app.
 """
 
+from django.contrib import admin
+
 from oauthcore.admin import client_grants, directory, resource_servers, simulator
 from oauthcore.admin.applications import ApplicationAdmin
 from oauthcore.admin.tokens import AccessTokenAdmin, GrantAdmin, IDTokenAdmin, RefreshTokenAdmin
+from oauthcore.views.accounts import AdminSignInForm
+
+admin.site.login_form = AdminSignInForm  # the admin's login, bounded as /login is
 
 __all__ = [
     "AccessTokenAdmin",

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oauthcore.api.errors import ADDITIONAL_PROPERTIES
+from oauthcore.conf import portcullis_settings
 from oauthcore.constants import (
     AppType,
     ClientPolicy,
@@ -18,6 +19,7 @@ from oauthcore.constants import (
     TokenEndpointAuthMethod,
     UserPolicy,
 )
+from oauthcore.validation import string_list_error, url_list_error
 
 JSON_TYPE_NAMES = {str: "string", bool: "boolean", int: "integer", float: "number", list: "array", dict: "object"}
 
@@ -88,6 +90,41 @@ def _strings(**kwargs):
     return serializers.ListField(child=serializers.CharField(max_length=2000), **kwargs)
 
 
+class BoundedListField(serializers.ListField):
+    """A client's list (callbacks, origins, grant types), bounded by the client metadata limits
+    before any item is validated; ``bound`` is ``url_list_error`` or ``string_list_error``."""
+
+    def __init__(self, *, bound, **kwargs):
+        self.bound = bound
+        super().__init__(child=serializers.CharField(), **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and (message := self.bound(self.field_name, data)):
+            raise serializers.ValidationError(message)
+        return super().to_internal_value(data)
+
+
+class ClientMetadataField(serializers.DictField):
+    """A client's ``client_metadata``: a few short string values under short keys."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(allow_blank=True), **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            limit, longest = (
+                portcullis_settings.CLIENT_METADATA_MAX_LIST,
+                portcullis_settings.CLIENT_METADATA_MAX_STRING,
+            )
+            if len(data) > limit:
+                raise serializers.ValidationError(f"client_metadata holds at most {limit} keys.")
+            if any(len(str(key)) > longest or (isinstance(v, str) and len(v) > longest) for key, v in data.items()):
+                raise serializers.ValidationError(
+                    f"client_metadata keys and values are strings of at most {longest} characters."
+                )
+        return super().to_internal_value(data)
+
+
 def _omit(data: dict, *names: str, when=lambda value: value is None) -> dict:
     for name in names:
         if name in data and when(data[name]):
@@ -140,12 +177,12 @@ class ClientUpdateSerializer(StrictSerializer):
         choices=SecurityMode.choices, help_text="Third-party clients only; fixed at creation."
     )
     redirection_policy = serializers.ChoiceField(choices=RedirectionPolicy.choices)
-    callbacks = _strings()
-    allowed_origins = _strings()
-    web_origins = _strings()
-    grant_types = _strings()
+    callbacks = BoundedListField(bound=url_list_error)
+    allowed_origins = BoundedListField(bound=url_list_error)
+    web_origins = BoundedListField(bound=url_list_error)
+    grant_types = BoundedListField(bound=string_list_error)
     token_endpoint_auth_method = serializers.ChoiceField(choices=TokenEndpointAuthMethod.choices)
-    client_metadata = serializers.DictField(child=serializers.CharField(max_length=255, allow_blank=True))
+    client_metadata = ClientMetadataField()
 
 
 class ClientCreateSerializer(ClientUpdateSerializer):

@@ -4,12 +4,11 @@ from django.contrib.auth.hashers import identify_hasher
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from oauth2_provider.models import AbstractApplication, ApplicationManager
+from oauth2_provider.models import AbstractApplication, ApplicationManager, redirect_to_uri_allowed
 
+from oauthcore.conf import portcullis_settings
 from oauthcore.constants import (
     DOT_GRANT_TYPE_NAMES,
-    MAX_CLIENT_METADATA_KEYS,
-    MAX_CLIENT_METADATA_VALUE_LENGTH,
     SELF_REGISTERED,
     STRICT_THIRD_PARTY_GRANT_TYPES,
     SUPPORTED_GRANT_TYPES,
@@ -22,7 +21,7 @@ from oauthcore.constants import (
 )
 from oauthcore.credentials import new_client_id
 from oauthcore.models.immutable import ImmutableFieldsMixin
-from oauthcore.validation import callback_url_error, origin_error
+from oauthcore.validation import callback_url_error, origin_error, url_list_error, url_port
 
 STRICT_CLIENT_ID_REGEX = r"^tpc_[A-Za-z0-9]{22}$"
 
@@ -132,6 +131,22 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
         """DOT checks one grant type per app; Portcullis apps list several (``grant_types``)."""
         return any(DOT_GRANT_TYPE_NAMES.get(name) in self.grant_types for name in grant_types)
 
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        """django-oauth-toolkit's match, with RFC 8252 §7.3's any-port rule for native apps only.
+
+        A native app listens on a port the operating system gives it at run time, so its loopback
+        callback matches whatever port it asks for. Any other app's callback is matched exactly,
+        port included: a confidential web app registered at ``http://127.0.0.1:8080/cb`` must not
+        have its code sent to whatever else listens on another port of the user's machine.
+        """
+        try:
+            port = url_port(uri)
+        except ValueError:
+            return False  # not a port (99999, "port"): no callback, whatever the rule on ports
+        if self.app_type == AppType.NATIVE:
+            return super().redirect_uri_allowed(uri)
+        return redirect_to_uri_allowed(uri, [url for url in self.callbacks if _has_port(url, port)])
+
     def clean_fields(self, exclude=None):
         # Derived values first, so field validation sees what will be saved.
         if self._state.adding:
@@ -208,30 +223,44 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
             if len(set(grant_types)) != len(grant_types):
                 add("grant_types", "grant_types must not repeat a grant type.")
 
-        for url in self.callbacks:
-            message = callback_url_error(url, strict_third_party=strict, app_type=self.app_type)
-            if message:
-                add("redirect_uris", message)
-        for origin in self.allowed_origin_list:
-            message = origin_error(origin)
-            if message:
-                add("allowed_origins", message)
+        # Each list is bounded before its URLs are parsed one by one.
+        if message := url_list_error("Callback URLs", self.callbacks):
+            add("redirect_uris", message)
+        else:
+            for url in self.callbacks:
+                if message := callback_url_error(url, strict_third_party=strict, app_type=self.app_type):
+                    add("redirect_uris", message)
+        if message := url_list_error("Allowed origins", self.allowed_origin_list):
+            add("allowed_origins", message)
+        else:
+            for origin in self.allowed_origin_list:
+                if message := origin_error(origin):
+                    add("allowed_origins", message)
         if not isinstance(self.web_origins, list):
             add("web_origins", "web_origins must be a list of origins.")
+        elif message := url_list_error("Web origins", self.web_origins):
+            add("web_origins", message)
         else:
             for origin in self.web_origins:
-                message = origin_error(origin)
-                if message:
+                if message := origin_error(origin):
                     add("web_origins", message)
         metadata = self.client_metadata
         if not isinstance(metadata, dict):
             add("client_metadata", "client_metadata must be an object of string values.")
         else:
-            if len(metadata) > MAX_CLIENT_METADATA_KEYS:
-                add("client_metadata", f"client_metadata holds at most {MAX_CLIENT_METADATA_KEYS} keys.")
-            for key, value in metadata.items():
-                if not isinstance(value, str) or len(value) > MAX_CLIENT_METADATA_VALUE_LENGTH:
-                    add("client_metadata", f"client_metadata[{key!r}] must be a string of at most 255 characters.")
+            max_keys = portcullis_settings.CLIENT_METADATA_MAX_LIST
+            longest = portcullis_settings.CLIENT_METADATA_MAX_STRING
+            if len(metadata) > max_keys:
+                add("client_metadata", f"client_metadata holds at most {max_keys} keys.")
+            else:
+                for key, value in metadata.items():
+                    if not isinstance(key, str) or len(key) > longest:
+                        add("client_metadata", f"client_metadata keys are at most {longest} characters.")
+                    elif not isinstance(value, str) or len(value) > longest:
+                        add(
+                            "client_metadata",
+                            f"client_metadata[{key!r}] must be a string of at most {longest} characters.",
+                        )
         if self.redirection_policy and self.redirection_policy not in RedirectionPolicy.values:
             add("redirection_policy", f"Must be one of: {', '.join(RedirectionPolicy.values)}.")
         return errors
@@ -278,6 +307,14 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
 
     def __str__(self):
         return f"{self.name or 'Unnamed app'} ({self.client_id})"
+
+
+def _has_port(url: str, port: int | None) -> bool:
+    """Whether a registered callback names ``port`` (never, for one whose port is not a port)."""
+    try:
+        return url_port(url) == port
+    except ValueError:
+        return False
 
 
 def _is_hashed(secret: str) -> bool:

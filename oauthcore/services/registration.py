@@ -15,10 +15,11 @@ from django.db import transaction
 from django.utils.crypto import constant_time_compare
 
 from oauthcore.audit import Actor, record_event
+from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType, CreatedVia, GrantType, TokenEndpointAuthMethod
 from oauthcore.models import Application
 from oauthcore.services.applications import application_create, application_delete, application_update
-from oauthcore.validation import callback_url_error
+from oauthcore.validation import callback_url_error, string_list_error, url_list_error
 
 # RFC 7591 §2 (and OIDC Registration's application_type) metadata accepted; anything else is refused.
 INFORMATIONAL_FIELDS = ("client_uri", "policy_uri", "tos_uri", "software_id", "software_version")
@@ -75,10 +76,11 @@ def _invalid(description: str) -> RegistrationError:
     return RegistrationError("invalid_client_metadata", description)
 
 
-def _string(data: dict, name: str, *, max_length: int = 255) -> str:
+def _string(data: dict, name: str, *, max_length: int | None = None) -> str:
     value = data.get(name)
     if value is None:
         return ""
+    max_length = max_length or portcullis_settings.CLIENT_METADATA_MAX_STRING
     if not isinstance(value, str) or len(value) > max_length:
         raise _invalid(f"{name} must be a string of at most {max_length} characters.")
     return value
@@ -88,8 +90,26 @@ def _string_list(data: dict, name: str) -> list[str] | None:
     value = data.get(name)
     if value is None:
         return None
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+    if not isinstance(value, list):
         raise _invalid(f"{name} must be an array of strings.")
+    if message := string_list_error(name, value):
+        raise _invalid(message)
+    if not all(isinstance(item, str) for item in value):
+        raise _invalid(f"{name} must be an array of strings.")
+    return value
+
+
+def _redirect_uris(data: dict) -> list[str]:
+    """The redirect URIs, bounded before any of them is parsed."""
+    value = data.get("redirect_uris")
+    if value is not None and not isinstance(value, list):
+        raise _invalid("redirect_uris must be an array of strings.")
+    if not value:
+        raise RegistrationError("invalid_redirect_uri", "redirect_uris is required: at least one redirect URI.")
+    if message := url_list_error("redirect_uris", value):
+        raise RegistrationError("invalid_redirect_uri", message)
+    if not all(isinstance(item, str) for item in value):
+        raise _invalid("redirect_uris must be an array of strings.")
     return value
 
 
@@ -124,9 +144,7 @@ def parse_client_metadata(data) -> dict:
     application_type = data.get("application_type")  # a JSON list or object is not even hashable
     if application_type is not None and (not isinstance(application_type, str) or application_type not in APP_TYPES):
         raise _invalid('application_type must be "web" or "native".')
-    redirect_uris = _string_list(data, "redirect_uris")
-    if not redirect_uris:
-        raise RegistrationError("invalid_redirect_uri", "redirect_uris is required: at least one redirect URI.")
+    redirect_uris = _redirect_uris(data)
     if application_type is None:  # private-use schemes are for native apps (RFC 8252 §7.1)
         custom = any(not uri.startswith(("https:", "http:")) for uri in redirect_uris)
         application_type = "native" if custom else "web"
@@ -144,8 +162,9 @@ def parse_client_metadata(data) -> dict:
     contacts = _string_list(data, "contacts")
     if contacts:
         metadata["contacts"] = _string({"contacts": " ".join(contacts)}, "contacts")
-    _string(data, "scope", max_length=2000)  # API access comes from default permissions, not from this
-    logo_uri = _string(data, "logo_uri", max_length=2000)
+    uri_length = portcullis_settings.CLIENT_METADATA_MAX_URI_LENGTH
+    _string(data, "scope", max_length=uri_length)  # as long as a URL; API access comes from default permissions
+    logo_uri = _string(data, "logo_uri", max_length=uri_length)
     if logo_uri and not logo_uri.startswith("https://"):
         raise _invalid("logo_uri must be an https URL.")
     return {

@@ -63,12 +63,25 @@ def error(error: str, description: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": error, "error_description": description}, status=status)
 
 
+def too_large(request) -> JsonResponse | None:
+    """413 for a body over ``REGISTRATION_MAX_BODY_BYTES``, judged by its declared length: no
+    metadata document of that size is legitimate, so it is neither parsed nor checked."""
+    limit = portcullis_settings.REGISTRATION_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0  # Django reads no body then either
+    if declared <= limit:
+        return None
+    return error("invalid_client_metadata", f"The client metadata must be at most {limit} bytes.", 413)
+
+
 def read_json(request):
     if request.content_type != "application/json":
         raise RegistrationError("invalid_client_metadata", "Send the client metadata as application/json.")
     try:
         return json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: arrays nested too deep
         raise RegistrationError("invalid_client_metadata", "The request body is not valid JSON.") from exc
 
 
@@ -85,6 +98,8 @@ class RegisterView(View):
         verdict = REGISTRATION.hit("tenant")  # one allowance for the whole tenant, as Auth0's
         if not verdict:
             return too_many_requests_json(request, verdict.retry_after)
+        if oversized := too_large(request):
+            return oversized
         try:
             registration = registration_create(data=read_json(request))
         except RegistrationError as exc:
@@ -122,6 +137,8 @@ class RegistrationManagementView(View):
         return JsonResponse(client_information(Registration(self.application, None, None)))
 
     def put(self, request, client_id: str):
+        if oversized := too_large(request):
+            return oversized
         try:
             registration = registration_update(application=self.application, data=read_json(request))
         except RegistrationError as exc:

@@ -13,6 +13,7 @@ from oauthcore.constants import AppType, SubjectType
 from oauthcore.decision_inputs import client_facts
 from oauthcore.models import Application
 from oauthcore.policy import Flow, decide_grant_type
+from oauthcore.validation import url_list_error
 from portal.partners import roles
 from portal.partners.models import Partner, Role
 
@@ -179,6 +180,22 @@ class AppFields(forms.Form):
     refresh_tokens = forms.BooleanField(
         label="Use refresh tokens", required=False, help_text="Ask users for offline_access where an API allows it."
     )
+
+    def _bounded(self, name: str, label: str) -> list[str]:
+        """A list of URLs, refused on the field when too many or too long (before the service parses them)."""
+        urls = self.cleaned_data[name]
+        if message := url_list_error(label, urls):
+            raise ValidationError(message)
+        return urls
+
+    def clean_callbacks(self):
+        return self._bounded("callbacks", "Callback URLs")
+
+    def clean_allowed_origins(self):
+        return self._bounded("allowed_origins", "Allowed origins")
+
+    def clean_web_origins(self):
+        return self._bounded("web_origins", "Allowed web origins")
 
     def service_fields(self) -> dict:
         data = self.cleaned_data

@@ -1,8 +1,11 @@
 """``/portal/``: the partner portal. Every page under ``<partner_id>/`` checks membership first."""
 
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
+from portal.partners.converters import IdConverter
 from portal.partners.views import apps, onboarding, team
+
+register_converter(IdConverter, "id")
 
 app_name = "portal"
 
@@ -13,7 +16,7 @@ partner_urls = [
     path("apps/<str:client_id>/edit", apps.app_edit, name="app-edit"),
     path("apps/<str:client_id>/rotate-secret", apps.app_rotate, name="app-rotate"),
     path(
-        "apps/<str:client_id>/previous-secrets/<int:secret_id>/end",
+        "apps/<str:client_id>/previous-secrets/<id:secret_id>/end",
         apps.previous_secret_end,
         name="app-previous-secret-end",
     ),
@@ -23,9 +26,9 @@ partner_urls = [
     path("catalog", apps.catalog, name="catalog"),
     path("team", team.team_page, name="team"),
     path("team/invite", team.invite, name="invite"),
-    path("team/<int:membership_id>/role", team.member_role, name="member-role"),
-    path("team/<int:membership_id>/remove", team.member_remove, name="member-remove"),
-    path("invitations/<int:invitation_id>/cancel", team.invitation_cancel, name="invitation-cancel"),
+    path("team/<id:membership_id>/role", team.member_role, name="member-role"),
+    path("team/<id:membership_id>/remove", team.member_remove, name="member-remove"),
+    path("invitations/<id:invitation_id>/cancel", team.invitation_cancel, name="invitation-cancel"),
     path("settings", team.settings_page, name="settings"),
     path("delete", team.partner_delete_page, name="partner-delete"),
     path("verify-email/resend", onboarding.resend_verification, name="resend-verification"),
@@ -36,5 +39,5 @@ urlpatterns = [
     path("signup", onboarding.sign_up, name="signup"),
     path("verify-email/<str:token>", onboarding.verify_email, name="verify-email"),
     path("invitations/<str:token>", onboarding.invitation, name="invitation"),
-    path("<int:partner_id>/", include(partner_urls)),
+    path("<id:partner_id>/", include(partner_urls)),
 ]

@@ -38,7 +38,7 @@ def _has_lone_surrogate(body: bytes) -> bool:
         return False
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: arrays nested too deep
         return False  # not JSON at all: the view answers that
     try:
         json.dumps(data, ensure_ascii=False).encode("utf-8")

@@ -1,6 +1,7 @@
 """What every management API view shares: bearer tokens, scopes, Auth0 errors, JSON only."""
 
 from rest_framework import viewsets
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 
@@ -11,11 +12,21 @@ from oauthcore.api.query import check_query_parameters
 from oauthcore.audit import Actor
 
 
+class NestingSafeJSONParser(JSONParser):
+    """DRF's parser, with arrays nested too deep for Python's decoder a parse error (400), not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise ParseError("JSON parse error - arrays or objects nested too deep.") from exc
+
+
 class ManagementViewSet(viewsets.ViewSet):
     authentication_classes = [ManagementTokenAuthentication]
     permission_classes = [HasRequiredScope]
     throttle_classes = []
-    parser_classes = [JSONParser]
+    parser_classes = [NestingSafeJSONParser]
     renderer_classes = [JSONRenderer]
     metadata_class = None
     # {action: scope}; the token needs it (any of them, for a tuple).
