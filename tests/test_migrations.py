@@ -24,7 +24,9 @@ BEFORE = [("oauthcore", "0008_policy_version"), ("portal", "0003_portal_self_ser
 # What the move takes away: the application's own partner column (its rows live on in PartnerApplication).
 DROPPED_COLUMNS = {"oauthcore_application": {"partner_id"}}
 # What later migrations add, with the value every old row gets (no partner here is suspended).
-ADDED_COLUMNS = {"oauthcore_application": {"suspended": False}}
+# Columns added since, with the value each old row gets: no user's address was proved by a
+# confirmed link or an accepted invitation in this data set, so none is vouched for.
+ADDED_COLUMNS = {"oauthcore_application": {"suspended": False}, "oauthcore_user": {"email_verified": False}}
 # Not a real digest: a value Django recognises as hashed, so that saving it costs no hashing.
 HASHED_SECRET = "pbkdf2_sha256$1000000$migration$c2VjcmV0"
 
