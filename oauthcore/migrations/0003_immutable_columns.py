@@ -57,6 +57,21 @@ def create_table_triggers(schema_editor, table: str) -> None:
             )
 
 
+def sqlite_trigger_restorer(table: str):
+    """A RunPython function putting ``table``'s triggers back on SQLite, which drops a table's
+    triggers whenever Django rebuilds the table (a foreign key column or a constraint changed);
+    whether or not the rebuild happened, the triggers are there afterwards. PostgreSQL keeps them."""
+
+    def restore(apps, schema_editor):
+        if schema_editor.connection.vendor != "sqlite":
+            return
+        for column in IMMUTABLE_COLUMNS[table]:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {trigger_name(table, column)}")
+        create_table_triggers(schema_editor, table)
+
+    return restore
+
+
 def drop_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     for table, columns in IMMUTABLE_COLUMNS.items():

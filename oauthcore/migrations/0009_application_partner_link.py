@@ -4,17 +4,7 @@ from django.db import migrations
 
 immutable_columns = importlib.import_module("oauthcore.migrations.0003_immutable_columns")
 
-
-def restore_sqlite_triggers(apps, schema_editor):
-    """SQLite drops a table's triggers when Django rebuilds it to remove a foreign key column (and
-    may or may not rebuild it to add one back); put the application's immutable-column triggers
-    back, whichever happened. PostgreSQL keeps them."""
-    if schema_editor.connection.vendor != "sqlite":
-        return
-    table = "oauthcore_application"
-    for column in immutable_columns.IMMUTABLE_COLUMNS[table]:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {immutable_columns.trigger_name(table, column)}")
-    immutable_columns.create_table_triggers(schema_editor, table)
+restore_sqlite_triggers = immutable_columns.sqlite_trigger_restorer("oauthcore_application")
 
 
 class Migration(migrations.Migration):

@@ -12,16 +12,7 @@ from django.db import migrations, models
 
 immutable_columns = importlib.import_module("oauthcore.migrations.0003_immutable_columns")
 
-
-def restore_sqlite_triggers(apps, schema_editor):
-    """SQLite drops a table's triggers when Django rebuilds it (as it does to change a constraint):
-    put the user's immutable-column triggers back. PostgreSQL keeps them."""
-    if schema_editor.connection.vendor != "sqlite":
-        return
-    table = "oauthcore_user"
-    for column in immutable_columns.IMMUTABLE_COLUMNS[table]:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {immutable_columns.trigger_name(table, column)}")
-    immutable_columns.create_table_triggers(schema_editor, table)
+restore_sqlite_triggers = immutable_columns.sqlite_trigger_restorer("oauthcore_user")
 
 
 class Migration(migrations.Migration):
