@@ -8,3 +8,11 @@ class PartnersConfig(AppConfig):
     name = "portal.partners"
     label = "portal"
     verbose_name = "Partner portal"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from portal.platform.console_theme import ensure_console_theme
+
+        # The admin console's theme (django-admin-interface), created once after the tables exist.
+        post_migrate.connect(ensure_console_theme, sender=self, dispatch_uid="portal.console_theme")

@@ -96,3 +96,7 @@ def fake_app():
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+# The admin console's fixtures (tests/e2e/console.py): the demo tenant and a signed-in admin.
+from tests.e2e.console import console, demo_tenant  # noqa: E402, F401
