@@ -40,8 +40,9 @@ print(json.dumps(answers))
 
 
 def run(args, extra_env=None):
-    env = {**os.environ, **PRODUCTION, **(extra_env or {})}
-    env.pop("DATABASE_URL", None)  # nothing here needs the database
+    env = {**os.environ, **PRODUCTION}
+    env.pop("DATABASE_URL", None)  # a database of the test's own when it needs one (extra_env)
+    env.update(extra_env or {})
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests for their own process
     return subprocess.run(
         [sys.executable, *args], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120, check=False
@@ -54,8 +55,12 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "System check identified no issues" in result.stdout
 
 
-def test_pages_carry_hsts_secure_cookies_and_a_csp():
-    result = run(["-c", HEADERS_SCRIPT], {"DJANGO_SETTINGS_MODULE": "portal.settings"})
+def test_pages_carry_hsts_secure_cookies_and_a_csp(tmp_path):
+    # The console's pages read their theme from the database: a migrated SQLite file of the test's own.
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'deployment.sqlite3'}"}
+    migrated = run(["manage.py", "migrate", "--no-input", "-v", "0"], database)
+    assert migrated.returncode == 0, migrated.stderr
+    result = run(["-c", HEADERS_SCRIPT], {"DJANGO_SETTINGS_MODULE": "portal.settings", **database})
     assert result.returncode == 0, result.stderr
     answers = json.loads(result.stdout.strip().splitlines()[-1])
     login = answers["/admin/login/"]
