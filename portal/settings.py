@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.platform.csp.DefaultContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: with DEBUG on, pages still get the project's 404 and 500 pages (portal.platform.error_pages).
+    "portal.platform.error_pages.ErrorPagesWithDebugMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
