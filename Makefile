@@ -10,6 +10,8 @@ PY := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Seen by manage.py too: unless PORTCULLIS_ISSUER is set, the issuer, links and emails follow them.
+export HOST PORT
 CELERYBEAT_SCHEDULE ?= celerybeat-schedule
 
 .DEFAULT_GOAL := help

@@ -1,7 +1,9 @@
 from oauth2_provider.settings import oauth2_settings
 
 from consent.models import UserGrant
-from oauthcore.models import ResourceServerScope
+from oauthcore.access_tokens import userinfo_audience
+from oauthcore.consents import ACCOUNT_TITLE
+from oauthcore.models import ResourceServer, ResourceServerScope
 from oauthcore.selectors import app_is_unverified
 
 
@@ -13,8 +15,10 @@ def consented_scopes(*, user, client, audience: str) -> frozenset[str] | None:
 
 
 def authorized_apps(user) -> list[UserGrant]:
-    """The user's consents, each with ``permissions`` (value and description) and ``unverified`` (the
-    app registered itself and no partner owns it): two statements."""
+    """The user's consents, each with ``permissions`` (value and description), ``unverified`` (the
+    app registered itself and no partner owns it), ``api_name`` (what the user reads: the API's name,
+    or its identifier if it is gone) and ``api_identifier`` (shown small beside the name, for an API
+    only): three statements, however many consents."""
     grants = list(
         UserGrant.objects.filter(user=user).select_related("client__partner_link__partner").order_by("-updated_at")
     )
@@ -25,8 +29,12 @@ def authorized_apps(user) -> list[UserGrant]:
             resource_server__identifier__in=audiences
         ).values_list("resource_server__identifier", "value", "description")
     }
+    names = dict(ResourceServer.objects.filter(identifier__in=audiences).values_list("identifier", "name"))
     for grant in grants:
         grant.unverified = app_is_unverified(grant.client)
+        grant.api_identifier = grant.audience if grant.audience in names else ""
+        account = grant.audience == userinfo_audience()
+        grant.api_name = names.get(grant.audience) or (ACCOUNT_TITLE if account else grant.audience)
         grant.permissions = [
             {
                 "value": value,

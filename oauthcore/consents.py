@@ -18,6 +18,10 @@ from django.utils.module_loading import import_string
 
 from oauthcore.conf import portcullis_settings
 
+# What a consent about the user's own account (signing in, their profile: no API) is called, on the
+# consent screen and on the user's authorized apps alike.
+ACCOUNT_TITLE = "Your account"
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 

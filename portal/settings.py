@@ -11,7 +11,16 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.platform.env import cache_settings, email_settings, env_bool, env_int, env_list, env_prefixed, env_str
+from portal.platform.env import (
+    cache_settings,
+    email_settings,
+    env_bool,
+    env_int,
+    env_list,
+    env_prefixed,
+    env_str,
+    served_at,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,7 +33,9 @@ SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
-ISSUER = env_str("PORTCULLIS_ISSUER", "http://127.0.0.1:8000").rstrip("/")
+# The public base URL: PORTCULLIS_ISSUER, or else where `make run` serves (its HOST and PORT, which
+# the Makefile exports), so that `PORT=8101 make run` issues, links and emails http://127.0.0.1:8101.
+ISSUER = (env_str("PORTCULLIS_ISSUER") or served_at(env_str("HOST", "127.0.0.1"), env_int("PORT", 8000))).rstrip("/")
 _issuer_host = urlsplit(ISSUER).hostname or "127.0.0.1"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", sorted({_issuer_host, "localhost", "127.0.0.1"}))
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -68,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.platform.csp.DefaultContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: with DEBUG on, pages still get the project's 404 and 500 pages (portal.platform.error_pages).
+    "portal.platform.error_pages.ErrorPagesWithDebugMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"

@@ -28,7 +28,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from oauthcore.access_tokens import userinfo_audience
 from oauthcore.conf import portcullis_settings
-from oauthcore.consents import consent_store
+from oauthcore.consents import ACCOUNT_TITLE, consent_store
 from oauthcore.constants import RedirectionPolicy
 from oauthcore.models import Application, ResourceServerScope
 from oauthcore.policy import Decision, Flow
@@ -38,6 +38,8 @@ from oauthcore.validator import audit_denial
 from portal.platform.csp import decision_page
 
 ERROR_TEMPLATE = "oauthcore/authorize_error.html"
+# The user's own Decline, where it is shown here: what happened and where to go, not an error.
+DECLINED_TEMPLATE = "oauthcore/authorize_declined.html"
 UNREADABLE = errors.InvalidRequestError(description="The authorization request could not be read.")
 CONSENT_TEMPLATE = "oauthcore/consent.html"
 DECLINED = "The user declined to authorize the application."
@@ -118,7 +120,7 @@ def consent_context(
     if account:
         groups.append(
             {
-                "title": "Your account",
+                "title": ACCOUNT_TITLE,
                 "identifier": "",
                 "permissions": [{"value": v, "description": oauth2_settings.SCOPES.get(v, v)} for v in account],
             }
@@ -211,11 +213,11 @@ class AuthorizeView(OAuthLibMixin, View):
         application = oauthlib_request.client
         declined = errors.AccessDeniedError(description=DECLINED, request=oauthlib_request)
         if answer != "accept":
-            return self.error(request, declined, application)
+            return self.error(request, declined, application, declined_by_user=True)
         shown = decision.scopes_to_consent
         approved = frozenset(request.POST.getlist("scope")) & shown
         if shown and not approved:  # unticking everything is declining
-            return self.error(request, declined, application)
+            return self.error(request, declined, application, declined_by_user=True)
         if shown:
             consent_store().answer(
                 user=request.user, client=application, audience=audience, shown=shown, approved=approved
@@ -284,11 +286,22 @@ class AuthorizeView(OAuthLibMixin, View):
             return None
         return Application.objects.filter(client_id=client_id).first()
 
-    def error(self, request, error, application: Application | None, *, force_page: bool = False):
-        """Redirect the error to the (validated) callback, or show it here (rule 8)."""
+    def error(
+        self,
+        request,
+        error,
+        application: Application | None,
+        *,
+        force_page: bool = False,
+        declined_by_user: bool = False,
+    ):
+        """Redirect the error to the (validated) callback, or show it here (rule 8): the user's own
+        decline (``declined_by_user``) on a page that says so, whatever error the app is told."""
         redirect_uri = getattr(error, "redirect_uri", None)
         protected = application is None or application.redirection_policy != RedirectionPolicy.ALLOW_ALWAYS
         if force_page or protected or not redirect_uri:
+            if declined_by_user:
+                return self.declined_page(request, error, application)
             return self.error_page(request, error, application)
         # In the component the success would have used: the fragment when response_mode=fragment.
         location = add_params_to_uri(
@@ -297,6 +310,14 @@ class AuthorizeView(OAuthLibMixin, View):
             fragment=request.GET.get("response_mode") == "fragment",
         )
         return callback_redirect(location, redirect_uri)
+
+    @staticmethod
+    def declined_page(request, error, application: Application):
+        """What the user did and where to go next; still the end of an authorization request that
+        failed with ``access_denied`` (its status stays 400, its code is on the page for developers).
+        Never a link to the app's callback: with open redirect protection nothing goes there."""
+        context = {"error": error.error, "application": application, "unverified": app_is_unverified(application)}
+        return render(request, DECLINED_TEMPLATE, context, status=400)
 
     def error_page(self, request, error, application: Application | None):
         context = {

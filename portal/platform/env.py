@@ -52,6 +52,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in environ.Env.parse_value(raw, list) if item.strip()]
 
 
+def served_at(host: str, port: int) -> str:
+    """The base URL of a server listening on ``host``:``port`` (``make run``'s HOST and PORT), as a
+    browser on the same machine reaches it: a wildcard address (``0.0.0.0``, ``::``) is reached as
+    127.0.0.1, an IPv6 address in brackets."""
+    host = host.strip().strip("[]")
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 (not a bind: where a wildcard listener is reached)
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def env_prefixed(prefix: str) -> dict[str, str]:
     """Every variable named ``<prefix><NAME>``, as ``{"name": value}`` (``RATE_LIMIT_TOKEN`` -> ``token``)."""
     return {name[len(prefix) :].lower(): value for name, value in os.environ.items() if name.startswith(prefix)}

@@ -183,7 +183,7 @@ def test_unticking_everything_is_declining(live_server, page, partner_app):
     log_in(page)
     page.get_by_label(re.compile("Read your orders")).uncheck()
     page.get_by_role("button", name="Accept").click()
-    page.get_by_role("heading", name="Something went wrong").wait_for()
+    page.get_by_role("heading", name="No access given").wait_for()
     assert page.get_by_text("access_denied").is_visible()
     assert not UserGrant.objects.exists()
 
@@ -193,7 +193,7 @@ def test_decline_with_open_redirect_protection_stays_on_our_page(live_server, pa
     start(page, live_server, app, secret, "read:orders")
     log_in(page)
     page.get_by_role("button", name="Decline").click()
-    page.get_by_role("heading", name="Something went wrong").wait_for()
+    page.get_by_role("heading", name="No access given").wait_for()
     assert page.url.startswith(live_server.url)
     assert page.get_by_text("access_denied").is_visible()
 

@@ -96,7 +96,7 @@ def test_an_unverified_apps_error_page_is_marked_too(live_server, page, register
     start(page, live_server, app, secret, "read:orders")
     log_in(page)
     page.get_by_role("button", name="Decline").click()
-    page.get_by_role("heading", name="Something went wrong").wait_for()
+    page.get_by_role("heading", name="No access given").wait_for()
     assert page.get_by_text(UNVERIFIED, exact=True).is_visible()
 
 
@@ -190,7 +190,7 @@ def test_declining_a_repeated_consent_gives_no_code(live_server, page, partner_a
         params = callback_params(page)
         assert params["error"] == "access_denied" and params["state"] == state and "code" not in params
     else:
-        page.get_by_role("heading", name="Something went wrong").wait_for()
+        page.get_by_role("heading", name="No access given").wait_for()
         assert page.url.startswith(live_server.url) and page.get_by_text("access_denied").is_visible()
     assert Grant.objects.count() == codes
 
@@ -214,7 +214,7 @@ def test_a_decline_in_a_second_tab_grants_nothing_and_the_first_tab_only_what_it
     first.get_by_role("button", name="Accept").wait_for()
     start(second, live_server, app, secret, ALL_SCOPES, prompt="consent")
     second.get_by_role("button", name="Decline").click()
-    second.get_by_role("heading", name="Something went wrong").wait_for()
+    second.get_by_role("heading", name="No access given").wait_for()
     assert second.get_by_text("access_denied").is_visible()
     assert Grant.objects.count() == codes  # the decline issued nothing
 
