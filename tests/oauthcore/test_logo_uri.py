@@ -110,9 +110,7 @@ def test_dynamic_registration_answers_invalid_client_metadata(client, dcr_on):
     body = register(client, client_name="Agent", logo_uri=HTTPS_LOGO).json()
     management = {"HTTP_AUTHORIZATION": f"Bearer {body['registration_access_token']}"}
     update = {"client_id": body["client_id"], "redirect_uris": body["redirect_uris"], "logo_uri": HTTP_LOGO}
-    response = client.put(
-        f"/oidc/register/{body['client_id']}", update, content_type="application/json", **management
-    )
+    response = client.put(f"/oidc/register/{body['client_id']}", update, content_type="application/json", **management)
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_client_metadata", "error_description": LOGO_URI_ERROR}
     assert Application.objects.get().logo_uri == HTTPS_LOGO
