@@ -145,6 +145,11 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
         instance._stored_logo_uri = instance.__dict__.get("logo_uri")
         return instance
 
+    def refresh_from_db(self, *args, fields=None, **kwargs):
+        super().refresh_from_db(*args, fields=fields, **kwargs)
+        if fields is None or "logo_uri" in fields:
+            self._stored_logo_uri = self.__dict__.get("logo_uri")
+
     # -- django-oauth-toolkit hooks -----------------------------------------------------------
 
     def allows_grant_type(self, *grant_types):
@@ -301,6 +306,8 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
         if self.client_secret and not _is_hashed(self.client_secret):
             self.client_secret_hint = self.client_secret[-4:]
         super().save(*args, **kwargs)
+        if kwargs.get("update_fields") is None or "logo_uri" in kwargs["update_fields"]:
+            self._stored_logo_uri = self.logo_uri
 
     def sync_dot_fields(self) -> None:
         """DOT's own columns, derived from Portcullis' richer fields."""

@@ -131,3 +131,16 @@ def test_the_consent_screen_shows_an_https_logo_and_never_an_http_one(client, ac
     application_update(actor=actor, application=app, logo_uri=HTTPS_LOGO)
     page = client.get(authorize_path(app, api.identifier))
     assert f'<img class="logo" src="{HTTPS_LOGO}" alt="Legacy logo">' in page.text
+
+
+def test_the_rule_follows_what_is_stored_not_what_was_first_loaded(actor):
+    """Saved once with an https logo, the same instance cannot go back to an http one; reloaded, an
+    older http row is what is stored again."""
+    app = legacy_app(actor)
+    application_update(actor=actor, application=app, logo_uri=HTTPS_LOGO)
+    with pytest.raises(ValidationError):
+        application_update(actor=actor, application=app, logo_uri=HTTP_LOGO)
+    Application.objects.filter(pk=app.pk).update(logo_uri=HTTP_LOGO)
+    app.refresh_from_db()
+    application_update(actor=actor, application=app, name="Still saves")
+    assert Application.objects.get(pk=app.pk).logo_uri == HTTP_LOGO

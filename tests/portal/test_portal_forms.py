@@ -102,6 +102,24 @@ def test_an_older_http_logo_is_not_shown_and_the_edit_page_says_why(client, acme
     assert client.post(reverse("portal:app-edit", args=[acme.partner.pk, acme.app.client_id]), data).status_code == 302
 
 
+def test_a_sign_up_gets_every_field_error_at_once(client):
+    response = client.post(
+        reverse("portal:signup"),
+        {"name": "", "website": "not a url", "email": "nope", "username": "bad name!", "password": "123"},
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert set(errors) == {"name", "website", "email", "username", "password"}
+    assert "This password is too short. It must contain at least 8 characters." in errors["password"]
+
+
+def test_an_invitation_gets_every_field_error_at_once(client, acme):
+    client.force_login(acme.admin)
+    response = client.post(reverse("portal:invite", args=[acme.partner.pk]), {"email": "nope", "role": "owner"})
+    assert response.status_code == 400
+    assert set(response.context["invite_form"].errors) == {"email", "role"}
+
+
 def test_signing_up_without_an_email_address_says_so_with_the_field_errors(client, acme):
     acme.owner.email = ""
     acme.owner.save()
