@@ -2,7 +2,7 @@
 portal's own login, every error of a form at once, the scopes an app already has, a 7-day grace period
 read right, and long names that wrap instead of making the page scroll sideways.
 
-Screenshots: tests/e2e/artifacts/portal-{login,app-form-errors,request-access,credentials,long-names}-*.png
+Screenshots: tests/e2e/artifacts/portal-{login,password-help,app-form-errors,request-access,credentials,long-names}-*.png
 """
 
 from datetime import timedelta
@@ -107,6 +107,7 @@ def test_the_portal_has_its_own_login_with_sign_up_and_password_help(browser, te
     page.get_by_role("heading", name="Forgot your password?").wait_for()
     assert page.get_by_text("The portal cannot email you a reset link yet.").is_visible()
     fits(page)
+    browser.shoot(page, "portal-password-help", width)
     page.get_by_role("link", name="Back to log in").click()
 
     page.get_by_label("Username or email").fill("ada")
