@@ -2,7 +2,8 @@
 portal's own login, every error of a form at once, the scopes an app already has, a 7-day grace period
 read right, and long names that wrap instead of making the page scroll sideways.
 
-Screenshots: tests/e2e/artifacts/portal-{login,password-help,app-form-errors,request-access,credentials,long-names}-*.png
+Screenshots (tests/e2e/artifacts/): portal-login, portal-password-help, portal-app-form-errors,
+portal-request-access, portal-credentials, portal-long-names, each -desktop.png and -phone.png.
 """
 
 from datetime import timedelta
