@@ -35,7 +35,7 @@ from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType, GrantType, TokenEndpointAuthMethod
 from oauthcore.models import Application, TenantSettings
 from oauthcore.services.registration import cimd_application_save
-from oauthcore.validation import split_url
+from oauthcore.validation import shown_logo_uri, split_url
 
 FAILURE_CACHE_SECONDS = 60
 MAX_AGE_RE = re.compile(r"max-age=(\d+)")
@@ -197,7 +197,8 @@ def application_fields(url: str, document: dict) -> dict:
         "callbacks": redirect_uris,
         "grant_types": [grant for grant in ALLOWED_GRANT_TYPES if grant in grant_types],
         "token_endpoint_auth_method": TokenEndpointAuthMethod.NONE.value,
-        "logo_uri": logo if isinstance(logo, str) and logo.startswith("https://") else "",
+        # A document's logo that is not https is dropped, not refused: the rest of the document is usable.
+        "logo_uri": shown_logo_uri(logo) if isinstance(logo, str) else "",
     }
 
 

@@ -39,6 +39,27 @@ def string_list_error(name: str, items: list) -> str | None:
     return None
 
 
+# The pages that show a logo (the consent screen, the portal) load images over https only (their
+# Content Security Policy): an http logo would be a broken image, so none is accepted.
+LOGO_URI_ERROR = "The logo must be an https URL (https://…): pages load images over https only."
+
+
+def logo_uri_error(url: str) -> str | None:
+    """Why ``url`` cannot be an app's logo, or None (blank means no logo)."""
+    if not url:
+        return None
+    parts = split_url(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme.lower() != "https" or not parts.hostname:
+        return LOGO_URI_ERROR
+    return None
+
+
+def shown_logo_uri(url: str) -> str:
+    """The logo a page may show: ``url`` when it is an https URL, else "" (an older row's http logo
+    would only be a broken image)."""
+    return url if url and logo_uri_error(url) is None else ""
+
+
 def url_port(url: str) -> int | None:
     """The port of ``url`` (None when it names none); ValueError when it is not a port at all."""
     parts = split_url(url)

@@ -21,7 +21,14 @@ from oauthcore.constants import (
 )
 from oauthcore.credentials import new_client_id
 from oauthcore.models.immutable import ImmutableFieldsMixin
-from oauthcore.validation import callback_url_error, origin_error, url_list_error, url_port
+from oauthcore.validation import (
+    callback_url_error,
+    logo_uri_error,
+    origin_error,
+    shown_logo_uri,
+    url_list_error,
+    url_port,
+)
 
 STRICT_CLIENT_ID_REGEX = r"^tpc_[A-Za-z0-9]{22}$"
 
@@ -125,6 +132,24 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
     def allowed_origin_list(self) -> list[str]:
         return self.allowed_origins.split()
 
+    @property
+    def shown_logo_uri(self) -> str:
+        """The logo pages show: only an https one (rows older than that rule may hold http logos)."""
+        return shown_logo_uri(self.logo_uri)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The stored logo, so that only a new or changed one is held to the https rule: an older row
+        # with an http logo still saves (a rotation, a rename); its logo is simply not shown.
+        instance._stored_logo_uri = instance.__dict__.get("logo_uri")
+        return instance
+
+    def refresh_from_db(self, *args, fields=None, **kwargs):
+        super().refresh_from_db(*args, fields=fields, **kwargs)
+        if fields is None or "logo_uri" in fields:
+            self._stored_logo_uri = self.__dict__.get("logo_uri")
+
     # -- django-oauth-toolkit hooks -----------------------------------------------------------
 
     def allows_grant_type(self, *grant_types):
@@ -223,6 +248,8 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
             if len(set(grant_types)) != len(grant_types):
                 add("grant_types", "grant_types must not repeat a grant type.")
 
+        if self.logo_uri != getattr(self, "_stored_logo_uri", None) and (message := logo_uri_error(self.logo_uri)):
+            add("logo_uri", message)
         # Each list is bounded before its URLs are parsed one by one.
         if message := url_list_error("Callback URLs", self.callbacks):
             add("redirect_uris", message)
@@ -279,6 +306,8 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
         if self.client_secret and not _is_hashed(self.client_secret):
             self.client_secret_hint = self.client_secret[-4:]
         super().save(*args, **kwargs)
+        if kwargs.get("update_fields") is None or "logo_uri" in kwargs["update_fields"]:
+            self._stored_logo_uri = self.logo_uri
 
     def sync_dot_fields(self) -> None:
         """DOT's own columns, derived from Portcullis' richer fields."""

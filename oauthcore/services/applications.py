@@ -1,5 +1,6 @@
 """Creating, changing, rotating and deleting applications."""
 
+import copy
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -88,6 +89,24 @@ def application_create(
             data=lambda app: {"client_id": app.client_id, "created_via": created_via, "is_first_party": is_first_party},
         )
     return IssuedCredentials(application, secret)
+
+
+def application_errors(*, application: Application, **fields) -> dict[str, list[str]]:
+    """What saving ``fields`` on ``application`` would be refused for, by field: nothing is saved.
+
+    ``application`` is a stored app (``application_update``'s check) or an unsaved one holding what
+    ``application_create`` is given besides ``fields``. Forms ask this with their own checks, so a
+    person sees every error of a submission at once instead of the model's only after fixing the
+    form's."""
+    unknown = set(fields) - UPDATABLE_FIELDS
+    if unknown:
+        raise TypeError(f"application_errors got unexpected fields: {', '.join(sorted(unknown))}")
+    candidate = copy.copy(application)
+    _assign(candidate, fields)
+    if candidate._state.adding:
+        candidate.apply_creation_defaults()
+    candidate.sync_dot_fields()
+    return candidate.invariant_errors()
 
 
 def application_update(*, actor: Actor, application: Application, **fields) -> Application:

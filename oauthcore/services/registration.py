@@ -164,9 +164,8 @@ def parse_client_metadata(data) -> dict:
         metadata["contacts"] = _string({"contacts": " ".join(contacts)}, "contacts")
     uri_length = portcullis_settings.CLIENT_METADATA_MAX_URI_LENGTH
     _string(data, "scope", max_length=uri_length)  # as long as a URL; API access comes from default permissions
+    # An http logo is refused by the model, like every app's (Application.invariant_errors).
     logo_uri = _string(data, "logo_uri", max_length=uri_length)
-    if logo_uri and not logo_uri.startswith("https://"):
-        raise _invalid("logo_uri must be an https URL.")
     return {
         "name": _string(data, "client_name", max_length=CLIENT_NAME_MAX) or "Dynamically registered app",
         "app_type": app_type,

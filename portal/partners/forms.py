@@ -16,6 +16,7 @@ from oauthcore.policy import Flow, decide_grant_type
 from oauthcore.validation import url_list_error
 from portal.partners import roles
 from portal.partners.models import Partner, Role
+from portal.partners.services.apps import partner_app_errors
 
 APP_TYPE_HELP = {
     AppType.REGULAR_WEB: "A server-side web app that keeps a secret (authorization code flow).",
@@ -159,6 +160,10 @@ class RoleForm(forms.Form):
 # -- apps --------------------------------------------------------------------------------------------------
 
 
+# What the app forms give the services, besides the type and refresh tokens.
+SERVICE_FIELDS = ("name", "description", "logo_uri", "callbacks", "allowed_origins", "web_origins")
+
+
 class AppFields(forms.Form):
     name = forms.CharField(max_length=255)
     description = forms.CharField(
@@ -181,6 +186,10 @@ class AppFields(forms.Form):
         label="Use refresh tokens", required=False, help_text="Ask users for offline_access where an API allows it."
     )
 
+    def __init__(self, *args, application: Application | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.application = application  # the app being edited; None for a new one
+
     def _bounded(self, name: str, label: str) -> list[str]:
         """A list of URLs, refused on the field when too many or too long (before the service parses them)."""
         urls = self.cleaned_data[name]
@@ -197,16 +206,27 @@ class AppFields(forms.Form):
     def clean_web_origins(self):
         return self._bounded("web_origins", "Allowed web origins")
 
+    def clean(self):
+        """The app's own rules (``partner_app_errors``) are checked with the form's, so every error of a
+        submission shows at once; a field the form already refused is not checked again."""
+        cleaned = super().clean()
+        app_type = cleaned.get("app_type", "")
+        if self.application is None and not app_type:
+            return cleaned  # the callback rules depend on the type: wait for one
+        fields = {name: cleaned[name] for name in SERVICE_FIELDS if name in cleaned}
+        errors = partner_app_errors(
+            application=self.application,
+            app_type=app_type,
+            refresh_tokens=cleaned.get("refresh_tokens", False),
+            **fields,
+        )
+        unseen = {name: items for name, items in errors.items() if FIELD_ALIASES.get(name, name) not in self.errors}
+        if unseen:
+            apply_service_errors(self, ValidationError(unseen))
+        return cleaned
+
     def service_fields(self) -> dict:
-        data = self.cleaned_data
-        return {
-            "name": data["name"],
-            "description": data["description"],
-            "logo_uri": data["logo_uri"],
-            "callbacks": data["callbacks"],
-            "allowed_origins": data["allowed_origins"],
-            "web_origins": data["web_origins"],
-        }
+        return {name: self.cleaned_data[name] for name in SERVICE_FIELDS}
 
 
 class AppCreateForm(AppFields):
@@ -259,7 +279,8 @@ class AccessRequestForm(forms.Form):
 
     api = forms.ChoiceField(label="API")
     subject_type = forms.ChoiceField(label="Kind of access", choices=SUBJECT_CHOICES, widget=forms.RadioSelect)
-    scopes = forms.MultipleChoiceField(label="Scopes needed", widget=forms.CheckboxSelectMultiple, required=True)
+    # Not required by the field: clean() says why none is picked (none left to ask for, or none ticked).
+    scopes = forms.MultipleChoiceField(label="Scopes needed", widget=forms.CheckboxSelectMultiple, required=False)
     justification = forms.CharField(
         min_length=20,
         max_length=2000,
@@ -296,6 +317,36 @@ class AccessRequestForm(forms.Form):
             for value, label in SUBJECT_CHOICES
         ]
 
+    def held_scopes(self, subject_type: str | None) -> set[str]:
+        """The scopes the app already has for ``subject_type`` on this API: its own grant's, and what
+        the tenant's policy or default permissions give it today."""
+        if self.entry is None or subject_type not in FLOW_OF:
+            return set()
+        access = self.entry.app_user if subject_type == SubjectType.USER else self.entry.app_client
+        held = set(self.entry.own_scopes.get(subject_type, []))
+        return held | set(access.scopes) if access is not None and access.allowed else held
+
+    def scope_rows(self) -> list[dict]:
+        """The scope choices, those the app already has (for the kind of access chosen) marked.
+
+        A partner app can use one kind of access only (a web app acts for users, a machine-to-machine
+        app as itself), so the kind chosen is the one the marks are about."""
+        held = self.held_scopes(self["subject_type"].value())
+        picked = set(self["scopes"].value() or [])
+        return [
+            {
+                "id": f"{self['scopes'].auto_id}_{index}",
+                "value": value,
+                "label": label,
+                "held": value in held,
+                "checked": value in held or value in picked,
+            }
+            for index, (value, label) in enumerate(self.fields["scopes"].choices)
+        ]
+
+    def holds_some(self) -> bool:
+        return bool(self.held_scopes(self["subject_type"].value()))
+
     def subject_available(self, subject_type: str) -> bool:
         return decide_grant_type(client_facts(self.application), FLOW_OF[subject_type]) is None
 
@@ -311,16 +362,20 @@ class AccessRequestForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if self.entry is None:
-            return cleaned
         subject, scopes = cleaned.get("subject_type"), cleaned.get("scopes")
-        if subject and scopes:
-            has = set(self.entry.own_scopes.get(subject, []))
-            if set(scopes) <= has:
-                self.add_error("scopes", "The app already has these scopes.")
-            pending = [r for r in self.entry.pending if r.subject_type == subject]
-            if pending:
-                self.add_error(None, "A request for this API and kind of access is already waiting for a decision.")
+        held = self.held_scopes(subject)
+        every = {value for value, _ in self.fields["scopes"].choices}
+        if "scopes" in self.errors:
+            pass
+        elif not scopes and held and held >= every:
+            api = self.entry.api.name
+            self.add_error("scopes", f"The app already has every scope of {api} for this kind of access.")
+        elif not scopes:
+            self.add_error("scopes", "Pick at least one scope.")
+        elif set(scopes) <= held:
+            self.add_error("scopes", "The app already has these scopes.")
+        if self.entry is not None and subject and any(r.subject_type == subject for r in self.entry.pending):
+            self.add_error(None, "A request for this API and kind of access is already waiting for a decision.")
         return cleaned
 
     def request_fields(self) -> dict:

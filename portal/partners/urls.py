@@ -36,6 +36,8 @@ partner_urls = [
 
 urlpatterns = [
     path("", onboarding.home, name="home"),
+    path("login", onboarding.PortalLoginView.as_view(), name="login"),
+    path("password-help", onboarding.password_help, name="password-help"),
     path("signup", onboarding.sign_up, name="signup"),
     path("verify-email/<str:token>", onboarding.verify_email, name="verify-email"),
     path("invitations/<str:token>", onboarding.invitation, name="invitation"),

@@ -2,6 +2,7 @@
 (``Rule.CONSENT``, ``Rule.AUTHORIZE_ERRORS`` in oauthcore.policy)."""
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -36,10 +37,16 @@ def orders(make_api):
     )
 
 
+# The partner's logo, on its own https host: the browser is handed the project's icon for it.
+LOGO_URI = "https://static.acme-partners.example/order-sync.svg"
+LOGO_FILE = Path(__file__).resolve().parents[2] / "static" / "img" / "favicon.svg"
+
+
 @pytest.fixture
-def partner_app(actor, alice, orders, make_grant, callback, live_server):
-    """A partner's strict third-party app with a grant for both Orders scopes (and a logo the
-    browser can load, so the screenshots show the consent screen as its users see it)."""
+def partner_app(actor, alice, orders, make_grant, callback, page):
+    """A partner's strict third-party app with a grant for both Orders scopes (and an https logo the
+    browser loads, so the screenshots show the consent screen as its users see it)."""
+    page.route(LOGO_URI, lambda route: route.fulfill(path=str(LOGO_FILE), content_type="image/svg+xml"))
 
     def make(name="Acme Order Sync", **fields):
         partner = partner_create(actor=actor, name="Acme Partners", owner=alice)
@@ -51,7 +58,7 @@ def partner_app(actor, alice, orders, make_grant, callback, live_server):
             app_type=AppType.REGULAR_WEB,
             is_first_party=False,
             callbacks=[callback],
-            logo_uri=f"{live_server.url}/static/img/favicon.svg",
+            logo_uri=LOGO_URI,
             **fields,
         )
         make_grant(

@@ -245,7 +245,7 @@ def test_apps_secret_rotation_and_an_approved_access_request(
     assert new_secret != old_secret
     entries = masked_secrets(page)
     assert entries[0] == f"••••{new_secret[-4:]} current never expires"
-    assert entries[1].startswith(f"••••{old_secret[-4:]} previous works until ") and "(in 23 hours)" in entries[1]
+    assert entries[1].startswith(f"••••{old_secret[-4:]} previous works until ") and "(in 1 day)" in entries[1]
     # The expiry note and its button wrap inside the list of secrets, not past its edge.
     secrets_list = page.get_by_role("list", name="Client secrets").bounding_box()
     end_now = page.get_by_role("button", name="End now").bounding_box()

@@ -146,14 +146,15 @@ def test_sign_up_when_signed_in(org):
     fuzz()
 
 
-def test_sign_in(org):
+@pytest.mark.parametrize("path", ["/login", "/portal/login"])
+def test_sign_in(org, path):
     base = {**CSRF, "username": "acme-dev", "password": PASSWORD, "next": "/portal/"}
 
     @FUZZ
     @given(raw=form_requests(base, csrf=True))
     def fuzz(raw):
         rows = RowCounts(User, Partner, PartnerMembership)
-        response = post(signed_in(), "/login", raw)
+        response = post(signed_in(), path, raw)
         assert_form_page(response)
         if response.status_code in SUCCESS:  # only ever back into this site, whatever `next` says
             assert url_has_allowed_host_and_scheme(response["Location"], allowed_hosts={"testserver"})

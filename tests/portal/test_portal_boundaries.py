@@ -142,7 +142,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, world):
     for name, url in urls_for(acme.partner.pk, acme).items():
         response = client.post(url) if name in POST_ONLY else client.get(url)
         assert response.status_code == 302, name
-        assert response["Location"].startswith("/login?next=/portal/"), name
+        assert response["Location"].startswith("/portal/login?next=/portal/"), name
 
 
 def test_every_page_cannot_be_framed_runs_no_inline_script_and_is_not_cached(client, world):

@@ -99,6 +99,7 @@ def form_surfaces(acme) -> list[str]:
     partner = acme.partner.pk
     return [
         "/login",
+        "/portal/login",
         "/logout",
         "/admin/login/",
         "/admin/oauthcore/application/add/",

@@ -24,7 +24,7 @@ def csrf_client() -> Client:
     return client
 
 
-@pytest.mark.parametrize("path", ["/portal/signup", "/login", "/admin/login/"])
+@pytest.mark.parametrize("path", ["/portal/signup", "/login", "/portal/login", "/admin/login/"])
 def test_a_form_declaring_a_charset_other_than_utf8_is_a_400_page(path):
     """Django refuses to parse such a form (BadRequest). Its 400 page then ran the CSRF check
     again, which read the body again and raised again: the answer was a 500."""

@@ -9,6 +9,7 @@ from oauthcore.models import Application
 from oauthcore.services.applications import (
     IssuedCredentials,
     application_create,
+    application_errors,
     application_update,
     applications_set_suspended,
 )
@@ -83,6 +84,22 @@ def partner_app_create(
         grant_types=_grant_types(app_type, refresh_tokens),
         **fields,
     )
+
+
+def partner_app_errors(
+    *, application: Application | None = None, app_type: str = "", refresh_tokens: bool = False, **fields
+) -> dict[str, list[str]]:
+    """What ``partner_app_create`` (no ``application``: a new app of ``app_type``) or ``partner_app_update``
+    would refuse, by field, without saving: the portal's forms show it with their own errors."""
+    if application is None:
+        application = Application(
+            app_type=app_type,
+            created_via=CreatedVia.PORTAL,
+            is_first_party=False,
+            third_party_security_mode=SecurityMode.STRICT,
+        )
+    grant_types = _grant_types(application.app_type, refresh_tokens)
+    return application_errors(application=application, grant_types=grant_types, **fields)
 
 
 def partner_app_update(*, actor: Actor, application, refresh_tokens: bool = False, **fields):

@@ -34,14 +34,31 @@ def initial(name: str) -> str:
     return (str(name).strip()[:1] or "?").upper()
 
 
+# Largest first. A duration is rounded to the nearest of the next smaller unit, then said in at most
+# two units: a 7-day grace period read a second later is "7 days", not the "6 days" truncation gives.
+UNITS = ((86400, "day"), (3600, "hour"), (60, "minute"))
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}{'s' if number != 1 else ''}"
+
+
+def duration_words(seconds: float) -> str:
+    """'7 days', '1 day, 12 hours', '1 hour', '5 minutes' or 'less than a minute'."""
+    for index, (size, unit) in enumerate(UNITS):
+        smaller, smaller_unit = UNITS[index + 1] if index + 1 < len(UNITS) else (size, unit)
+        rounded = int((seconds + smaller / 2) // smaller) * smaller  # to the nearest smaller unit
+        if rounded >= size:
+            whole, rest = divmod(rounded, size)
+            words = _count(whole, unit)
+            return f"{words}, {_count(rest // smaller, smaller_unit)}" if rest and smaller != size else words
+    return "less than a minute"
+
+
 @register.filter
 def time_left(moment) -> str:
-    """'in 23 hours', 'in 6 days', 'in 12 minutes' (for expiries)."""
-    seconds = int((moment - timezone.now()).total_seconds())
+    """'in 7 days', 'in 23 hours', 'in 12 minutes' (for expiries), or 'expired'."""
+    seconds = (moment - timezone.now()).total_seconds()
     if seconds <= 0:
         return "expired"
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            count = seconds // size
-            return f"in {count} {unit}{'s' if count != 1 else ''}"
-    return "in less than a minute"
+    return f"in {duration_words(seconds)}"

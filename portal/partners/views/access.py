@@ -63,7 +63,7 @@ def partner_page(minimum: str = Role.DEVELOPER, *, gated: bool = True):
                 )
             return view(request, *args, **kwargs)
 
-        return portal_page(login_required(wrapped))
+        return portal_page(login_required(wrapped, login_url="portal:login"))
 
     return decorator
 

@@ -126,7 +126,7 @@ def app_detail(request, client_id: str):
 @require_http_methods(["GET", "POST"])
 def app_edit(request, client_id: str):
     application = _app(request, client_id)
-    form = AppEditForm(request.POST or None, initial=AppEditForm.initial_for(application))
+    form = AppEditForm(request.POST or None, initial=AppEditForm.initial_for(application), application=application)
     if request.method == "POST" and form.is_valid():
         try:
             partner_app_update(

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from oauthcore.exceptions import ConflictError
 from oauthcore.models import TenantSettings
+from oauthcore.views.accounts import LoginView
 from portal.partners.forms import (
     ACCOUNT_UNAVAILABLE,
     InvitationSignUpForm,
@@ -34,6 +35,23 @@ from portal.partners.views.access import (
 )
 
 LOGIN_BACKEND = "oauthcore.backends.UsernameOrEmailBackend"
+
+
+class PortalLoginView(LoginView):
+    """The partner portal's sign-in: the form, sign-in limits and audit of ``/login`` (its view, with
+    ``throttled_login`` and the strict CSP), framed as the portal. ``/login`` stays the end user's
+    card for OAuth flows."""
+
+    template_name = "portal/login.html"
+
+    def get_default_redirect_url(self):
+        return reverse("portal:home")
+
+
+@portal_page
+def password_help(request):
+    """How a partner gets a new password today: self-service reset comes with end-user accounts."""
+    return render(request, "portal/password_help.html", {"tenant": TenantSettings.load()})
 
 
 def _tenant_name() -> str:
@@ -81,10 +99,11 @@ def sign_up(request):
             return _too_many(
                 request, "portal/sign_up.html", context, verdict, unchecked_form=form_class(initial=_typed(request))
             )
+    if request.method == "POST" and signed_in and not request.user.email:
+        form.is_valid()  # the form's own errors in the same answer
+        form.add_error(None, "Your account has no email address to confirm. Ask the tenant's admins to add one.")
+        return render(request, "portal/sign_up.html", context, status=400)
     if request.method == "POST" and form.is_valid():
-        if signed_in and not request.user.email:
-            form.add_error(None, "Your account has no email address to confirm. Ask the tenant's admins to add one.")
-            return render(request, "portal/sign_up.html", context, status=400)
         data = form.cleaned_data
         try:
             if signed_in:
@@ -148,7 +167,7 @@ def invitation(request, token: str):
         "invitation": invite,
         "form": form,
         "email_matches": signed_in and request.user.email.lower() == invite.email.lower(),
-        "login_url": f"{reverse('login')}?next={request.path}",
+        "login_url": f"{reverse('portal:login')}?next={request.path}",
         "tenant_name": _tenant_name(),
     }
     if request.method == "POST" and not signed_in:
