@@ -51,7 +51,7 @@ class ClientGrantForm(ServiceModelForm):
     # Shown (by ClientGrantAdmin) once a save would give every third-party machine-to-machine app more.
     confirm_every_machine_app = forms.BooleanField(
         required=False,
-        label="Yes, give this to every third-party machine-to-machine app",
+        label="Yes, give it to all of them",
         help_text="They get it without review: no tenant admin looks at the app, and no user is asked.",
     )
 

@@ -62,7 +62,8 @@ class DeletionSummary:
 
     @property
     def shown(self) -> list[Consequence]:
-        return [c for c in self.consequences if c.shown]
+        """What the page lists: the kinds with rows to lose (a list of zeros hides what matters)."""
+        return [c for c in self.consequences if c.shown and c.count]
 
     def deleted_models(self) -> set:
         return {c.model for c in self.consequences if c.count and c.model is not None}

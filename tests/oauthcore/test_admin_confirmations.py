@@ -345,3 +345,45 @@ def test_an_admin_without_the_right_to_delete_what_goes_with_it_may_not_delete(c
     assert {str(name) for name in page.context["perms_lacking"]} == {"user consent", "access request"}
     assert client.post(url(Application, "delete", shop.pk), {"post": "yes"}).status_code == 403
     assert Application.objects.filter(pk=shop.pk).exists()
+
+
+def test_an_app_with_nothing_to_lose_says_so(admin_client, make_app):
+    app = make_app(name="Fresh")
+
+    page = admin_client.get(url(Application, "delete", app.pk))
+
+    assert summary_of(page) == []
+    assert "Nothing else: no grant, consent, token or request goes with it." in page.content.decode()
+
+
+def test_the_management_api_creates_a_default_client_grant_without_asking(machine_apps, make_app):
+    """Only the console asks: the management API stays Auth0's (no confirmation field)."""
+    import secrets
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import set_token_value
+    from rest_framework.test import APIClient
+
+    from oauthcore.conf import portcullis_settings
+
+    token = AccessToken(
+        application=make_app(name="Automation", app_type=AppType.NON_INTERACTIVE, callbacks=[]),
+        scope="create:client_grants",
+        expires=timezone.now() + timedelta(hours=1),
+        resource=[portcullis_settings.management_api_identifier],
+    )
+    raw = secrets.token_urlsafe(32)
+    set_token_value(token, raw)
+    token.save()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    response = client.post(
+        "/api/v2/client-grants",
+        {"audience": machine_apps.identifier, "default_for": "third_party_clients", "scope": ["read:things"]},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    assert ClientGrant.objects.filter(default_for=DefaultFor.THIRD_PARTY_CLIENTS, subject_type="client").exists()
