@@ -52,7 +52,10 @@ class ClientGrantForm(ServiceModelForm):
     confirm_every_machine_app = forms.BooleanField(
         required=False,
         label="Yes, give it to all of them",
-        help_text="They get it without review: no tenant admin looks at the app, and no user is asked.",
+        help_text=(
+            "They get it without review: no tenant admin looks at the app (the apps partners make in the "
+            "portal included), and no user is asked."
+        ),
     )
 
     class Meta:
@@ -189,8 +192,8 @@ class ClientGrantAdmin(ServiceAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("client",)
     ordering = ("-created_at",)
     add_fields = tuple(ClientGrantForm.Meta.fields)
-    change_fields = ("id", *add_fields, "is_system", "created_at", "updated_at")
-    change_readonly_fields = ("id", *IMMUTABLE_FIELDS, "is_system", "created_at", "updated_at")
+    change_fields = ("id", *add_fields[:4], "who_gets_it", *add_fields[4:], "is_system", "created_at", "updated_at")
+    change_readonly_fields = ("id", *IMMUTABLE_FIELDS, "who_gets_it", "is_system", "created_at", "updated_at")
 
     def get_fields(self, request, obj=None):
         fields = self.change_fields if obj is not None else self.add_fields
@@ -211,6 +214,21 @@ class ClientGrantAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_system)
+
+    @admin.display(description="who gets it")
+    def who_gets_it(self, obj):
+        if obj is None or not obj.default_for:
+            return "This application only." if obj is not None else "—"
+        count = apps_reached_by_default_grant(audience=obj.resource_server_id, subject_type=obj.subject_type)
+        if obj.subject_type == SubjectType.CLIENT:
+            return (
+                f"Every third-party machine-to-machine app without a grant of its own — {count} today, and every "
+                "new one — without review."
+            )
+        return (
+            f"Every third-party app that signs users in without a grant of its own — {count} today, and every "
+            "new one; each user still sees the consent screen."
+        )
 
     @admin.display(description="scope")
     def scope_display(self, obj):

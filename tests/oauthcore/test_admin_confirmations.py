@@ -387,3 +387,14 @@ def test_the_management_api_creates_a_default_client_grant_without_asking(machin
 
     assert response.status_code == 201, response.json()
     assert ClientGrant.objects.filter(default_for=DefaultFor.THIRD_PARTY_CLIENTS, subject_type="client").exists()
+
+
+def test_a_default_grant_page_says_who_gets_it(admin_client, machine_apps, make_grant, make_app):
+    default = make_grant(machine_apps, default_for=DefaultFor.THIRD_PARTY_CLIENTS, scope=["read:things"])
+    own = make_grant(machine_apps, client=make_app(name="Shop"), scope=["read:things"])
+
+    assert (
+        "Every third-party machine-to-machine app without a grant of its own — 2 today, and every new one — "
+        "without review."
+    ) in admin_client.get(url(ClientGrant, "change", default.pk)).content.decode()
+    assert "This application only." in admin_client.get(url(ClientGrant, "change", own.pk)).content.decode()
