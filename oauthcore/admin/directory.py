@@ -103,19 +103,29 @@ class ConnectionAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("name", "display_name", "strategy", "is_domain_connection", "enabled_clients")
-        fields = ("id", "name", "display_name", "strategy", "is_domain_connection")
+        fields = ("id", "name", "display_name", "strategy", "is_domain_connection", "who_signs_in")
         if request.method == "POST" and obj.is_domain_connection and not request.POST.get("is_domain_connection"):
             fields = (*fields, CONFIRM_DEMOTION_FIELD)  # a demotion sent: the form asks to confirm it
         return (*fields, "enabled_clients", "created_at", "updated_at")
 
     def get_readonly_fields(self, request, obj=None):
-        return ("id", "name", "strategy", "created_at", "updated_at") if obj is not None else ()
+        return ("id", "name", "strategy", "who_signs_in", "created_at", "updated_at") if obj is not None else ()
 
     def get_queryset(self, request):
         return (
             super()
             .get_queryset(request)
             .annotate(client_total=Count("enabled_clients", distinct=True), user_total=Count("users", distinct=True))
+        )
+
+    @admin.display(description="who signs in through it")
+    def who_signs_in(self, obj):
+        users = counted(connection_users(obj), "user")
+        if not obj.is_domain_connection:
+            return f"Its {users}, in first-party apps only: third-party apps cannot sign them in."
+        return (
+            f"Its {users}, in first-party apps and, being at domain level, in third-party apps "
+            f"({third_party_sign_in_apps()} sign users in today)."
         )
 
     @admin.display(description="enabled apps", ordering="client_total")

@@ -92,13 +92,14 @@ def test_demoting_a_connection_says_whom_it_cuts_off_and_waits_for_a_confirmatio
     connection = database_connection()
     page = console.open(f"/admin/oauthcore/connection/{connection.pk}/change/", width=width)
     assert page.locator("#id_is_domain_connection").is_checked()
+    users = get_user_model().objects.filter(connection=connection).count()
+    assert f"Its {users} users, in first-party apps and, being at domain level, in third-party apps" in notices(page)
     assert overflow(page) == 0
     console.shoot(page, "connection", width)
 
     page.uncheck("#id_is_domain_connection")
     page.click("input[name=_save]")
 
-    users = get_user_model().objects.filter(connection=connection).count()
     assert (
         f"Demoting {DATABASE_CONNECTION_NAME} from domain level: 1 third-party app can no longer sign users in "
         f"through it, and its {users} users can no longer sign in to any third-party app."
