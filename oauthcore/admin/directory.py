@@ -125,7 +125,7 @@ class ConnectionAdmin(ServiceAdminMixin, admin.ModelAdmin):
             return f"Its {users}, in first-party apps only: third-party apps cannot sign them in."
         return (
             f"Its {users}, in first-party apps and, being at domain level, in third-party apps "
-            f"({third_party_sign_in_apps()} sign users in today)."
+            f"(those that sign users in: {third_party_sign_in_apps()} today)."
         )
 
     @admin.display(description="enabled apps", ordering="client_total")

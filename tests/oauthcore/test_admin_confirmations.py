@@ -403,8 +403,8 @@ def test_a_default_grant_page_says_who_gets_it(admin_client, machine_apps, make_
 def test_a_connection_page_says_who_signs_in_through_it(admin_client, domain_level):
     change = url(Connection, "change", domain_level.pk)
     assert (
-        "Its 3 users, in first-party apps and, being at domain level, in third-party apps (2 sign users in today)."
-        in admin_client.get(change).content.decode()
+        "Its 3 users, in first-party apps and, being at domain level, in third-party apps "
+        "(those that sign users in: 2 today)." in admin_client.get(change).content.decode()
     )
     connection_set_domain_level(actor=Actor.system("tests"), connection=domain_level, is_domain_connection=False)
     assert "third-party apps cannot sign them in" in admin_client.get(change).content.decode()
