@@ -126,6 +126,7 @@ def test_the_demote_action_asks_before_it_demotes(console, width):
     assert "can no longer sign users in through it" in notices(page)
     assert database_connection().is_domain_connection
     assert overflow(page) == 0
+    console.shoot(page, "connection-demote-action", width)
 
     page.click("input[value='Yes, demote']")
 
