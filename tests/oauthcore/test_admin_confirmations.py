@@ -408,3 +408,27 @@ def test_a_connection_page_says_who_signs_in_through_it(admin_client, domain_lev
     )
     connection_set_domain_level(actor=Actor.system("tests"), connection=domain_level, is_domain_connection=False)
     assert "third-party apps cannot sign them in" in admin_client.get(change).content.decode()
+
+
+def test_deleting_selected_apis_sums_what_goes_in_a_bounded_number_of_queries(admin_client, tenant):
+    apis, _ = tenant
+
+    def confirmation(selected):
+        with CaptureQueriesContext(db_connection) as queries:
+            page = admin_client.post(
+                url(ResourceServer), {"action": "delete_selected", "_selected_action": [a.pk for a in selected]}
+            )
+        return page, len(queries)
+
+    _, one = confirmation(apis[:1])
+    both, two = confirmation(apis)
+
+    assert summary_of(both)[0] == "4 client grants deleted"
+    assert "8 access tokens deleted: they stop working at once" in summary_of(both)
+    assert two <= one, (one, two)
+
+    admin_client.post(
+        url(ResourceServer), {"action": "delete_selected", "_selected_action": [a.pk for a in apis], "post": "yes"}
+    )
+    assert not ResourceServer.objects.filter(pk__in=[a.pk for a in apis]).exists()
+    assert not AccessToken.objects.exists() and not ClientGrant.objects.filter(client__isnull=False).exists()
