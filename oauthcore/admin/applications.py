@@ -16,6 +16,7 @@ from oauthcore.admin.base import (
     service_errors_to_form,
 )
 from oauthcore.admin.client_grants import ClientGrantForm, ClientGrantInlineFormSet, save_client_grant_forms
+from oauthcore.admin.deletion import DeletionSummaryMixin, application_deletion_summary
 from oauthcore.constants import GrantType
 from oauthcore.models import Application, ClientGrant
 from oauthcore.services.applications import (
@@ -114,8 +115,9 @@ class ClientGrantInline(admin.TabularInline):
         return super().get_queryset(request).select_related("resource_server")
 
 
-class ApplicationAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
+class ApplicationAdmin(TokenCascadeMixin, DeletionSummaryMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = ApplicationForm
+    deletion_summary = staticmethod(application_deletion_summary)  # the delete pages say what goes with it
     list_display = (
         "name",
         "client_id",

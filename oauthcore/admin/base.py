@@ -22,6 +22,11 @@ def mask_secret(value: str | None) -> str:
     return MASK + value[-4:]
 
 
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """``1 app``, ``3 apps``, ``0 apps``: a number with its noun, for sentences on admin pages."""
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+
+
 def admin_actor(request) -> Actor:
     return Actor.user(request.user)
 

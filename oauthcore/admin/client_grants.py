@@ -1,11 +1,14 @@
 """Client grants: which application may reach which API, for which subject type, with which scopes."""
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from oauthcore.admin.base import LinesField, ServiceAdminMixin, ServiceModelForm, adopt, service_errors_to_form
+from oauthcore.constants import SubjectType
 from oauthcore.models import ClientGrant
+from oauthcore.reach import apps_reached_by_default_grant
 from oauthcore.services.client_grants import (
     UPDATABLE_FIELDS,
     client_grant_create,
@@ -14,6 +17,7 @@ from oauthcore.services.client_grants import (
 )
 
 IMMUTABLE_FIELDS = ("client", "default_for", "resource_server", "subject_type")
+CONFIRM_FIELD = "confirm_every_machine_app"
 
 
 def scope_summary(scope: list[str], limit: int = 4) -> str:
@@ -22,8 +26,37 @@ def scope_summary(scope: list[str], limit: int = 4) -> str:
     return f"{' '.join(scope[:limit])} … (+{len(scope) - limit})"
 
 
+def words(values: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    if len(values) < 2:
+        return "".join(values)
+    return f"{', '.join(values[:-1])} and {values[-1]}"
+
+
+def default_grant_warning(*, api, scope: list[str], all_scopes: bool) -> str:
+    """What saving a default client grant does, in words, with how many apps it reaches today."""
+    count = apps_reached_by_default_grant(audience=api.identifier, subject_type=SubjectType.CLIENT)
+    if all_scopes:
+        what = f"every scope of {api.name}, present and future,"
+    else:
+        what = f"{words(scope)} on {api.name}" if scope else f"tokens for {api.name} (no scope)"
+    return (
+        f"Every third-party machine-to-machine app — {count} today, and every new one — will get {what} "
+        "without review. Tick the box to confirm."
+    )
+
+
 class ClientGrantForm(ServiceModelForm):
     scope = LinesField(rows=2, help_text="Scope values of the API, one per line or separated by spaces.")
+    # Shown (by ClientGrantAdmin) once a save would give every third-party machine-to-machine app more.
+    confirm_every_machine_app = forms.BooleanField(
+        required=False,
+        label="Yes, give it to all of them",
+        help_text=(
+            "They get it without review: no tenant admin looks at the app (the apps partners make in the "
+            "portal included), and no user is asked."
+        ),
+    )
 
     class Meta:
         model = ClientGrant
@@ -51,6 +84,34 @@ class ClientGrantForm(ServiceModelForm):
         if self.instance._state.adding:
             self._check_duplicate(cleaned_data)
         return cleaned_data
+
+    def _post_clean(self):
+        super()._post_clean()  # the model's own checks first: the warning names what would be saved
+        self._check_confirmed(self.cleaned_data)
+
+    def widens_default_client_grant(self, data) -> tuple[list[str], bool] | None:
+        """The scopes (and whether all of them) a save newly gives every third-party machine-to-machine
+        app, or None when it gives them nothing new (not such a default grant, or nothing added)."""
+        adding = self.instance._state.adding
+        default_for = data.get("default_for") if adding else self.instance.default_for
+        subject_type = data.get("subject_type") if adding else self.instance.subject_type
+        if not default_for or subject_type != SubjectType.CLIENT:
+            return None
+        scope, all_scopes = data.get("scope") or [], bool(data.get("allow_all_scopes"))
+        if adding:
+            return scope, all_scopes
+        if self.initial.get("allow_all_scopes"):  # the stored grant (the instance holds the new values)
+            return None  # already everything
+        added = [value for value in scope if value not in (self.initial.get("scope") or [])]
+        return (added, all_scopes) if added or all_scopes else None
+
+    def _check_confirmed(self, data) -> None:
+        widened = self.widens_default_client_grant(data)
+        api = data.get("resource_server") if self.instance._state.adding else self.instance.resource_server
+        if widened is None or api is None or data.get(CONFIRM_FIELD) or self.errors:
+            return
+        scope, all_scopes = widened
+        self.add_error(CONFIRM_FIELD, default_grant_warning(api=api, scope=scope, all_scopes=all_scopes))
 
     def _check_duplicate(self, data) -> None:
         """The same check as the service's, shown on the audience field instead of a 500."""
@@ -131,17 +192,43 @@ class ClientGrantAdmin(ServiceAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("client",)
     ordering = ("-created_at",)
     add_fields = tuple(ClientGrantForm.Meta.fields)
-    change_fields = ("id", *add_fields, "is_system", "created_at", "updated_at")
-    change_readonly_fields = ("id", *IMMUTABLE_FIELDS, "is_system", "created_at", "updated_at")
+    change_fields = ("id", *add_fields[:4], "who_gets_it", *add_fields[4:], "is_system", "created_at", "updated_at")
+    change_readonly_fields = ("id", *IMMUTABLE_FIELDS, "who_gets_it", "is_system", "created_at", "updated_at")
 
     def get_fields(self, request, obj=None):
-        return self.change_fields if obj is not None else self.add_fields
+        fields = self.change_fields if obj is not None else self.add_fields
+        if self._may_need_confirmation(request, obj):
+            fields = (*fields, CONFIRM_FIELD)
+        return fields
+
+    @staticmethod
+    def _may_need_confirmation(request, obj) -> bool:
+        """The confirmation box appears on a form sent back for a default grant (the form decides
+        whether it is needed: a default client grant given, or widened); a page just opened has none."""
+        if request.method != "POST":
+            return False
+        return bool(obj.default_for if obj is not None else request.POST.get("default_for"))
 
     def get_readonly_fields(self, request, obj=None):
         return self.change_readonly_fields if obj is not None else ()
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not (obj is not None and obj.is_system)
+
+    @admin.display(description="who gets it")
+    def who_gets_it(self, obj):
+        if obj is None or not obj.default_for:
+            return "This application only." if obj is not None else "—"
+        count = apps_reached_by_default_grant(audience=obj.resource_server_id, subject_type=obj.subject_type)
+        if obj.subject_type == SubjectType.CLIENT:
+            return (
+                f"Every third-party machine-to-machine app without a grant of its own — {count} today, and every "
+                "new one — without review."
+            )
+        return (
+            f"Every third-party app that signs users in without a grant of its own — {count} today, and every "
+            "new one; each user still sees the consent screen."
+        )
 
     @admin.display(description="scope")
     def scope_display(self, obj):

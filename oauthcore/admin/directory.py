@@ -2,10 +2,13 @@
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -16,12 +19,14 @@ from oauthcore.admin.base import (
     TokenCascadeMixin,
     admin_actor,
     adopt,
+    counted,
     service_errors_to_form,
 )
 from oauthcore.audit import record_event
 from oauthcore.constants import DATABASE_CONNECTION_NAME
 from oauthcore.models import AuditEvent, Connection, TenantSettings, User
 from oauthcore.models.tenant import SINGLETON_ID
+from oauthcore.reach import connection_users, third_party_sign_in_apps
 from oauthcore.services.connections import (
     connection_create,
     connection_delete,
@@ -36,10 +41,46 @@ from oauthcore.services.users import user_delete, user_update
 # -- connections ---------------------------------------------------------------------------------------------
 
 
+CONFIRM_DEMOTION_FIELD = "confirm_demotion"
+
+
+def demotion_warning(connection: Connection, *, apps: int | None = None, users: int | None = None) -> str:
+    """What taking ``connection`` off domain level does, in words, with how many it reaches today
+    (``apps`` and ``users`` when counted already)."""
+    apps = counted(third_party_sign_in_apps() if apps is None else apps, "third-party app")
+    users = counted(connection_users(connection) if users is None else users, "user")
+    return (
+        f"Demoting {connection.name} from domain level: {apps} can no longer sign users in through it, "
+        f"and its {users} can no longer sign in to any third-party app. Their consents, and the tokens "
+        "already issued, stay."
+    )
+
+
 class ConnectionForm(ServiceModelForm):
+    # Shown (by ConnectionAdmin) when a domain-level connection is sent back unticked.
+    confirm_demotion = forms.BooleanField(
+        required=False,
+        label="Yes, demote it",
+        help_text="Third-party apps sign users in only through domain-level connections.",
+    )
+
     class Meta:
         model = Connection
         fields = ["name", "display_name", "strategy", "is_domain_connection", "enabled_clients"]
+
+    def demotes(self, data) -> bool:
+        return bool(
+            not self.instance._state.adding
+            and self.initial.get("is_domain_connection")
+            and "is_domain_connection" in data
+            and not data["is_domain_connection"]
+        )
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.demotes(cleaned_data) and not cleaned_data.get(CONFIRM_DEMOTION_FIELD):
+            self.add_error(CONFIRM_DEMOTION_FIELD, f"{demotion_warning(self.instance)} Tick the box to confirm.")
+        return cleaned_data
 
 
 @admin.register(Connection)
@@ -62,25 +103,29 @@ class ConnectionAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("name", "display_name", "strategy", "is_domain_connection", "enabled_clients")
-        return (
-            "id",
-            "name",
-            "display_name",
-            "strategy",
-            "is_domain_connection",
-            "enabled_clients",
-            "created_at",
-            "updated_at",
-        )
+        fields = ("id", "name", "display_name", "strategy", "is_domain_connection", "who_signs_in")
+        if request.method == "POST" and obj.is_domain_connection and not request.POST.get("is_domain_connection"):
+            fields = (*fields, CONFIRM_DEMOTION_FIELD)  # a demotion sent: the form asks to confirm it
+        return (*fields, "enabled_clients", "created_at", "updated_at")
 
     def get_readonly_fields(self, request, obj=None):
-        return ("id", "name", "strategy", "created_at", "updated_at") if obj is not None else ()
+        return ("id", "name", "strategy", "who_signs_in", "created_at", "updated_at") if obj is not None else ()
 
     def get_queryset(self, request):
         return (
             super()
             .get_queryset(request)
             .annotate(client_total=Count("enabled_clients", distinct=True), user_total=Count("users", distinct=True))
+        )
+
+    @admin.display(description="who signs in through it")
+    def who_signs_in(self, obj):
+        users = counted(connection_users(obj), "user")
+        if not obj.is_domain_connection:
+            return f"Its {users}, in first-party apps only: third-party apps cannot sign them in."
+        return (
+            f"Its {users}, in first-party apps and, being at domain level, in third-party apps "
+            f"(those that sign users in: {third_party_sign_in_apps()} today)."
         )
 
     @admin.display(description="enabled apps", ordering="client_total")
@@ -154,9 +199,30 @@ class ConnectionAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def promote(self, request, queryset):
         self._set_domain_level(request, queryset, True)
 
-    @admin.action(description="Demote from domain level", permissions=["change"])
+    @admin.action(description="Demote from domain level (asks to confirm)", permissions=["change"])
     def demote(self, request, queryset):
-        self._set_domain_level(request, queryset, False)
+        if request.POST.get("confirm") == "yes":
+            self._set_domain_level(request, queryset, False)
+            return None
+        return self.demotion_confirmation(request, queryset)
+
+    def demotion_confirmation(self, request, queryset):
+        """The step before a demotion: what it does to each domain-level connection selected, in words."""
+        connections = [connection for connection in queryset if connection.is_domain_connection]
+        if not connections:
+            self.message_user(request, "None of the selected connections is at domain level.", messages.WARNING)
+            return None
+        apps = third_party_sign_in_apps()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Demote from domain level?",
+            "opts": self.model._meta,
+            "warnings": [demotion_warning(c, apps=apps, users=c.user_total) for c in connections],
+            "connections": connections,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/oauthcore/connection/demote_confirmation.html", context)
 
 
 # -- users -----------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Count
 
 from oauthcore.admin.base import ServiceAdminMixin, ServiceModelForm, adopt, service_errors_to_form
+from oauthcore.admin.deletion import DeletionSummaryMixin, resource_server_deletion_summary
 from oauthcore.models import ResourceServer, ResourceServerScope
 from oauthcore.services.resource_servers import (
     POLICY_OPENNESS,
@@ -76,8 +77,9 @@ class ScopeInline(admin.TabularInline):
 
 
 @admin.register(ResourceServer)
-class ResourceServerAdmin(ServiceAdminMixin, admin.ModelAdmin):
+class ResourceServerAdmin(DeletionSummaryMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = ResourceServerForm
+    deletion_summary = staticmethod(resource_server_deletion_summary)
     inlines = (ScopeInline,)
     list_display = (
         "name",

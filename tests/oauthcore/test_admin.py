@@ -636,7 +636,11 @@ def test_promote_and_demote_actions(admin_client, actor):
     assert connection.is_domain_connection
     assert AuditEvent.objects.filter(action="connection.promote", target_id=connection.pk).exists()
 
-    admin_client.post(url(Connection), {"action": "demote", "_selected_action": [connection.pk]})
+    asked = admin_client.post(url(Connection), {"action": "demote", "_selected_action": [connection.pk]})
+    connection.refresh_from_db()
+    assert asked.status_code == 200 and connection.is_domain_connection  # a step to confirm first
+
+    admin_client.post(url(Connection), {"action": "demote", "_selected_action": [connection.pk], "confirm": "yes"})
     connection.refresh_from_db()
     assert not connection.is_domain_connection
     assert AuditEvent.objects.filter(action="connection.demote", target_id=connection.pk).exists()

@@ -4,13 +4,40 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from oauthcore.admin.base import ServiceAdminMixin, ServiceModelForm, TokenCascadeMixin, adopt, service_errors_to_form
+from oauthcore.admin.deletion import (
+    Consequence,
+    DeletionSummary,
+    DeletionSummaryMixin,
+    application_deletion_summary,
+    cascade_counts,
+)
+from oauthcore.models import Application
 from portal.partners.admin.memberships import MembershipInline, save_membership
-from portal.partners.models import Partner, PartnerMembership
+from portal.partners.models import AccessRequest, Partner, PartnerApplication, PartnerMembership
 from portal.partners.services.memberships import membership_add
 from portal.partners.services.partners import partner_create, partner_delete, partner_set_status, partner_update
+
+
+def partner_deletion_summary(pks) -> DeletionSummary:
+    """A partner goes with its apps (each with what goes with an app: partner_delete deletes them through
+    application_delete), its members, its invitations and its access requests."""
+    apps = list(Application.objects.filter(partner__in=pks).values_list("pk", flat=True))
+    of_apps = application_deletion_summary(apps)
+    own, refusing = cascade_counts(Partner, pks, hidden=(PartnerApplication,))
+    # A request names both the partner and its app: counted once, with the partner's.
+    requests = AccessRequest.objects.filter(Q(partner__in=pks) | Q(client__in=apps)).count()
+    return DeletionSummary(
+        (
+            Consequence.rows(Application, len(apps)),
+            *(c for c in of_apps.consequences if c.model is not AccessRequest),
+            *(c for c in own if c.model is not AccessRequest),
+            Consequence.rows(AccessRequest, requests),
+        ),
+        protected=(*of_apps.protected, *refusing),
+    )
 
 
 class PartnerForm(ServiceModelForm):
@@ -33,8 +60,9 @@ class PartnerForm(ServiceModelForm):
 
 
 @admin.register(Partner)
-class PartnerAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
+class PartnerAdmin(TokenCascadeMixin, DeletionSummaryMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = PartnerForm
+    deletion_summary = staticmethod(partner_deletion_summary)
     list_display = ("name", "status", "website", "member_count", "application_count", "created_at")
     list_filter = ("status",)
     search_fields = ("name", "website")
