@@ -97,7 +97,7 @@ def test_the_dashboard_shows_what_waits_the_checklist_the_denials_and_the_charts
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_dashboard_links_lead_to_what_waits(console, pending_request, width):
     page = console.open("/admin/", width=width)
-    page.get_by_role("link", name="Review the pending requests").click()
+    page.get_by_role("link", name="Review the waiting access requests").click()
     page.wait_for_load_state()
     assert "status__exact=pending" in page.url
     assert page.locator("#result_list").get_by_text("Acme Order Sync").is_visible()

@@ -104,7 +104,7 @@ def test_a_pending_access_request_and_a_waiting_partner_show_with_their_links(cl
 
     response = client.get("/admin/")
     page, html = text_of(response), response.content.decode()
-    assert "1 access request waits for your decision (sent just now). Review the pending requests" in page
+    assert "1 access request waits for your decision (sent just now). Review the waiting access requests" in page
     assert "Acme Order Sync (Acme Partners) asks for write:orders on Orders API" in page
     assert f'href="{reverse("admin:portal_accessrequest_change", args=[request.pk])}"' in html
     assert f'href="{reverse("admin:portal_accessrequest_changelist")}?status__exact=pending"' in html

@@ -43,7 +43,7 @@ def may_add(user, model) -> bool:
 
 
 def ago(moment: datetime) -> str:
-    """ "just now", "5 minutes ago", "3 days ago": one unit is enough on a dashboard."""
+    """How long ago, in one unit ("just now", "5 minutes ago", "3 days ago"): enough on a dashboard."""
     if timezone.now() - moment < timedelta(minutes=1):
         return "just now"
     return f"{timesince(moment, depth=1)} ago"
@@ -92,6 +92,7 @@ class Denial:
     app: str
     app_url: str | None
     api: str
+    api_url: str | None
     reason: str
     url: str  # the audit entry, with the rules the request went through
 
@@ -118,48 +119,58 @@ class Dashboard:
 # -- building it -----------------------------------------------------------------------------
 
 
+def _waiting_item(waiting: reads.Waiting, *, one: str, many: str, since: str, none: str, model, status) -> WaitingItem:
+    """One line of what waits: how many, since when, and the change list filtered to them."""
+    if waiting.count:
+        first = "the first " if waiting.count > 1 else ""
+        text = f"{plural(waiting.count, one, many)} ({first}{since} {ago(waiting.oldest)})"
+    else:
+        text = none
+    name = model._meta.verbose_name_plural
+    return WaitingItem(
+        text=text,
+        count=waiting.count,
+        url=admin_url(model, "changelist", query={"status__exact": status}),
+        link_text=f"Review the waiting {name}" if waiting.count else f"See all {name}",
+    )
+
+
 def _waiting(user) -> tuple[list[WaitingItem], list[PendingRequest]]:
     items, pending = [], []
     if may_view(user, AccessRequest):
         waiting, first = reads.pending_access_requests(limit=PENDING_SHOWN)
         items.append(
-            WaitingItem(
-                text=(
-                    f"{plural(waiting.count, 'access request waits', 'access requests wait')} for your decision "
-                    f"({'the oldest ' if waiting.count > 1 else ''}sent {ago(waiting.oldest)})"
-                    if waiting.count
-                    else "No access request waits for a decision"
-                ),
-                count=waiting.count,
-                url=admin_url(AccessRequest, "changelist", query={"status__exact": RequestStatus.PENDING}),
-                link_text="Review the pending requests" if waiting.count else "See all access requests",
+            _waiting_item(
+                waiting,
+                one="access request waits for your decision",
+                many="access requests wait for your decision",
+                since="sent",
+                none="No access request waits for a decision",
+                model=AccessRequest,
+                status=RequestStatus.PENDING,
             )
         )
-        for request in first:
-            scopes = ", ".join(request.scope) or "no scope"
-            pending.append(
-                PendingRequest(
-                    text=(
-                        f"{request.client.name} ({request.partner.name}) asks for {scopes} "
-                        f"on {request.resource_server.name}"
-                    ),
-                    url=admin_url(AccessRequest, "change", request.pk),
-                    created_at=request.created_at,
-                )
-            )
-    if may_view(user, Partner):
-        waiting = reads.partners_awaiting_approval()
-        items.append(
-            WaitingItem(
+        pending = [
+            PendingRequest(
                 text=(
-                    f"{plural(waiting.count, 'partner waits', 'partners wait')} for your approval "
-                    f"({'the first ' if waiting.count > 1 else ''}signed up {ago(waiting.oldest)})"
-                    if waiting.count
-                    else "No partner waits for approval"
+                    f"{request.client.name} ({request.partner.name}) asks for {', '.join(request.scope) or 'no scope'} "
+                    f"on {request.resource_server.name}"
                 ),
-                count=waiting.count,
-                url=admin_url(Partner, "changelist", query={"status__exact": PartnerStatus.PENDING}),
-                link_text="Review the waiting partners" if waiting.count else "See all partners",
+                url=admin_url(AccessRequest, "change", request.pk),
+                created_at=request.created_at,
+            )
+            for request in first
+        ]
+    if may_view(user, Partner):
+        items.append(
+            _waiting_item(
+                reads.partners_awaiting_approval(),
+                one="partner waits for your approval",
+                many="partners wait for your approval",
+                since="signed up",
+                none="No partner waits for approval",
+                model=Partner,
+                status=PartnerStatus.PENDING,
             )
         )
     return items, pending
@@ -179,6 +190,10 @@ def _steps(user) -> list[Step]:
         return []
     facts = reads.getting_started()
     registration = "on" if facts.dynamic_registration else "off"
+    connections_url = None  # connections are promoted, never added here: always their list
+    if may_view(user, Connection):
+        promoted = {"is_domain_connection__exact": 1} if facts.domain_connection else None
+        connections_url = admin_url(Connection, "changelist", query=promoted)
     return [
         Step(
             title="Define an API with scopes",
@@ -200,12 +215,7 @@ def _steps(user) -> list[Step]:
                 else "No connection is domain-level yet: users of third-party apps cannot sign in."
             ),
             link_text="See your connections" if facts.domain_connection else "Choose a connection",
-            # Connections are promoted, not added: always their list.
-            url=admin_url(
-                Connection, "changelist", query={"is_domain_connection__exact": 1} if facts.domain_connection else None
-            )
-            if may_view(user, Connection)
-            else None,
+            url=connections_url,
         ),
         Step(
             title="Set default permissions for third-party apps",
@@ -255,17 +265,18 @@ def _steps(user) -> list[Step]:
 def _denial(event: AuditEvent, apis: dict[str, tuple[str, str | None]], apps_visible: bool) -> Denial:
     audience = (event.data or {}).get("audience") or ""
     if not audience:
-        api = "no API"
+        api, api_url = "no API", None
     elif audience in apis:
-        api = apis[audience][0]
+        api, api_url = apis[audience]
     else:
-        api = f"{audience} (no such API)"
+        api, api_url = f"{audience} (no such API)", None
     is_app = event.target_type == Application._meta.label_lower and event.target_id
     return Denial(
         created_at=event.created_at,
         app=event.actor_label or event.actor_id or "an unknown client",
         app_url=admin_url(Application, "change", event.target_id) if is_app and apps_visible else None,
         api=api,
+        api_url=api_url,
         reason=event.reason or "No reason was recorded.",
         url=admin_url(AuditEvent, "change", event.pk),
     )
