@@ -93,6 +93,12 @@ def test_the_dashboard_shows_what_waits_the_checklist_the_denials_and_the_charts
     assert overflow(page) == 0 and too_wide(page) == []
     console.shoot(page, "dashboard", width)
 
+    # The numbers behind the bars, for whoever would rather read them: they fit too.
+    by_api.get_by_text("Day by day, in numbers").click()
+    today = by_api.locator("tbody tr").last
+    assert today.is_visible() and today.locator("td").all_inner_texts() == ["4", "1"]
+    assert overflow(page) == 0
+
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_dashboard_links_lead_to_what_waits(console, pending_request, width):

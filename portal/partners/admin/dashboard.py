@@ -153,7 +153,8 @@ def _waiting(user) -> tuple[list[WaitingItem], list[PendingRequest]]:
         pending = [
             PendingRequest(
                 text=(
-                    f"{request.client.name} ({request.partner.name}) asks for {', '.join(request.scope) or 'no scope'} "
+                    f"{request.client.name or request.client.client_id} ({request.partner.name}) "
+                    f"asks for {', '.join(request.scope) or 'no scope'} "
                     f"on {request.resource_server.name}"
                 ),
                 url=admin_url(AccessRequest, "change", request.pk),
