@@ -100,16 +100,29 @@ def test_the_dashboard_shows_what_waits_the_checklist_the_denials_and_the_charts
     assert overflow(page) == 0
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_the_dashboard_links_lead_to_what_waits(console, pending_request, width):
-    page = console.open("/admin/", width=width)
-    page.get_by_role("link", name="Review the waiting access requests").click()
+def follow(page, name) -> None:
+    page.get_by_role("link", name=name).click()
     page.wait_for_load_state()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_dashboard_links_lead_to_what_waits_and_where_each_step_is_taken(console, activity, pending_request, width):
+    page = console.open("/admin/", width=width)
+    follow(page, "Review the waiting access requests")
     assert "status__exact=pending" in page.url
     assert page.locator("#result_list").get_by_text("Acme Order Sync").is_visible()
 
     page.go_back()
-    page.get_by_role("link", name=re.compile(r"Acme Order Sync \(Acme Partners\) asks for write:orders")).click()
-    page.wait_for_load_state()
+    follow(page, re.compile(r"Acme Order Sync \(Acme Partners\) asks for write:orders"))
     assert page.url.endswith(f"/admin/portal/accessrequest/{pending_request.pk}/change/")
+    assert overflow(page) == 0
+
+    page.go_back()
+    follow(page, "Open the tenant settings")
+    assert page.get_by_label("Enable dynamic client registration").is_visible()
+
+    page.go_back()
+    follow(page, "See why, rule by rule")
+    assert re.search(r"/admin/oauthcore/auditevent/\d+/change/$", page.url)
+    assert "access.denied" in page.locator("#content").inner_text()
     assert overflow(page) == 0

@@ -17,6 +17,16 @@ def test_the_scale_ends_on_a_round_number_at_or_above_the_peak(peak, top):
     assert nice_ceiling(peak) == top
 
 
+@pytest.mark.parametrize(
+    ("top", "lines"),
+    [(1, [0, 1]), (2, [0, 1, 2]), (5, [0, 1, 2, 3, 4, 5]), (10, [0, 5, 10]), (50, [0, 10, 20, 30, 40, 50])],
+)
+def test_the_scale_has_a_few_round_lines(top, lines):
+    drawn = chart({(DAYS[-1], "orders"): (top, 0)})
+    assert [tick.label for tick in drawn.y_ticks] == [str(line) for line in lines]
+    assert drawn.y_ticks[0].at == BOTTOM_LINE and drawn.y_ticks[-1].at == pytest.approx(10)  # the top margin
+
+
 def chart(values, series=None):
     series = series or [Series("orders", "Orders API", "/admin/orders/"), Series(None, "Other APIs")]
     return daily_bar_chart(chart_id="c", title="By API", days=DAYS, series=series, values=values)

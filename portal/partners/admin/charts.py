@@ -31,6 +31,13 @@ def nice_ceiling(value: int) -> int:
     return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= value)
 
 
+def scale_step(top: int) -> int:
+    """Between the scale's lines: fifths of a 5, halves of a 1 or a 2 (times a power of ten)."""
+    if str(top).startswith("5"):
+        return top // 5
+    return top // 2 if top % 2 == 0 else top
+
+
 @dataclass(frozen=True)
 class Series:
     """One API or app, as the caller names it; ``key`` None for everything else (drawn in grey)."""
@@ -153,7 +160,7 @@ def daily_bar_chart(
                     )
                 )
 
-    scale = [0, top // 2, top] if top % 2 == 0 else [0, top]
+    scale = list(range(0, top + 1, scale_step(top)))
     y_ticks = [Tick(at=round(HEIGHT - BOTTOM - value / top * plot_height, 2), label=f"{value:,}") for value in scale]
     step = 1 if len(days) <= 7 else 2  # every other day on a fortnight, today always named
     x_ticks = [
