@@ -103,6 +103,9 @@ def code_family(code: str) -> uuid.UUID:
     return uuid.UUID(hashlib.sha256(b"portcullis code family:" + code.encode()).hexdigest()[:32])
 
 
+DENIAL_ACTION = "access.denied"  # the audit log's action for every refusal (the console lists the latest)
+
+
 def audit_denial(decision: Decision, client, flow: Flow) -> None:
     """Every refusal, with its reason and the rules it went through, in the audit log; and counted
     for the console's charts (under no API when the one named does not exist)."""
@@ -110,7 +113,7 @@ def audit_denial(decision: Decision, client, flow: Flow) -> None:
     count_denied(client_id=client.client_id if client is not None else None, audience=known_api)
     record_event(
         actor=Actor.client(client) if client is not None else Actor.system("anonymous client"),
-        action="access.denied",
+        action=DENIAL_ACTION,
         target=client,
         reason=decision.description,
         data={

@@ -15,10 +15,8 @@ from django.utils import timezone
 from oauthcore.activity import DailyActivity, daily_activity
 from oauthcore.models import Application, AuditEvent, ClientGrant, Connection, ResourceServer, TenantSettings
 from oauthcore.models.tenant import SINGLETON_ID
+from oauthcore.validator import DENIAL_ACTION
 from portal.partners.models import AccessRequest, Partner, PartnerStatus, RequestStatus
-
-DENIAL_ACTION = "access.denied"  # oauthcore.validator.audit_denial
-
 
 # -- what waits for the admin -----------------------------------------------------------------
 

@@ -4,27 +4,31 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.partners.admin.charts import HEIGHT, OTHERS_COLOR, PALETTE, Series, daily_bar_chart, nice_ceiling
+from portal.partners.admin.charts import HEIGHT, OTHERS_COLOR, PALETTE, Series, daily_bar_chart, nice_scale
 
 BOTTOM_LINE = HEIGHT - 24  # the chart's baseline: HEIGHT less the room for the days' labels
 DAYS = [date(2026, 11, 19) + timedelta(days=n) for n in range(14)]
 
 
 @pytest.mark.parametrize(
-    ("peak", "top"), [(0, 1), (1, 1), (2, 2), (3, 5), (5, 5), (6, 10), (11, 20), (99, 100), (101, 200), (4321, 5000)]
+    ("peak", "lines"),
+    [
+        (0, [0, 1]),
+        (1, [0, 1]),
+        (2, [0, 1, 2]),
+        (3, [0, 1, 2, 3]),
+        (5, [0, 2, 4, 6]),
+        (10, [0, 5, 10]),
+        (37, [0, 10, 20, 30, 40]),
+        (580, [0, 200, 400, 600]),
+        (4321, [0, 2000, 4000, 6000]),
+    ],
 )
-def test_the_scale_ends_on_a_round_number_at_or_above_the_peak(peak, top):
-    assert nice_ceiling(peak) == top
-
-
-@pytest.mark.parametrize(
-    ("top", "lines"),
-    [(1, [0, 1]), (2, [0, 1, 2]), (5, [0, 1, 2, 3, 4, 5]), (10, [0, 5, 10]), (50, [0, 10, 20, 30, 40, 50])],
-)
-def test_the_scale_has_a_few_round_lines(top, lines):
-    drawn = chart({(DAYS[-1], "orders"): (top, 0)})
-    assert [tick.label for tick in drawn.y_ticks] == [str(line) for line in lines]
+def test_the_scale_has_a_few_round_lines_just_above_the_busiest_day(peak, lines):
+    drawn = chart({(DAYS[-1], "orders"): (peak, 0)})
+    assert [tick.label.replace(",", "") for tick in drawn.y_ticks] == [str(line) for line in lines]
     assert drawn.y_ticks[0].at == BOTTOM_LINE and drawn.y_ticks[-1].at == pytest.approx(10)  # the top margin
+    assert nice_scale(peak)[0] == lines[-1]
 
 
 def chart(values, series=None):
@@ -35,7 +39,7 @@ def chart(values, series=None):
 def test_bars_stack_by_series_to_scale_with_denials_beside_them():
     today, yesterday = DAYS[-1], DAYS[-2]
     drawn = chart({(today, "orders"): (6, 1), (today, None): (4, 0), (yesterday, "orders"): (0, 5)})
-    assert drawn.y_ticks[-1].label == "10"  # the busiest day: 10 issued
+    assert drawn.y_ticks[-1].label == "10"  # the busiest day: 10 issued, at the top
     by_title = {rect.title: rect for rect in drawn.rects}
     orders = by_title["Wed 2 Dec, Orders API: 6 tokens issued"]
     others = by_title["Wed 2 Dec, Other APIs: 4 tokens issued"]

@@ -23,19 +23,15 @@ def plural(count: int, one: str, many: str) -> str:
     return f"{count:,} {one if count == 1 else many}"
 
 
-def nice_ceiling(value: int) -> int:
-    """The scale's top: the least of 1, 2 or 5 times a power of ten at or above ``value``."""
-    if value <= 1:
-        return 1
-    magnitude = 10 ** math.floor(math.log10(value))
-    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= value)
-
-
-def scale_step(top: int) -> int:
-    """Between the scale's lines: fifths of a 5, halves of a 1 or a 2 (times a power of ten)."""
-    if str(top).startswith("5"):
-        return top // 5
-    return top // 2 if top % 2 == 0 else top
+def nice_scale(peak: int) -> tuple[int, int]:
+    """The scale's top and the step between its lines: about four steps of 1, 2 or 5 times a power
+    of ten, the top the first line at or above ``peak`` (so the busiest day nearly fills the chart)."""
+    if peak <= 1:
+        return 1, 1
+    rough = peak / 4
+    magnitude = 10 ** math.floor(math.log10(rough)) if rough >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= rough)
+    return math.ceil(peak / step) * step, step
 
 
 @dataclass(frozen=True)
@@ -127,7 +123,7 @@ def daily_bar_chart(
     patterns = [f"{chart_id}-stripes-{n}" for n in range(len(series))]
     cells = [[values.get((day, item.key), (0, 0)) for item in series] for day in days]
     peak = max((max(sum(c[0] for c in row), sum(c[1] for c in row)) for row in cells), default=0)
-    top = nice_ceiling(peak)
+    top, step = nice_scale(peak)
     plot_height = HEIGHT - BOTTOM - TOP
     slot = (WIDTH - LEFT - RIGHT) / max(len(days), 1)
     bar = min(14.0, slot * 0.38)
@@ -160,7 +156,7 @@ def daily_bar_chart(
                     )
                 )
 
-    scale = list(range(0, top + 1, scale_step(top)))
+    scale = list(range(0, top + 1, step))
     y_ticks = [Tick(at=round(HEIGHT - BOTTOM - value / top * plot_height, 2), label=f"{value:,}") for value in scale]
     step = 1 if len(days) <= 7 else 2  # every other day on a fortnight, today always named
     x_ticks = [

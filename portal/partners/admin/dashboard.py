@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
 from oauthcore.models import Application, AuditEvent, ClientGrant, Connection, ResourceServer, TenantSettings
+from oauthcore.validator import DENIAL_ACTION
 from portal.partners import dashboard as reads
 from portal.partners.admin.charts import BarChart, Series, daily_bar_chart, plural
 from portal.partners.models import AccessRequest, Partner, PartnerStatus, RequestStatus
@@ -339,7 +340,7 @@ def dashboard_context(request) -> dict:
             pending_requests=pending,
             steps=_steps(user),
             denials=denials,
-            denials_url=admin_url(AuditEvent, "changelist", query={"action__exact": reads.DENIAL_ACTION}),
+            denials_url=admin_url(AuditEvent, "changelist", query={"action__exact": DENIAL_ACTION}),
             charts=charts,
         )
     }
