@@ -4,7 +4,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from portal.partners.admin.charts import HEIGHT, OTHERS_COLOR, PALETTE, Series, daily_bar_chart, nice_scale
+from portal.partners.admin.charts import (
+    HEIGHT,
+    OTHERS_COLOR,
+    PALETTE,
+    Series,
+    compact,
+    daily_bar_chart,
+    nice_scale,
+)
 
 BOTTOM_LINE = HEIGHT - 24  # the chart's baseline: HEIGHT less the room for the days' labels
 DAYS = [date(2026, 11, 19) + timedelta(days=n) for n in range(14)]
@@ -26,9 +34,16 @@ DAYS = [date(2026, 11, 19) + timedelta(days=n) for n in range(14)]
 )
 def test_the_scale_has_a_few_round_lines_just_above_the_busiest_day(peak, lines):
     drawn = chart({(DAYS[-1], "orders"): (peak, 0)})
-    assert [tick.label.replace(",", "") for tick in drawn.y_ticks] == [str(line) for line in lines]
+    assert [tick.label for tick in drawn.y_ticks] == [compact(line) for line in lines]
     assert drawn.y_ticks[0].at == BOTTOM_LINE and drawn.y_ticks[-1].at == pytest.approx(10)  # the top margin
     assert nice_scale(peak)[0] == lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("value", "label"), [(0, "0"), (950, "950"), (1000, "1k"), (1500, "1.5k"), (20_000, "20k"), (3_000_000, "3M")]
+)
+def test_the_scale_labels_fit_their_margin(value, label):
+    assert compact(value) == label
 
 
 def chart(values, series=None):
@@ -71,7 +86,7 @@ def test_the_chart_is_said_in_words():
 
 def test_every_other_day_is_named_today_always():
     labels = [tick.label for tick in chart({}).x_ticks]
-    assert labels == ["20 Nov", "22 Nov", "24 Nov", "26 Nov", "28 Nov", "30 Nov", "2 Dec"]
+    assert labels == ["20 Nov", "22", "24", "26", "28", "30", "2 Dec"]  # the month where it changes
     week = daily_bar_chart(chart_id="w", title="t", days=DAYS[-7:], series=[], values={})
     assert len(week.x_ticks) == 7
 

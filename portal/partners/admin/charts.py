@@ -23,6 +23,14 @@ def plural(count: int, one: str, many: str) -> str:
     return f"{count:,} {one if count == 1 else many}"
 
 
+def compact(value: int) -> str:
+    """A scale's label in the room it has: 950, 1.5k, 20k, 3M."""
+    for size, unit in ((1_000_000, "M"), (1_000, "k")):
+        if value >= size:
+            return f"{value / size:g}{unit}"
+    return str(value)
+
+
 def nice_scale(peak: int) -> tuple[int, int]:
     """The scale's top and the step between its lines: about four steps of 1, 2 or 5 times a power
     of ten, the top the first line at or above ``peak`` (so the busiest day nearly fills the chart)."""
@@ -157,12 +165,16 @@ def daily_bar_chart(
                 )
 
     scale = list(range(0, top + 1, step))
-    y_ticks = [Tick(at=round(HEIGHT - BOTTOM - value / top * plot_height, 2), label=f"{value:,}") for value in scale]
-    step = 1 if len(days) <= 7 else 2  # every other day on a fortnight, today always named
+    y_ticks = [Tick(at=round(HEIGHT - BOTTOM - value / top * plot_height, 2), label=compact(value)) for value in scale]
+    every = 1 if len(days) <= 7 else 2  # every other day on a fortnight, today always named
+    named = [(index, day) for index, day in enumerate(days) if (len(days) - 1 - index) % every == 0]
+    # The month with the first day named and wherever it changes; the day of the month elsewhere.
     x_ticks = [
-        Tick(at=round(LEFT + slot * (index + 0.5), 2), label=f"{day.day} {day:%b}")
-        for index, day in enumerate(days)
-        if (len(days) - 1 - index) % step == 0
+        Tick(
+            at=round(LEFT + slot * (index + 0.5), 2),
+            label=f"{day.day} {day:%b}" if n == 0 or day.month != named[n - 1][1].month else str(day.day),
+        )
+        for n, (index, day) in enumerate(named)
     ]
     legend = [
         LegendEntry(
