@@ -43,8 +43,8 @@ def hour_of(moment: datetime) -> datetime:
 
 
 def _field_text(name: str, value: str | None) -> str:
-    """A key as its column stores it: a denied request may name anything, of any length."""
-    return (value or "")[: TokenActivity._meta.get_field(name).max_length]
+    """A key as its column stores it: cut to the column's length, without the NUL PostgreSQL refuses."""
+    return (value or "").replace("\x00", "\ufffd")[: TokenActivity._meta.get_field(name).max_length]
 
 
 def _upsert_sql(rows: int) -> str:

@@ -108,7 +108,7 @@ DENIAL_ACTION = "access.denied"  # the audit log's action for every refusal (the
 
 def audit_denial(decision: Decision, client, flow: Flow) -> None:
     """Every refusal, with its reason and the rules it went through, in the audit log; and counted
-    for the console's charts (under no API when the one named does not exist)."""
+    for the console's charts (under no API when refused because the API named does not exist)."""
     known_api = decision.audience if decision.reason != "audience_not_found" else None
     count_denied(client_id=client.client_id if client is not None else None, audience=known_api)
     record_event(

@@ -151,9 +151,10 @@ def test_counts_add_up_in_place_per_hour_client_and_api():
 def test_a_count_never_goes_down_and_any_name_fits():
     with pytest.raises(ValueError, match="cannot be negative"):
         add_token_activity([ActivityCount("app", "", issued=-1)])
-    count_denied(client_id="c" * 500, audience="https://example.com/" + "a" * 1000)
+    count_denied(client_id="c" * 500, audience="https://example.com/\x00" + "a" * 1000)
     row = TokenActivity.objects.get()
     assert len(row.client_id) == 100 and len(row.audience) == 600 and row.denied == 1
+    assert row.audience.startswith("https://example.com/\ufffdaaa")
     add_token_activity([])  # nothing to add: no statement
     add_token_activity([ActivityCount("app", "", issued=0, denied=0)])
     assert TokenActivity.objects.count() == 1
