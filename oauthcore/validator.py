@@ -33,6 +33,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from oauthcore.access_tokens import userinfo_audience
+from oauthcore.activity import count_denied, count_issued
 from oauthcore.audit import Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
 from oauthcore.conf import portcullis_settings
@@ -102,11 +103,17 @@ def code_family(code: str) -> uuid.UUID:
     return uuid.UUID(hashlib.sha256(b"portcullis code family:" + code.encode()).hexdigest()[:32])
 
 
+DENIAL_ACTION = "access.denied"  # the audit log's action for every refusal (the console lists the latest)
+
+
 def audit_denial(decision: Decision, client, flow: Flow) -> None:
-    """Every refusal, with its reason and the rules it went through, in the audit log."""
+    """Every refusal, with its reason and the rules it went through, in the audit log; and counted
+    for the console's charts (under no API when refused because the API named does not exist)."""
+    known_api = decision.audience if decision.reason != "audience_not_found" else None
+    count_denied(client_id=client.client_id if client is not None else None, audience=known_api)
     record_event(
         actor=Actor.client(client) if client is not None else Actor.system("anonymous client"),
-        action="access.denied",
+        action=DENIAL_ACTION,
         target=client,
         reason=decision.description,
         data={
@@ -411,6 +418,9 @@ class PolicyValidator(OAuth2Validator):
                 context_of(request).code_replayed = True
                 raise errors.InvalidGrantError(request=request)
             context_of(request).code_used = True
+        # Every grant type's access token is saved here: counted in the same transaction (none for
+        # client credentials, whose INSERT stands alone), so a token rolled back is not counted.
+        count_issued(client_id=request.client.client_id, audience=decision.audience if decision else None)
         return saved
 
     # -- replays: an authorization code used twice, a revoked refresh token used again -------------

@@ -1,3 +1,4 @@
+from oauthcore.models.activity import TokenActivity
 from oauthcore.models.applications import Application, PreviousClientSecret
 from oauthcore.models.audit import ActorType, AuditChainHead, AuditEvent
 from oauthcore.models.client_grants import ClientGrant
@@ -27,5 +28,6 @@ __all__ = [
     "ResourceServerScope",
     "SigningKey",
     "TenantSettings",
+    "TokenActivity",
     "User",
 ]

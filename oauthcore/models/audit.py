@@ -41,6 +41,9 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["target_type", "target_id"], name="audit_target"),
+            # The latest entries of one action (the console's recent denials), newest first, read
+            # from the index alone however long the log grows.
+            models.Index(fields=["action", "created_at", "id"], name="audit_action_created"),
             # What the sealer reads on every run: only the few entries not chained yet.
             models.Index(fields=["id"], condition=models.Q(sequence__isnull=True), name="audit_pending"),
         ]

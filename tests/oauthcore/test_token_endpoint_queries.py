@@ -33,10 +33,12 @@ def m2m(actor, crowded, make_grant):
 
 def test_client_credentials_takes_at_most_3_statements_with_a_warm_cache(client, m2m, django_assert_num_queries):
     active_signing_key()  # made on first use: not what this counts
-    with django_assert_num_queries(5):  # cold: the client, then the API, its scopes and the grants, the INSERT
+    # cold: the client, then the API, its scopes and the grants, the INSERT, the activity count
+    with django_assert_num_queries(6):
         assert client.post("/oauth/token", m2m).status_code == 200
-    # warm: the client with the policy stamp, the token INSERT. No transaction: one INSERT is atomic.
-    with django_assert_num_queries(2) as warm:
+    # warm: the client with the policy stamp, the token INSERT, and the token counted for the console's
+    # charts (one upsert, oauthcore.activity). No transaction: each statement is atomic alone.
+    with django_assert_num_queries(3) as warm:
         response = client.post("/oauth/token", m2m)
     assert response.status_code == 200 and response.json()["scope"] == "read:things"
     assert len(warm.captured_queries) <= 3
@@ -45,10 +47,10 @@ def test_client_credentials_takes_at_most_3_statements_with_a_warm_cache(client,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_client_credentials_outside_a_test_transaction_is_two_round_trips(client, m2m, django_assert_num_queries):
+def test_client_credentials_outside_a_test_transaction_is_three_round_trips(client, m2m, django_assert_num_queries):
     """As in production: no BEGIN/COMMIT around the token's INSERT."""
     client.post("/oauth/token", m2m)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):  # and the activity count's upsert (oauthcore.activity), a third
         assert client.post("/oauth/token", m2m).status_code == 200
 
 
@@ -93,15 +95,15 @@ def test_authorize_with_stored_consent_takes_at_most_6_statements(
     assert Grant.objects.filter(code=code, user=user).exists()
 
 
-def test_code_exchange_takes_at_most_7_statements(client, partner_web, crowded, django_assert_max_num_queries):
+def test_code_exchange_takes_at_most_8_statements(client, partner_web, crowded, django_assert_max_num_queries):
     issued, user = partner_web
     client.force_login(user)
     path = authorize_path(issued.application, crowded.identifier)
     client.post("/oauth/token", exchange(issued, code_from(client.get(path))))
     code = code_from(client.get(path))
     # the code (read once), the client; then in one transaction (here a savepoint): DOT's resource
-    # check, the token INSERT, the code's DELETE
-    with django_assert_max_num_queries(7):
+    # check, the token INSERT, the code's DELETE, the activity count's upsert (oauthcore.activity)
+    with django_assert_max_num_queries(8):
         response = client.post("/oauth/token", exchange(issued, code))
     assert response.status_code == 200, response.content
     assert response.json()["scope"] == "read:things"
