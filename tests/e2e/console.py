@@ -55,12 +55,23 @@ def too_wide(page, selector: str = "body *") -> list[str]:
     )
 
 
+def serve_file(file: Path, content_type: str):
+    """A Playwright route handler answering with ``file``."""
+
+    def handle(route, request):
+        route.fulfill(path=str(file), content_type=content_type)
+
+    return handle
+
+
 @dataclass
 class Console:
     live_server: object
     chromium: object
     artifacts: Path
     csp_violations: list = field(default_factory=list)
+    # Files the browser is handed for outside URLs (an app's https logo on its own host, say).
+    served: dict = field(default_factory=dict)
     _contexts: list = field(default_factory=list)
 
     def open(
@@ -69,6 +80,8 @@ class Console:
         """A new browser window of ``width`` px, signed in to the admin, showing ``path``."""
         context = self.chromium.new_context(viewport={"width": width, "height": height})
         self._contexts.append(context)
+        for url, (file, content_type) in self.served.items():
+            context.route(url, serve_file(file, content_type))
         page = context.new_page()
         page.set_default_timeout(15_000)
         page.on(

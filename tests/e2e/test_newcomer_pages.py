@@ -3,6 +3,7 @@ project's own 404 page (with DEBUG on too), the site's icon, the consent screen'
 after a Decline and the authorized apps naming their API."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -83,6 +84,10 @@ LONG_API = "https://orders.example.com/api/v2/tenants/acme-corporation-internati
 LONG_NAME = "Acme Order Synchronisation for Extraordinarily Long Warehouse Names"
 
 
+LOGO_URI = "https://static.acme-partners.example/long-app.svg"
+LOGO_FILE = Path(__file__).resolve().parents[2] / "static" / "img" / "favicon.svg"
+
+
 @pytest.fixture
 def visitor(live_server, chromium, artifacts):
     """A browser with nobody signed in, failing the test on any CSP violation (no demo tenant)."""
@@ -93,8 +98,10 @@ def visitor(live_server, chromium, artifacts):
 
 
 @pytest.fixture
-def long_app(actor, alice, make_api, make_grant, fake_app, live_server):
-    """A partner's strict third-party app with a long name, on an API with a long identifier."""
+def long_app(actor, alice, make_api, make_grant, fake_app, visitor):
+    """A partner's strict third-party app with a long name, on an API with a long identifier, and an
+    https logo on its own host (the browser is handed the project's icon for it)."""
+    visitor.served[LOGO_URI] = (LOGO_FILE, "image/svg+xml")
     api = make_api(
         identifier=LONG_API,
         name="Orders API",
@@ -110,7 +117,7 @@ def long_app(actor, alice, make_api, make_grant, fake_app, live_server):
         app_type=AppType.REGULAR_WEB,
         is_first_party=False,
         callbacks=[f"{fake_app}/callback"],
-        logo_uri=f"{live_server.url}/static/img/favicon.svg",
+        logo_uri=LOGO_URI,
         grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
     )
     make_grant(api, client=issued.application, scope=["read:orders", "write:orders"], subject_type=SubjectType.USER)
