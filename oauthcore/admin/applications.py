@@ -16,6 +16,7 @@ from oauthcore.admin.base import (
     service_errors_to_form,
 )
 from oauthcore.admin.client_grants import ClientGrantForm, ClientGrantInlineFormSet, save_client_grant_forms
+from oauthcore.admin.simulator import party_label
 from oauthcore.constants import GrantType
 from oauthcore.models import Application, ClientGrant
 from oauthcore.services.applications import (
@@ -116,16 +117,9 @@ class ClientGrantInline(admin.TabularInline):
 
 class ApplicationAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = ApplicationForm
-    list_display = (
-        "name",
-        "client_id",
-        "app_type",
-        "is_first_party",
-        "third_party_security_mode",
-        "grant_count",
-        "created_via",
-        "created",
-    )
+    # Few columns, so the list fits a desktop window beside the filters: who owns an app is one column
+    # (created via, the auth method and the rest are filters).
+    list_display = ("name", "client_id", "app_type", "party", "grant_count", "created")
     list_display_links = ("name", "client_id")
     list_filter = (
         "app_type",
@@ -191,6 +185,10 @@ class ApplicationAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(grant_count=Count("client_grants"))
+
+    @admin.display(description="party", ordering="is_first_party")
+    def party(self, obj):
+        return party_label(obj)
 
     @admin.display(description="client grants", ordering="grant_count")
     def grant_count(self, obj):

@@ -117,9 +117,10 @@ def admin_url(site, name: str, *args) -> str:
 
 
 def party_label(application: Application) -> str:
+    """Who owns the app, in words: "First party", "Third party (strict)"."""
     if application.is_first_party:
         return "First party"
-    return f"Third party ({application.third_party_security_mode})"
+    return f"Third party ({application.get_third_party_security_mode_display().lower()})"
 
 
 def check_permission(site, request) -> None:
