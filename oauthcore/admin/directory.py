@@ -211,7 +211,7 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
         readonly = super().get_readonly_fields(request, obj)
         return (*readonly, "connection") if obj is not None else readonly
 
-    @admin.display(description="user_id", ordering="uid")
+    @admin.display(description="user ID", ordering="uid")
     def display_user_id(self, obj):
         return obj.user_id if obj.connection_id else "—"
 

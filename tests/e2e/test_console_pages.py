@@ -8,6 +8,7 @@ import pytest
 
 from oauthcore.audit import Actor
 from oauthcore.models import Application, ClientGrant, ResourceServer
+from oauthcore.services.resource_servers import resource_server_create
 from portal.partners.models import AccessRequest, Partner, RequestStatus
 from portal.partners.services.access_requests import access_request_approve, access_request_create
 from tests.e2e.console import WIDTHS, overflow, too_wide
@@ -102,6 +103,25 @@ def test_a_long_application_name_and_callback_wrap_instead_of_widening_the_page(
             assert_fits(listing)
 
 
+def test_a_long_api_identifier_wraps_in_the_api_pages_and_the_matrix(console):
+    long_identifier = "https://api.demo.portcullis.test/" + "warehouse-inventory-" * 8
+    api = resource_server_create(
+        actor=Actor.system(), identifier=long_identifier, name="Warehouse inventory", scopes=[("read:stock", "Read")]
+    )
+    for width in WIDTHS:
+        for path in (
+            "/admin/oauthcore/resourceserver/",
+            f"/admin/oauthcore/resourceserver/{api.pk}/change/",
+            "/admin/oauthcore/access-matrix/",
+        ):
+            page = console.open(path, width=width)
+            assert page.get_by_text(long_identifier).first.is_visible(), path
+            assert_fits(page)
+            if width >= 1000 and "matrix" in path:
+                wrap = "(e => e.scrollWidth <= e.clientWidth)(document.querySelector('.access-matrix-wrap'))"
+                assert page.evaluate(wrap)
+
+
 # -- APIs and client grants -----------------------------------------------------------------------------------
 
 
@@ -180,6 +200,8 @@ def test_the_matrix_shows_policies_and_denials_in_words_and_fits(console, width)
     assert_fits(page)
     client_id = page.locator("#access-matrix .app-meta code").first
     assert client_id.evaluate("e => getComputedStyle(e).overflowWrap") == "anywhere"
+    if width >= 1000:  # on a desktop the whole matrix is in view, without scrolling inside its box
+        assert page.evaluate("(e => e.scrollWidth <= e.clientWidth)(document.querySelector('.access-matrix-wrap'))")
 
 
 # -- access requests ------------------------------------------------------------------------------------------
