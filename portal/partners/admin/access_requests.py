@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 
 from oauthcore.admin.base import ServiceAdminMixin, ServiceModelForm, service_errors_to_form
@@ -180,7 +180,7 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def already_held(self, obj):
         scopes = self.scopes_of(obj)
         if scopes.holds_every_scope:
-            note = format_html('<p class="help">Its client grant allows every scope of this API.</p>')
+            note = format_html('<p class="help">{}</p>', "Its client grant allows every scope of this API.")
             return format_html("{}{}", scope_chips(scopes.held, element_id="already-held"), note)
         return scope_chips(
             scopes.held, element_id="already-held", empty="Nothing yet: the app has no client grant for this API."
@@ -189,7 +189,7 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.display(description="decision")
     def decision_summary(self, obj):
         who = obj.decided_by or "a tenant admin"
-        when = formats.date_format(obj.decided_at, "DATETIME_FORMAT") if obj.decided_at else "—"
+        when = formats.date_format(timezone.localtime(obj.decided_at), "DATETIME_FORMAT") if obj.decided_at else "—"
         granted = (
             format_html("<p>Granted:</p>{}", scope_chips(self.scopes_of(obj).granted, element_id="granted"))
             if obj.status == RequestStatus.APPROVED
