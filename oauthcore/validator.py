@@ -33,7 +33,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from oauthcore.access_tokens import userinfo_audience
-from oauthcore.audit import Actor, record_event
+from oauthcore.audit import DENIAL_ACTION, Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
 from oauthcore.conf import portcullis_settings
 from oauthcore.consents import consent_store
@@ -106,7 +106,7 @@ def audit_denial(decision: Decision, client, flow: Flow) -> None:
     """Every refusal, with its reason and the rules it went through, in the audit log."""
     record_event(
         actor=Actor.client(client) if client is not None else Actor.system("anonymous client"),
-        action="access.denied",
+        action=DENIAL_ACTION,
         target=client,
         reason=decision.description,
         data={

@@ -18,10 +18,11 @@ from oauthcore.admin.base import (
     adopt,
     service_errors_to_form,
 )
-from oauthcore.audit import record_event
+from oauthcore.audit import DENIAL_ACTION, record_event
 from oauthcore.constants import DATABASE_CONNECTION_NAME
 from oauthcore.models import AuditEvent, Connection, TenantSettings, User
 from oauthcore.models.tenant import SINGLETON_ID
+from oauthcore.policy import DENIAL_REASONS
 from oauthcore.services.connections import (
     connection_create,
     connection_delete,
@@ -352,12 +353,25 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "previous_hash",
         "entry_hash",
     )
-    readonly_fields = fields
+    readonly_fields = (*fields, "denial_in_words")
     show_full_result_count = False
 
     @admin.display(description="reason")
     def short_reason(self, obj):
         return obj.reason if len(obj.reason) <= 80 else obj.reason[:79] + "…"
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.action == DENIAL_ACTION:  # why, in words, beside the wire's description
+            at = self.fields.index("reason") + 1
+            return (*self.fields[:at], "denial_in_words", *self.fields[at:])
+        return self.fields
+
+    @admin.display(description="why it was denied")
+    def denial_in_words(self, obj):
+        denial = DENIAL_REASONS.get((obj.data or {}).get("reason"))
+        if denial is None:
+            return "—"
+        return f"{denial.sentence} (rule {denial.rule.value}: {denial.rule.title})"
 
     @admin.display(description="data")
     def data_display(self, obj):
