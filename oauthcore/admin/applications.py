@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
@@ -113,6 +114,16 @@ class ClientGrantInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("resource_server")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # No edit/add/view icons beside the API in each row: the row then fits a desktop window (the APIs
+        # have their own pages, linked from the client grant's own page).
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if isinstance(widget, RelatedFieldWidgetWrapper):
+            widget.can_add_related = widget.can_change_related = widget.can_view_related = False
+            widget.can_delete_related = False
+        return formfield
 
 
 class ApplicationAdmin(TokenCascadeMixin, ServiceAdminMixin, admin.ModelAdmin):
