@@ -93,11 +93,29 @@ class ApplicationForm(ServiceModelForm):
         }
 
 
+class ClientGrantRowsFormSet(ClientGrantInlineFormSet):
+    """Every row's API select shares one list of choices: one query for the page, not one per row."""
+
+    def __init__(self, *args, **kwargs):
+        self._api_choices = None
+        super().__init__(*args, **kwargs)
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        field = form.fields.get("resource_server")
+        if field is not None:
+            select = getattr(field.widget, "widget", field.widget)  # inside the admin's related-widget wrapper
+            if self._api_choices is None:
+                self._api_choices = list(select.choices)
+            select.choices = self._api_choices
+        return form
+
+
 class ClientGrantInline(admin.TabularInline):
     model = ClientGrant
     fk_name = "client"
     form = ClientGrantForm
-    formset = ClientGrantInlineFormSet
+    formset = ClientGrantRowsFormSet
     fields = (
         "resource_server",
         "subject_type",
@@ -113,7 +131,7 @@ class ClientGrantInline(admin.TabularInline):
     verbose_name_plural = "client grants (API access)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("resource_server")
+        return super().get_queryset(request).select_related("resource_server", "client")
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         # No edit/add/view icons beside the API in each row: the row then fits a desktop window (the APIs

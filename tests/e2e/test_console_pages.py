@@ -84,6 +84,7 @@ def test_an_application_page_with_its_grants_fits_the_window(console, width):
     inline = page.locator(".inline-group")
     assert inline.is_visible()
     assert "read:orders" in inline.locator("textarea").first.input_value()
+    assert inline.locator("td.field-resource_server select option:checked").first.inner_text().startswith("Orders API")
     console.shoot(page, "app", width)
     assert_fits(page)
 

@@ -907,3 +907,21 @@ def test_a_refused_token_request_reads_in_words_in_the_audit_log(admin_client, c
     assert why.group(1).endswith("(rule 4: The API&#x27;s access policy)")
     other = AuditEvent.objects.exclude(action="access.denied").first()
     assert "why it was denied" not in admin_client.get(url(AuditEvent, "change", other.pk)).text
+
+
+def test_an_application_page_reads_its_grants_without_a_query_per_grant(
+    admin_client, django_assert_max_num_queries, make_app, make_api, make_grant
+):
+    app = make_app(name="Shop")
+    make_grant(make_api(), client=app)
+    admin_client.get(url(Application, "change", app.pk))  # warm up the session and content types
+    with CaptureQueriesContext(db_connection) as one:
+        admin_client.get(url(Application, "change", app.pk))
+    for _ in range(8):
+        make_grant(make_api(), client=app)
+
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = admin_client.get(url(Application, "change", app.pk)).text
+
+    assert page.count("Shop → https://api") == 9  # each row is named by its app and API, not by row ids
+    assert "client " + str(app.pk) not in page
