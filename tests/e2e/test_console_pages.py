@@ -238,6 +238,7 @@ def test_a_decided_request_is_read_only(console, width):
 
     page = console.open(f"/admin/portal/accessrequest/{access_request.pk}/change/", width=width)
 
+    console.shoot(page, "access-request-decided", width)
     content = page.locator("#content")
     assert (
         page.locator("#content form input:not([type=hidden]), #content form textarea, #content form select").count()
