@@ -457,6 +457,8 @@ def test_a_decided_request_shows_the_decision_and_nothing_to_edit(admin_client, 
     assert "<strong>Approved</strong> by admin on " in summary and "Reason: Reads only." in summary
     assert chips(page, "granted") == ["read:things Read things"]
     assert chips(page, "already-held") == ["read:things Read things"]  # the approval created the grant
+    assert "Holds now:" in page
+    assert chips(page, "asked-for") == ["read:things Read things", "write:things Write things"]  # no held/new
     for control in (
         'name="granted_scope"',
         'name="decision_reason"',

@@ -32,6 +32,7 @@ REQUEST_FIELDS = (
 # What the app already holds for this API and access type, beside what it asks (as chips).
 SCOPE_FIELDS = ("already_held", "requested_scope")
 DECIDED_FIELDS = ("decision_summary",)
+DECIDED_SCOPE_FIELDS = ("holds_now", "requested_scope")  # after the decision: what the app holds today
 
 
 def scope_chips(chips, *, element_id: str, mark_held: bool = False, empty: str = "—"):
@@ -141,7 +142,7 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
     )
     decided_fieldsets = (
         ("Request", {"fields": REQUEST_FIELDS}),
-        ("Scopes", {"fields": SCOPE_FIELDS}),
+        ("Scopes", {"fields": DECIDED_SCOPE_FIELDS}),
         ("Decision", {"fields": DECIDED_FIELDS}),
     )
     request_fields = (*REQUEST_FIELDS, *SCOPE_FIELDS)
@@ -154,7 +155,7 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if is_decided(obj):  # nothing left to edit: the decision, who made it and when
-            return (*self.request_fields, *DECIDED_FIELDS)
+            return (*self.request_fields, *DECIDED_SCOPE_FIELDS, *DECIDED_FIELDS)
         return self.request_fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -174,7 +175,8 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="asks for")
     def requested_scope(self, obj):
-        return scope_chips(self.scopes_of(obj).asked, element_id="asked-for", mark_held=True)
+        # Held or new only means something before the decision (an approval makes every scope held).
+        return scope_chips(self.scopes_of(obj).asked, element_id="asked-for", mark_held=not is_decided(obj))
 
     @admin.display(description="already holds")
     def already_held(self, obj):
@@ -185,6 +187,10 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return scope_chips(
             scopes.held, element_id="already-held", empty="Nothing yet: the app has no client grant for this API."
         )
+
+    @admin.display(description="holds now")
+    def holds_now(self, obj):
+        return self.already_held(obj)
 
     @admin.display(description="decision")
     def decision_summary(self, obj):
@@ -197,7 +203,7 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
         )
         reason = format_html("<p>Reason: {}</p>", obj.decision_reason) if obj.decision_reason else ""
         return format_html(
-            '<div id="decision-summary"><p><strong>{}</strong> by {} on {}.</p>{}{}</div>',
+            '<div id="decision-summary"><p><strong>{}</strong> by {} on {}</p>{}{}</div>',
             obj.get_status_display(),
             who,
             when,
