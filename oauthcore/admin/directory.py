@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from oauthcore.admin.base import (
     ReadOnlyAdminMixin,
@@ -375,4 +375,18 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="data")
     def data_display(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True, default=str))
+        """The entry's data as a list of what it holds (a trace line by line), not a JSON dump."""
+        if not obj.data:
+            return "—"
+        if not isinstance(obj.data, dict):
+            return _data_value(obj.data)
+        rows = ((key.replace("_", " ").capitalize(), _data_value(value)) for key, value in sorted(obj.data.items()))
+        return format_html('<dl class="audit-data">{}</dl>', format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+
+def _data_value(value):
+    if isinstance(value, list):
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((_data_value(item),) for item in value)))
+    if isinstance(value, dict):
+        return format_html("<code>{}</code>", json.dumps(value, sort_keys=True, default=str))
+    return "—" if value in (None, "") else str(value)

@@ -905,6 +905,9 @@ def test_a_refused_token_request_reads_in_words_in_the_audit_log(admin_client, c
     why = re.search(r'<div class="readonly">(The API needs a client grant[^<]*)</div>', page)
     assert why, "no denial in words"
     assert why.group(1).endswith("(rule 4: The API&#x27;s access policy)")
+    assert "<dt>Trace</dt>" in page and "<li>1. Client credentials is one of the app&#x27;s grant types</li>" in page
+    assert "<li>denied: client_grant_missing</li>" in page  # the stored trace, line by line
+    assert '"trace": [' not in page  # not a JSON dump
     other = AuditEvent.objects.exclude(action="access.denied").first()
     assert "why it was denied" not in admin_client.get(url(AuditEvent, "change", other.pk)).text
 
