@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from oauthcore.models.audit import ActorType, AuditEvent
 
+# The action of every refused authorization or token request (its data: reason, trace; oauthcore.validator).
+DENIAL_ACTION = "access.denied"
+
 
 @dataclass(frozen=True)
 class Actor:

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from oauthcore.constants import GrantType, SecurityMode
+from oauthcore.constants import ClientPolicy, GrantType, SecurityMode, UserPolicy
 from oauthcore.loopback import is_loopback_uri
 
 # Scopes that are not API permissions. OIDC identity scopes are only for first-party and
@@ -51,19 +51,23 @@ class Rule(enum.IntEnum):
     """The rules of the access decision, in the order ``decide`` applies them.
 
     A denial stops at the first rule that refuses; every rule passed leaves a trace line
-    ``"<number>. <what it found>"``. ``statement`` says the rule in full.
+    ``"<number>. <what it found>"``. ``title`` names the rule in a few words (the access simulator
+    shows it), ``statement`` says the rule in full.
     """
 
+    title: str
     statement: str
 
-    def __new__(cls, number: int, statement: str):
+    def __new__(cls, number: int, title: str, statement: str):
         rule = int.__new__(cls, number)
         rule._value_ = number
+        rule.title = title
         rule.statement = statement
         return rule
 
     GRANT_TYPE = (
         1,
+        "Grant type allowed",
         "The grant type is authorization_code, refresh_token, client_credentials or the device code "
         "(RFC 8628), and the client lists it; there is no implicit and no password grant. Strict "
         "third-party apps get no device code, client_credentials only when confidential and not "
@@ -74,6 +78,7 @@ class Rule(enum.IntEnum):
     )
     AUDIENCE = (
         2,
+        "API found",
         "The API is the audience parameter, else RFC 8707 resource, else the tenant's default audience. "
         'An unknown one is access_denied (invalid_target when it came from resource), "Service not '
         'found: X". With none, user-delegated flows of first-party and permissive apps get a token for '
@@ -81,12 +86,14 @@ class Rule(enum.IntEnum):
     )
     SYSTEM_API = (
         3,
+        "System APIs stay first-party",
         "A third-party app (strict or permissive) never gets a system API (the Management API and the "
         'others created by migrations), in any flow: access_denied, \'Client "X" is not authorized to '
         'access resource server "Y".\' (403).',
     )
     POLICY = (
         4,
+        "The API's access policy",
         "The subject type is user for user-delegated flows (authorization code, refresh, device) and "
         "client for client credentials; the API's policy for it decides. deny_all refuses everyone. "
         "allow_all lets first-party and permissive third-party apps in with every API scope as the "
@@ -98,6 +105,7 @@ class Rule(enum.IntEnum):
     )
     SCOPES = (
         5,
+        "Scopes within what the app may get",
         "The ceiling is the grant's scopes (every API scope with allow_all_scopes or allow_all). Client "
         "credentials: no scope asked means the whole ceiling; a scope outside it is access_denied, "
         '"Client has not been granted scopes: a b". User-delegated: requested ∩ ceiling, plus '
@@ -107,12 +115,14 @@ class Rule(enum.IntEnum):
     )
     CONNECTION = (
         6,
+        "Domain-level connection",
         "Once the user is known, a third-party app authenticates users only through domain-level "
         "connections: a user of another connection is access_denied, shown on an error page and never "
         "redirected. (Organizations are not enforced yet: a grant's organization fields are stored only.)",
     )
     CONSENT = (
         7,
+        "The user's consent",
         "At /authorize, third-party apps always need the user's consent. A first-party app skips it when "
         "the API allows skipping consent for verifiable first-party clients (or asks for no API) and the "
         "redirect URI is not on loopback. Consent is asked again only for scopes the stored consent does "
@@ -123,6 +133,7 @@ class Rule(enum.IntEnum):
     )
     AUTHORIZE_ERRORS = (
         8,
+        "Where errors are shown",
         "Errors at /authorize follow the app's redirection policy: with open_redirect_protection every "
         "error (a declined consent included) is a page on this server; with allow_always it is "
         "redirected to the validated callback with error, error_description, state and iss. An "
@@ -131,10 +142,112 @@ class Rule(enum.IntEnum):
     )
     OIDC = (
         9,
+        "OpenID Connect scopes",
         "First-party and permissive apps asking for openid get an ID token, and their tokens open "
         "/userinfo. For strict third-party apps OIDC scopes are dropped (a trace line says so): no ID "
         "token, and /userinfo refuses their tokens, which never carry openid.",
     )
+
+
+@dataclass(frozen=True)
+class Denial:
+    """Why a decision refused, for a person: the rule that refused, a few words (the access matrix's
+    cells) and a sentence that says why (the simulator)."""
+
+    rule: Rule
+    short: str
+    sentence: str
+
+
+# Every ``reason`` that ``decide`` can give, by the rule that gives it (a test keeps this complete).
+DENIAL_REASONS = {
+    "client_suspended": Denial(
+        Rule.GRANT_TYPE,
+        "App suspended",
+        "The app is suspended (its owner was suspended), so it may use no grant type at all.",
+    ),
+    "grant_type_not_allowed": Denial(
+        Rule.GRANT_TYPE,
+        "Grant type not allowed for this app",
+        "This grant type is not one of the app's grant types, or it is one that a strict third-party app may not use.",
+    ),
+    "unsupported_parameters": Denial(
+        Rule.GRANT_TYPE,
+        "Parameters a strict app may not send",
+        "The request sent parameters that a strict third-party app may not send.",
+    ),
+    "pkce_required": Denial(
+        Rule.GRANT_TYPE, "No PKCE", "A strict third-party app must use PKCE, and the request had none."
+    ),
+    "pkce_method_refused": Denial(
+        Rule.GRANT_TYPE,
+        "PKCE without S256",
+        "A strict third-party app must use PKCE with S256, and the request used another method.",
+    ),
+    "audience_not_found": Denial(Rule.AUDIENCE, "No such API", "No API has the identifier the request asked for."),
+    "no_audience": Denial(
+        Rule.AUDIENCE,
+        "No API named",
+        "A machine-to-machine request must name an API, and the tenant has no default API.",
+    ),
+    "userinfo_audience_refused": Denial(
+        Rule.AUDIENCE,
+        "No API named",
+        "A strict third-party app must name an API: a sign-in token for the user's profile only is not given to it.",
+    ),
+    "system_api_third_party": Denial(
+        Rule.SYSTEM_API,
+        "System API: not for third-party apps",
+        "This is a system API of the tenant, and a third-party app never gets a system API.",
+    ),
+    "policy_deny_all": Denial(
+        Rule.POLICY, "No apps allowed", "The API lets no app in for this kind of access (No apps allowed)."
+    ),
+    "client_grant_missing": Denial(
+        Rule.POLICY,
+        "No client grant",
+        "The API needs a client grant for this app and this kind of access, and the app has none "
+        "(nor does a default grant for third-party apps cover it).",
+    ),
+    "client_grant_removed": Denial(
+        Rule.POLICY, "Client grant removed", "The client grant this refresh token was issued under has been removed."
+    ),
+    "scopes_not_granted": Denial(
+        Rule.SCOPES,
+        "Scopes outside the client grant",
+        "The request asked for scopes that the app's client grant does not give.",
+    ),
+    "nothing_grantable": Denial(
+        Rule.SCOPES,
+        "No requested scope can be granted",
+        "None of the requested scopes is one the app may get from this API.",
+    ),
+    "scope_exceeds_original": Denial(
+        Rule.SCOPES,
+        "More scopes than first granted",
+        "The refresh asked for more scopes than the user originally granted.",
+    ),
+    "connection_not_domain_level": Denial(
+        Rule.CONNECTION,
+        "Connection not domain level",
+        "The user signs in through a connection that is not open to third-party apps (it is not domain level).",
+    ),
+    "consent_required": Denial(
+        Rule.CONSENT,
+        "Consent needed (prompt=none)",
+        "The user has to consent first, and the request asked for no screen at all (prompt=none).",
+    ),
+    "consent_revoked": Denial(Rule.CONSENT, "Consent revoked", "The user has revoked their consent for this app."),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a decision's trace, for a person: the rule, whether it passed, and what it found."""
+
+    rule: Rule
+    passed: bool
+    text: str
 
 
 class Flow(StrEnum):
@@ -159,6 +272,17 @@ class AudienceSource(StrEnum):
     AUDIENCE = "audience"
     RESOURCE = "resource"
     DEFAULT = "default"
+
+
+# The seeds' (and the admin's) words for an API's access policies.
+POLICY_LABELS = {**dict(ClientPolicy.choices), **dict(UserPolicy.choices)}
+
+AUDIENCE_SOURCES = {
+    AudienceSource.AUDIENCE: "asked for as the audience",
+    AudienceSource.RESOURCE: "asked for as the resource (RFC 8707)",
+    AudienceSource.DEFAULT: "the tenant's default API",
+    None: "asked for",
+}
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -251,6 +375,23 @@ class Decision:
     def denied(self) -> bool:
         return not self.allowed
 
+    @property
+    def denial(self) -> Denial | None:
+        return DENIAL_REASONS.get(self.reason) if self.denied else None
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The trace in rule order (a rule may note twice: its lines keep their order), the refusal last."""
+        passed = []
+        for line in self.trace:
+            number, dot, text = line.partition(". ")
+            if dot and number.isdigit():
+                passed.append(Step(Rule(int(number)), True, text))
+        steps = sorted(passed, key=lambda step: step.rule)
+        if self.denial is not None:
+            steps.append(Step(self.denial.rule, False, self.denial.sentence))
+        return tuple(steps)
+
     def as_oauth_error(self) -> dict:
         return {"error": self.error, "error_description": self.description}
 
@@ -327,7 +468,7 @@ def _decide(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, fl
     _check_grant_type(client, request, flow, trace)
     if api is None:
         return _userinfo_only(client, request, flow, trace)
-    trace.note(Rule.AUDIENCE, f"audience {api.identifier} (from {request.audience_source or 'request'})")
+    trace.note(Rule.AUDIENCE, f"the API {api.identifier}, {AUDIENCE_SOURCES[request.audience_source]}")
     _check_system_api(client, api, flow, trace)
     grant = _check_policy(client, api, request, flow, trace)
     ceiling = api.scopes if grant is None or grant.allow_all_scopes else grant.scope & api.scopes
@@ -337,7 +478,9 @@ def _decide(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, fl
     if flow is Flow.REFRESH_TOKEN:
         return _refresh_scopes(client, api, request, ceiling, special, grant, trace)
     effective = (request.requested_scopes & ceiling) | special
-    trace.note(Rule.SCOPES, f"grantable: {_fmt(effective)} (requested ∩ ceiling {_fmt(ceiling)})")
+    trace.note(
+        Rule.SCOPES, f"granted: {_fmt(effective)} (the scopes asked for among those it may get: {_fmt(ceiling)})"
+    )
     if not effective:
         raise _Denied(
             "invalid_scope",
@@ -405,7 +548,7 @@ def _check_grant_type(client: ClientFacts, request: RequestFacts, flow: Flow, tr
                     "pkce_method_refused",
                     400,
                 )
-    trace.note(Rule.GRANT_TYPE, f"grant type {grant_type} allowed")
+    trace.note(Rule.GRANT_TYPE, f"{GrantType(grant_type).label} is one of the app's grant types")
 
 
 def _userinfo_only(client: ClientFacts, request: RequestFacts, flow: Flow, trace: _Trace) -> Decision:
@@ -428,7 +571,7 @@ def _userinfo_only(client: ClientFacts, request: RequestFacts, flow: Flow, trace
             "userinfo_audience_refused",
             403,
         )
-    trace.note(Rule.AUDIENCE, "no audience: a token for /userinfo only")
+    trace.note(Rule.AUDIENCE, "no API asked for: a token for the user's profile (/userinfo) only")
     scopes = request.requested_scopes & OIDC_SCOPES
     if flow is Flow.REFRESH_TOKEN and request.original_scopes is not None:
         scopes = _narrow_refresh(request, request.original_scopes & OIDC_SCOPES, trace)
@@ -454,7 +597,7 @@ def _check_system_api(client: ClientFacts, api: ApiFacts, flow: Flow, trace: _Tr
     # credentials are refused like the user-delegated flows.
     if api.is_system and client.is_third_party:
         raise _Denied("access_denied", not_authorized(client.client_id, api.identifier), "system_api_third_party", 403)
-    trace.note(Rule.SYSTEM_API, "system API check passed" if api.is_system else "not a system API")
+    trace.note(Rule.SYSTEM_API, "a system API, asked for by a first-party app" if api.is_system else "not a system API")
 
 
 def _check_policy(
@@ -472,13 +615,13 @@ def _check_policy(
     if grant is None and client.is_third_party and not api.is_system:  # system APIs take no default grant
         grant = request.default_grant
     if policy == "allow_all" and not client.is_strict:
-        trace.note(Rule.POLICY, f"{subject_type} policy allow_all: every API scope is the ceiling")
+        trace.note(Rule.POLICY, f"{_policy_words(subject_type, policy)}: the app may get every scope of the API")
         return None
     if grant is None:
         removed = flow is Flow.REFRESH_TOKEN
         raise _Denied("access_denied", description, "client_grant_removed" if removed else "client_grant_missing", 403)
     source = "default grant for third-party clients" if grant.is_default else "the client's own grant"
-    trace.note(Rule.POLICY, f"{subject_type} policy {policy}: {source} {grant.id}")
+    trace.note(Rule.POLICY, f"{_policy_words(subject_type, policy)}: {source} ({grant.id}) applies")
     return grant
 
 
@@ -518,7 +661,7 @@ def _client_credentials_scopes(
                 403,
             )
         effective = requested
-    trace.note(Rule.SCOPES, f"client credentials scopes: {_fmt(effective)}")
+    trace.note(Rule.SCOPES, f"scopes given: {_fmt(effective)}")
     return Decision(
         allowed=True,
         trace=tuple(trace.lines),
@@ -616,5 +759,11 @@ def _refresh_consent(client: ClientFacts, api: ApiFacts | None, request: Request
     return kept
 
 
+def _policy_words(subject_type: str, policy: str) -> str:
+    """E.g. "user-delegated access is “Per-app authorization”": the policy's label, never its value."""
+    label = POLICY_LABELS.get(policy, policy)
+    return f"{'user-delegated' if subject_type == 'user' else 'client'} access is “{label}”"
+
+
 def _fmt(scopes) -> str:
-    return " ".join(sorted(scopes)) or "(none)"
+    return " ".join(sorted(scopes)) or "none"

@@ -34,7 +34,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from oauthcore.access_tokens import userinfo_audience
 from oauthcore.activity import count_denied, count_issued
-from oauthcore.audit import Actor, record_event
+from oauthcore.audit import DENIAL_ACTION, Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
 from oauthcore.conf import portcullis_settings
 from oauthcore.consents import consent_store
@@ -101,9 +101,6 @@ def code_family(code: str) -> uuid.UUID:
     """The token family of everything issued from one authorization code, derived from the code,
     so that a replay of the code (after its Grant row is gone) still finds those tokens."""
     return uuid.UUID(hashlib.sha256(b"portcullis code family:" + code.encode()).hexdigest()[:32])
-
-
-DENIAL_ACTION = "access.denied"  # the audit log's action for every refusal (the console lists the latest)
 
 
 def audit_denial(decision: Decision, client, flow: Flow) -> None:

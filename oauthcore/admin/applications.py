@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
@@ -17,6 +18,7 @@ from oauthcore.admin.base import (
 )
 from oauthcore.admin.client_grants import ClientGrantForm, ClientGrantInlineFormSet, save_client_grant_forms
 from oauthcore.admin.deletion import DeletionSummaryMixin, application_deletion_summary
+from oauthcore.admin.simulator import party_label
 from oauthcore.constants import GrantType
 from oauthcore.models import Application, ClientGrant
 from oauthcore.services.applications import (
@@ -92,11 +94,29 @@ class ApplicationForm(ServiceModelForm):
         }
 
 
+class ClientGrantRowsFormSet(ClientGrantInlineFormSet):
+    """Every row's API select shares one list of choices: one query for the page, not one per row."""
+
+    def __init__(self, *args, **kwargs):
+        self._api_choices = None
+        super().__init__(*args, **kwargs)
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        field = form.fields.get("resource_server")
+        if field is not None:
+            select = getattr(field.widget, "widget", field.widget)  # inside the admin's related-widget wrapper
+            if self._api_choices is None:
+                self._api_choices = list(select.choices)
+            select.choices = self._api_choices
+        return form
+
+
 class ClientGrantInline(admin.TabularInline):
     model = ClientGrant
     fk_name = "client"
     form = ClientGrantForm
-    formset = ClientGrantInlineFormSet
+    formset = ClientGrantRowsFormSet
     fields = (
         "resource_server",
         "subject_type",
@@ -112,22 +132,25 @@ class ClientGrantInline(admin.TabularInline):
     verbose_name_plural = "client grants (API access)"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("resource_server")
+        return super().get_queryset(request).select_related("resource_server", "client")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # No edit/add/view icons beside the API in each row: the row then fits a desktop window (the APIs
+        # have their own pages, linked from the client grant's own page).
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if isinstance(widget, RelatedFieldWidgetWrapper):
+            widget.can_add_related = widget.can_change_related = widget.can_view_related = False
+            widget.can_delete_related = False
+        return formfield
 
 
 class ApplicationAdmin(TokenCascadeMixin, DeletionSummaryMixin, ServiceAdminMixin, admin.ModelAdmin):
     form = ApplicationForm
     deletion_summary = staticmethod(application_deletion_summary)  # the delete pages say what goes with it
-    list_display = (
-        "name",
-        "client_id",
-        "app_type",
-        "is_first_party",
-        "third_party_security_mode",
-        "grant_count",
-        "created_via",
-        "created",
-    )
+    # Few columns, so the list fits a desktop window beside the filters: who owns an app is one column
+    # (created via, the auth method and the rest are filters).
+    list_display = ("name", "client_id", "app_type", "party", "grant_count", "created")
     list_display_links = ("name", "client_id")
     list_filter = (
         "app_type",
@@ -193,6 +216,10 @@ class ApplicationAdmin(TokenCascadeMixin, DeletionSummaryMixin, ServiceAdminMixi
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(grant_count=Count("client_grants"))
+
+    @admin.display(description="party", ordering="is_first_party")
+    def party(self, obj):
+        return party_label(obj)
 
     @admin.display(description="client grants", ordering="grant_count")
     def grant_count(self, obj):

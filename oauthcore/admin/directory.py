@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from oauthcore.admin.base import (
     ReadOnlyAdminMixin,
@@ -22,10 +22,11 @@ from oauthcore.admin.base import (
     counted,
     service_errors_to_form,
 )
-from oauthcore.audit import record_event
+from oauthcore.audit import DENIAL_ACTION, record_event
 from oauthcore.constants import DATABASE_CONNECTION_NAME
 from oauthcore.models import AuditEvent, Connection, TenantSettings, User
 from oauthcore.models.tenant import SINGLETON_ID
+from oauthcore.policy import DENIAL_REASONS
 from oauthcore.reach import connection_users, third_party_sign_in_apps
 from oauthcore.services.connections import (
     connection_create,
@@ -277,7 +278,7 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
         readonly = super().get_readonly_fields(request, obj)
         return (*readonly, "connection") if obj is not None else readonly
 
-    @admin.display(description="user_id", ordering="uid")
+    @admin.display(description="user ID", ordering="uid")
     def display_user_id(self, obj):
         return obj.user_id if obj.connection_id else "—"
 
@@ -418,13 +419,40 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "previous_hash",
         "entry_hash",
     )
-    readonly_fields = fields
+    readonly_fields = (*fields, "denial_in_words")
     show_full_result_count = False
 
     @admin.display(description="reason")
     def short_reason(self, obj):
         return obj.reason if len(obj.reason) <= 80 else obj.reason[:79] + "…"
 
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.action == DENIAL_ACTION:  # why, in words, beside the wire's description
+            at = self.fields.index("reason") + 1
+            return (*self.fields[:at], "denial_in_words", *self.fields[at:])
+        return self.fields
+
+    @admin.display(description="why it was denied")
+    def denial_in_words(self, obj):
+        denial = DENIAL_REASONS.get((obj.data or {}).get("reason"))
+        if denial is None:
+            return "—"
+        return f"{denial.sentence} (rule {denial.rule.value}: {denial.rule.title})"
+
     @admin.display(description="data")
     def data_display(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True, default=str))
+        """The entry's data as a list of what it holds (a trace line by line), not a JSON dump."""
+        if not obj.data:
+            return "—"
+        if not isinstance(obj.data, dict):
+            return _data_value(obj.data)
+        rows = ((key.replace("_", " ").capitalize(), _data_value(value)) for key, value in sorted(obj.data.items()))
+        return format_html('<dl class="audit-data">{}</dl>', format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
+
+
+def _data_value(value):
+    if isinstance(value, list):
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((_data_value(item),) for item in value)))
+    if isinstance(value, dict):
+        return format_html("<code>{}</code>", json.dumps(value, sort_keys=True, default=str))
+    return "—" if value in (None, "") else str(value)

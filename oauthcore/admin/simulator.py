@@ -38,11 +38,11 @@ MAX_BIGINT = 2**63 - 1
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 
 FLOW_LABELS = {
-    Flow.AUTHORIZE: "authorize (the /authorize request, up to the consent screen)",
-    Flow.AUTHORIZATION_CODE: "authorization_code (exchanging the code at /oauth/token)",
-    Flow.REFRESH_TOKEN: "refresh_token",
-    Flow.CLIENT_CREDENTIALS: "client_credentials (machine to machine)",
-    Flow.DEVICE_CODE: "device code (RFC 8628)",
+    Flow.AUTHORIZE: "Sign-in at /authorize (up to the consent screen)",
+    Flow.AUTHORIZATION_CODE: "Exchanging the authorization code for tokens at /oauth/token",
+    Flow.REFRESH_TOKEN: "Refreshing a token",
+    Flow.CLIENT_CREDENTIALS: "Client credentials (machine to machine)",
+    Flow.DEVICE_CODE: "Device code (a TV or a command line, RFC 8628)",
 }
 
 
@@ -67,7 +67,7 @@ class ApplicationAutocomplete(AutocompleteSelect):
 def api_choices() -> list[tuple[str, str]]:
     apis = ResourceServer.objects.order_by("-is_system", "name").only("identifier", "name", "is_system")
     return [
-        (NO_API, "none (tenant default / userinfo)"),
+        (NO_API, "None (the tenant's default API, else the user's profile only)"),
         *((api.identifier, f"{api.name} ({api.identifier}){' · system' if api.is_system else ''}") for api in apis),
     ]
 
@@ -81,7 +81,7 @@ class SimulatorForm(forms.Form):
     api = forms.ChoiceField(
         label="API",
         required=False,
-        help_text="The audience asked for. “none” is a request without audience or resource.",
+        help_text="The API the request asks for. “None” is a request that names no API.",
     )
     flow = forms.ChoiceField(choices=[(flow.value, FLOW_LABELS[flow]) for flow in Flow], initial=Flow.AUTHORIZE)
     scopes = forms.CharField(
@@ -117,9 +117,10 @@ def admin_url(site, name: str, *args) -> str:
 
 
 def party_label(application: Application) -> str:
+    """Who owns the app, in words: "First party", "Third party (strict)"."""
     if application.is_first_party:
         return "First party"
-    return f"Third party ({application.third_party_security_mode})"
+    return f"Third party ({application.get_third_party_security_mode_display().lower()})"
 
 
 def check_permission(site, request) -> None:
@@ -166,6 +167,7 @@ def run_simulation(site, request, data: dict) -> dict:
             audience_source=source or AudienceSource.AUDIENCE,
         )
     )
+    api = ResourceServer.objects.filter(identifier=audience).only("user_policy", "client_policy").first()
     grant_url = None
     if decision.grant_id and request.user.has_perm("oauthcore.view_clientgrant"):
         grant_url = admin_url(site, "oauthcore_clientgrant_change", decision.grant_id)
@@ -176,7 +178,10 @@ def run_simulation(site, request, data: dict) -> dict:
         "party": party_label(application),
         "audience": audience,
         "default_audience": tenant_default,
+        "api": api,
         "flow_label": FLOW_LABELS[flow],
+        "steps": decision.steps,
+        "denial": decision.denial,
         "requested": scopes,
         "effective": sorted(decision.scopes),
         "to_consent": sorted(decision.scopes_to_consent),
@@ -207,7 +212,9 @@ def matrix_line(site, decision, *, application, audience: str, flow: Flow, scope
         text = f"✔ {shown}" + (f" … +{more} more" if more > 0 else "")
         title = " ".join(effective)
     else:
-        text, title = f"✘ {decision.reason}", decision.description
+        denial = decision.denial
+        text = f"✘ {denial.short if denial else decision.reason}"
+        title = denial.sentence if denial else decision.description
     return {
         "allowed": decision.allowed,
         "text": text,

@@ -73,8 +73,9 @@ class ClientGrant(ImmutableFieldsMixin, models.Model):
         indexes = [models.Index(fields=["resource_server", "subject_type"], name="cgr_audience_subject")]
 
     def __str__(self):
-        who = (self.client_id and f"client {self.client_id}") or f"default for {self.default_for}"
-        return f"{self.id}: {who} → {self.audience} ({self.subject_type})"
+        """In words, as the console shows it: "Acme Order Sync → https://api.example.com/ (User (delegated))"."""
+        who = self.client.name if self.client_id else f"Default for {self.get_default_for_display().lower()}"
+        return f"{who} → {self.audience} ({self.get_subject_type_display()})"
 
     @property
     def audience(self) -> str:

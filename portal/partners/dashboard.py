@@ -13,9 +13,9 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from oauthcore.activity import DailyActivity, daily_activity
+from oauthcore.audit import DENIAL_ACTION
 from oauthcore.models import Application, AuditEvent, ClientGrant, Connection, ResourceServer, TenantSettings
 from oauthcore.models.tenant import SINGLETON_ID
-from oauthcore.validator import DENIAL_ACTION
 from portal.partners.models import AccessRequest, Partner, PartnerStatus, RequestStatus
 
 # -- what waits for the admin -----------------------------------------------------------------

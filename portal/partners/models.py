@@ -159,7 +159,8 @@ class AccessRequest(models.Model):
         indexes = [models.Index(fields=["partner", "status"], name="accessrequest_partner_status")]
 
     def __str__(self):
-        return f"{self.client} → {self.resource_server} ({self.subject_type}, {self.status})"
+        kind, status = self.get_subject_type_display(), self.get_status_display()
+        return f"{self.client} → {self.resource_server} · {kind} · {status}"
 
     def clean(self):
         errors = {}

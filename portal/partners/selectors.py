@@ -1,11 +1,13 @@
 """Reads for the partner portal: who gets which email, and what a member sees."""
 
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from oauthcore.models import Application, PreviousClientSecret, TenantSettings
+from oauthcore.models import Application, ClientGrant, PreviousClientSecret, TenantSettings
 from portal.partners.models import AccessRequest, Invitation, PartnerMembership, RequestStatus, Role
 
 
@@ -83,3 +85,47 @@ def app_with_secrets(partner, client_id: str, *, now) -> Application | None:
         to_attr="live_previous_secrets",
     )
     return Application.objects.filter(partner=partner, client_id=client_id).prefetch_related(live).first()
+
+
+@dataclass(frozen=True)
+class ScopeChip:
+    value: str
+    description: str
+    held: bool  # the app's client grant for this API and access type already gives it
+
+
+@dataclass(frozen=True)
+class RequestScopes:
+    """An access request's scopes beside what its app already holds for that API and access type."""
+
+    held: list[ScopeChip]
+    asked: list[ScopeChip]
+    granted: list[ScopeChip]
+    holds_every_scope: bool  # the app's grant allows all the API's scopes
+
+
+def access_request_scopes(access_request: AccessRequest) -> RequestScopes:
+    """Two queries: the API's scopes (for their descriptions) and the app's client grant."""
+    descriptions = dict(access_request.resource_server.scopes.values_list("value", "description"))
+    grant = (
+        ClientGrant.objects.filter(
+            client=access_request.client_id,
+            resource_server=access_request.resource_server,
+            subject_type=access_request.subject_type,
+        )
+        .only("scope", "allow_all_scopes")
+        .first()
+    )
+    every = bool(grant and grant.allow_all_scopes)
+    held_values = list(descriptions) if every else list(grant.scope if grant else ())
+    held = set(held_values)
+
+    def chips(values) -> list[ScopeChip]:
+        return [ScopeChip(value, descriptions.get(value, ""), value in held) for value in values]
+
+    return RequestScopes(
+        held=chips(held_values),
+        asked=chips(access_request.scope or ()),
+        granted=chips(access_request.granted_scope or ()),
+        holds_every_scope=every,
+    )

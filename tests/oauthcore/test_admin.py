@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from oauthcore.conf import portcullis_settings
-from oauthcore.constants import DATABASE_CONNECTION_NAME, DefaultFor, SubjectType
+from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, DefaultFor, SubjectType
 from oauthcore.models import (
     AccessToken,
     Application,
@@ -29,6 +29,7 @@ from oauthcore.models import (
     TenantSettings,
     User,
 )
+from oauthcore.services.applications import application_create
 from oauthcore.services.connections import connection_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -886,3 +887,48 @@ def test_issued_tokens_are_stored_as_checksums_and_shown_by_their_end(admin_clie
     assert stored.token == "" and len(stored.token_checksum) == 64
     page = admin_client.get(f"/admin/oauthcore/accesstoken/{token.pk}/change/").content.decode()
     assert f"sha256 …{stored.token_checksum[-8:]}" in page and "the-real-token" not in page
+
+
+def test_a_refused_token_request_reads_in_words_in_the_audit_log(admin_client, client, actor, make_api):
+    api = make_api()
+    issued = application_create(actor=actor, name="Robot", app_type=AppType.NON_INTERACTIVE, is_first_party=True)
+    refused = client.post(
+        "/oauth/token",
+        {
+            "grant_type": "client_credentials",
+            "client_id": issued.application.client_id,
+            "client_secret": issued.client_secret,
+            "audience": api.identifier,
+        },
+    )
+    assert refused.status_code == 403
+    event = AuditEvent.objects.get(action="access.denied")
+
+    page = admin_client.get(url(AuditEvent, "change", event.pk)).text
+
+    why = re.search(r'<div class="readonly">(The API needs a client grant[^<]*)</div>', page)
+    assert why, "no denial in words"
+    assert why.group(1).endswith("(rule 4: The API&#x27;s access policy)")
+    assert "<dt>Trace</dt>" in page and "<li>1. Client credentials is one of the app&#x27;s grant types</li>" in page
+    assert "<li>denied: client_grant_missing</li>" in page  # the stored trace, line by line
+    assert '"trace": [' not in page  # not a JSON dump
+    other = AuditEvent.objects.exclude(action="access.denied").first()
+    assert "why it was denied" not in admin_client.get(url(AuditEvent, "change", other.pk)).text
+
+
+def test_an_application_page_reads_its_grants_without_a_query_per_grant(
+    admin_client, django_assert_max_num_queries, make_app, make_api, make_grant
+):
+    app = make_app(name="Shop")
+    make_grant(make_api(), client=app)
+    admin_client.get(url(Application, "change", app.pk))  # warm up the session and content types
+    with CaptureQueriesContext(db_connection) as one:
+        admin_client.get(url(Application, "change", app.pk))
+    for _ in range(8):
+        make_grant(make_api(), client=app)
+
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = admin_client.get(url(Application, "change", app.pk)).text
+
+    assert page.count("Shop → https://api") == 9  # each row is named by its app and API, not by row ids
+    assert "client " + str(app.pk) not in page

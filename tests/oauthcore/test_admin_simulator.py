@@ -17,12 +17,17 @@ from oauthcore.admin import simulator
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType, DefaultFor, SubjectType
 from oauthcore.models import Application, TenantSettings, User
+from oauthcore.policy import DENIAL_REASONS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 SIMULATOR = "/admin/oauthcore/simulator/"
 MATRIX = "/admin/oauthcore/access-matrix/"
 MANAGEMENT_API = portcullis_settings.management_api_identifier
+CLIENT_GRANT_MISSING = (
+    "The API needs a client grant for this app and this kind of access, and the app has none "
+    "(nor does a default grant for third-party apps cover it)."
+)
 
 
 # -- reading pages as text -------------------------------------------------------------------------------------
@@ -90,6 +95,10 @@ def matrix_cells(response) -> dict[tuple[str, str], tuple[str, str]]:
     return cells
 
 
+def header_html(response) -> str:
+    return section(response.text, "access-matrix").split("</thead>")[0]
+
+
 def matrix_links(response) -> list[str]:
     return [html.unescape(href) for href in re.findall(r'<a class="line [^"]*" href="([^"]+)"', response.text)]
 
@@ -127,8 +136,11 @@ def test_a_strict_third_party_app_with_its_own_grant_gets_client_credentials(
     assert outcome(response) == "✔ Allowed"
     rows = result_rows(response)
     assert rows["Effective scopes"] == "read:orders"
-    assert rows["Requested scopes"] == "no scope parameter"
-    assert rows["API (audience)"] == "https://orders.example.com/"
+    assert rows["Requested scopes"] == "none (the request names no scope)"
+    assert rows["API"] == "https://orders.example.com/"
+    assert rows["The API's policies"] == (
+        "User-delegated access: All apps allowed · client access: Per-app authorization"
+    )
     assert rows["Application"] == f"Partner robot {strict_m2m.client_id} · Third party (strict)"
     assert rows["Consent"] == "Not asked"
     assert rows["ID token"] == "No"
@@ -146,25 +158,25 @@ def test_asking_for_scopes_outside_the_grant_is_denied(admin_client, strict_m2m,
         admin_client, strict_m2m, orders.identifier, "client_credentials", "read:orders write:orders"
     )
 
-    assert outcome(response) == "✘ Denied access_denied · HTTP 403"
+    assert outcome(response) == "✘ Denied by rule 5: Scopes within what the app may get"
     rows = result_rows(response)
-    assert rows["Description"] == "Client has not been granted scopes: write:orders"
-    assert rows["Reason"] == "scopes_not_granted"
+    assert rows["What the app is told"] == (
+        "Client has not been granted scopes: write:orders (OAuth error access_denied , HTTP 403)"
+    )
+    assert rows["Why"] == "The request asked for scopes that the app's client grant does not give."
     assert rows["Requested scopes"] == "read:orders write:orders"
 
 
 def test_without_a_grant_client_credentials_are_denied(admin_client, strict_m2m, orders):
     response = simulate_page(admin_client, strict_m2m, orders.identifier, "client_credentials")
 
-    assert outcome(response) == "✘ Denied access_denied · HTTP 403"
+    assert outcome(response) == "✘ Denied by rule 4: The API's access policy"
     rows = result_rows(response)
-    assert rows["OAuth error"] == "access_denied"
-    assert rows["HTTP status"] == "403"
-    assert rows["Description"] == (
+    assert rows["What the app is told"] == (
         f'Client "{strict_m2m.client_id}" is not authorized to access resource server "https://orders.example.com/". '
-        'You need to create a "client-grant" associated to this API.'
+        'You need to create a "client-grant" associated to this API. (OAuth error access_denied , HTTP 403)'
     )
-    assert rows["Reason"] == "client_grant_missing"
+    assert rows["Why"] == CLIENT_GRANT_MISSING
     assert rows["Client grant applied"] == "none"
     assert "Effective scopes" not in rows
 
@@ -176,13 +188,19 @@ def test_the_trace_lists_the_rules_in_order(admin_client, strict_m2m, orders, ma
     denied = simulate_page(admin_client, strict_m2m, orders.identifier, "client_credentials", "write:orders")
 
     assert trace(allowed) == [
-        "1. grant type client_credentials allowed",
-        "2. audience https://orders.example.com/ (from audience)",
-        "3. not a system API",
-        f"4. client policy require_client_grant: the client's own grant {grant.id}",
-        "5. client credentials scopes: read:orders",
+        "1. Grant type allowed — yes : Client credentials is one of the app's grant types",
+        "2. API found — yes : the API https://orders.example.com/, asked for as the audience",
+        "3. System APIs stay first-party — yes : not a system API",
+        f"4. The API's access policy — yes : client access is “Per-app authorization”: the client's own grant"
+        f" ({grant.id}) applies",
+        "5. Scopes within what the app may get — yes : scopes given: read:orders",
     ]
-    assert trace(denied)[-1] == "denied: scopes_not_granted"
+    assert trace(denied)[-1] == (
+        "5. Scopes within what the app may get — no : "
+        "The request asked for scopes that the app's client grant does not give."
+    )
+    for page in (allowed, denied):
+        assert "require_client_grant" not in page.text and "scopes_not_granted" not in page.text
 
 
 def test_a_third_party_app_never_gets_the_management_api_for_a_user(admin_client, make_app):
@@ -190,13 +208,14 @@ def test_a_third_party_app_never_gets_the_management_api_for_a_user(admin_client
 
     response = simulate_page(admin_client, app, MANAGEMENT_API, "authorize", "read:users")
 
-    assert outcome(response) == "✘ Denied access_denied · HTTP 403"
+    sentence = "This is a system API of the tenant, and a third-party app never gets a system API."
+    assert outcome(response) == "✘ Denied by rule 3: System APIs stay first-party"
     rows = result_rows(response)
-    assert rows["Reason"] == "system_api_third_party"
-    assert rows["Description"] == (
+    assert rows["Why"] == sentence
+    assert rows["What the app is told"].startswith(
         f'Client "{app.client_id}" is not authorized to access resource server "{MANAGEMENT_API}".'
     )
-    assert trace(response)[-1] == "denied: system_api_third_party"
+    assert trace(response)[-1] == f"3. System APIs stay first-party — no : {sentence}"
 
 
 def test_a_first_party_login_shows_consent_and_token_flags(admin_client, make_app, orders):
@@ -210,7 +229,12 @@ def test_a_first_party_login_shows_consent_and_token_flags(admin_client, make_ap
     assert rows["Consent"] == "Asked, for: openid read:orders"
     assert rows["ID token"] == "Yes"
     assert rows["Refresh token"] == "No"
-    assert "5. offline_access ignored: the API or the client does not allow refresh tokens" in trace(response)
+    steps = trace(response)
+    assert (
+        "5. Scopes within what the app may get — yes : offline_access ignored: the API or the client does not allow "
+        "refresh tokens"
+    ) in steps
+    assert [step.split(".")[0] for step in steps] == sorted((step.split(".")[0] for step in steps), key=int)
 
 
 def test_no_api_means_the_tenant_default_audience(admin_client, make_app, orders):
@@ -218,7 +242,7 @@ def test_no_api_means_the_tenant_default_audience(admin_client, make_app, orders
 
     userinfo = simulate_page(admin_client, app, None, "authorize", "openid")
     assert outcome(userinfo) == "✔ Allowed"
-    assert result_rows(userinfo)["API (audience)"] == "none: a token for /userinfo only"
+    assert result_rows(userinfo)["API"] == "None: a token for the user's profile (/userinfo) only"
 
     settings = TenantSettings.load()
     settings.default_audience = orders.identifier
@@ -227,7 +251,7 @@ def test_no_api_means_the_tenant_default_audience(admin_client, make_app, orders
 
     assert outcome(defaulted) == "✔ Allowed"
     rows = result_rows(defaulted)
-    assert rows["API (audience)"] == "https://orders.example.com/ (the tenant default audience; no API was chosen)"
+    assert rows["API"] == "https://orders.example.com/ (the tenant's default API; no API was chosen)"
     assert rows["Effective scopes"] == "read:orders"
 
 
@@ -325,13 +349,15 @@ def test_the_matrix_shows_every_app_and_what_it_would_get(admin_client, tenant):
     header = text(section(response.text, "access-matrix").split("</thead>")[0])
     assert header.index("Portcullis Management API system") < header.index("Orders")  # system APIs first
     assert cells[("Shop", "Orders")] == ("user ✔ read:orders write:orders", "client ✔ read:orders")
-    assert cells[("Partner web", "Orders")] == ("user ✔ read:orders write:orders", "client ✘ grant_type_not_allowed")
-    assert cells[("Partner robot", "Orders")] == ("user ✘ grant_type_not_allowed", "client ✔ read:orders write:orders")
-    assert cells[("Partner web", "Portcullis Management API")][0] == "user ✘ system_api_third_party"
-    assert cells[("Shop", "Portcullis Management API")] == (
-        "user ✘ client_grant_missing",
-        "client ✘ client_grant_missing",
-    )
+    not_allowed = "✘ Grant type not allowed for this app"
+    assert cells[("Partner web", "Orders")] == ("user ✔ read:orders write:orders", f"client {not_allowed}")
+    assert cells[("Partner robot", "Orders")] == (f"user {not_allowed}", "client ✔ read:orders write:orders")
+    assert cells[("Partner web", "Portcullis Management API")][0] == "user ✘ System API: not for third-party apps"
+    assert cells[("Shop", "Portcullis Management API")] == ("user ✘ No client grant", "client ✘ No client grant")
+    assert f'title="{html.escape(CLIENT_GRANT_MISSING)}"' in response.text
+    policies = re.findall(r'<span class="policy">(.*?)</span>', header_html(response), re.S)
+    assert policies[-2:] == ["user: All apps allowed", "client: Per-app authorization"]
+    assert "allow_all" not in response.text and "require_client_grant" not in response.text
     row = re.search(r'<tr class="app-row">\s*<th scope="row">(.*?)</th>', response.text, re.S).group(1)
     assert text(row) == f"Partner robot {tenant['robot'].client_id} Third party (strict) · Machine to machine"
 
@@ -359,7 +385,11 @@ def test_each_matrix_line_opens_the_same_decision_in_the_simulator(admin_client,
             assert line.endswith(result_rows(shown)["Effective scopes"])
         else:
             assert outcome(shown).startswith("✘ Denied"), link
-            assert line.endswith(result_rows(shown)["Reason"])
+            short = line.split("✘ ", 1)[1]
+            assert any(
+                short == denial.short and result_rows(shown)["Why"].startswith(denial.sentence)
+                for denial in DENIAL_REASONS.values()
+            ), (line, link)
 
 
 def test_the_matrix_filters_and_pages(admin_client, tenant, monkeypatch):
@@ -417,4 +447,4 @@ def test_the_matrix_does_not_query_per_app_or_api(
     cells = matrix_cells(response)
     assert len({app for app, _ in cells}) == 12
     assert len({api for _, api in cells}) == 5  # the Management API and four others
-    assert cells[("App 11", "API 4")] == ("user ✘ grant_type_not_allowed", "client ✔ read:things")
+    assert cells[("App 11", "API 4")] == ("user ✘ Grant type not allowed for this app", "client ✔ read:things")

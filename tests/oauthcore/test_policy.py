@@ -1,8 +1,13 @@
 """The access decision (``oauthcore.policy.Rule``), table-driven over every kind of app, policy, grant and API."""
 
+import ast
+import inspect
+
 import pytest
 
+from oauthcore import policy
 from oauthcore.policy import (
+    DENIAL_REASONS,
     ApiFacts,
     AudienceSource,
     ClientFacts,
@@ -361,3 +366,53 @@ def test_every_trace_line_names_a_rule_in_order():
         rules = [Rule(int(line.split(".")[0])) for line in decision.trace]
         assert decision.allowed and rules == sorted(rules) and rules[0] is Rule.GRANT_TYPE
         assert all(rule.statement for rule in rules)
+
+
+# -- the decision in words (the access simulator and matrix show these) ---------------------------------
+
+
+def _reasons_decide_can_give() -> set[str]:
+    """Every reason code ``decide`` raises, read from the module's own source."""
+    reasons = set()
+    for node in ast.walk(ast.parse(inspect.getsource(policy))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_Denied":
+            argument = node.args[2]
+            for constant in ast.walk(argument):
+                if isinstance(constant, ast.Constant) and isinstance(constant.value, str):
+                    reasons.add(constant.value)
+    return reasons
+
+
+def test_every_denial_reason_has_a_rule_and_a_sentence():
+    reasons = _reasons_decide_can_give()
+    assert len(reasons) > 15 and reasons == set(DENIAL_REASONS)
+    for denial in DENIAL_REASONS.values():
+        assert denial.short and denial.sentence.endswith(".") and denial.sentence[0].isupper()
+        assert "_" not in denial.short + denial.sentence.replace("prompt=none", "")
+
+
+def test_every_rule_has_a_title_in_words():
+    assert all(rule.title and "_" not in rule.title for rule in Rule)
+    assert len({rule.title for rule in Rule}) == len(Rule)
+
+
+def test_the_steps_are_in_rule_order_and_end_with_the_rule_that_refused():
+    request = user_request(requested_scopes=frozenset({"openid", "read"}))
+    allowed = decide(CLIENTS["strict"], CUSTOM, request, Flow.AUTHORIZE)
+    traced = [int(line.split(".")[0]) for line in allowed.trace]
+    assert traced != sorted(traced)  # the OIDC note (rule 9) is made before the scopes' (rule 5)
+    assert [step.rule for step in allowed.steps] == sorted(Rule(number) for number in traced)
+    assert all(step.passed for step in allowed.steps) and allowed.denial is None
+
+    denied = decide(CLIENTS["strict"], REQUIRE, user_request(own_grant=None), Flow.AUTHORIZE)
+    last = denied.steps[-1]
+    assert (last.rule, last.passed) == (Rule.POLICY, False)
+    assert last.text == DENIAL_REASONS["client_grant_missing"].sentence
+    assert [step.rule for step in denied.steps[:-1]] == [Rule.GRANT_TYPE, Rule.AUDIENCE, Rule.SYSTEM_API]
+
+
+def test_trace_lines_name_a_policy_by_its_label_never_its_value():
+    decision = decide(CLIENTS["strict"], REQUIRE, user_request(), Flow.AUTHORIZE)
+    policy_line = next(step.text for step in decision.steps if step.rule is Rule.POLICY)
+    assert policy_line.startswith("user-delegated access is “Per-app authorization”")
+    assert not any("require_client_grant" in line or "allow_all" in line for line in decision.trace)

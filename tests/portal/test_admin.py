@@ -1,5 +1,8 @@
 """Partners and access requests in the admin: the tenant admin decides through the services."""
 
+import html
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection as db_connection
@@ -391,3 +394,90 @@ def test_invitations_are_listed_and_revoked_through_the_service(admin_client, pa
     assert response.status_code == 302
     assert not Invitation.objects.exists()
     assert AuditEvent.objects.filter(action="partner.invitation_revoke", target_id=str(partner.pk)).exists()
+
+
+# -- the access-request page: what the app holds beside what it asks -------------------------------------------
+
+
+def chips(page: str, element_id: str) -> list[str]:
+    """The chips of ``#element_id``: "value description [mark]", as read on the page."""
+    match = re.search(rf'<ul class="scope-chips" id="{element_id}">(.*?)</ul>', page, re.S)
+    assert match, f"no chips #{element_id}"
+    items = re.findall(r'<li class="scope-chip[^"]*">(.*?)</li>', match.group(1), re.S)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", item)).split()) for item in items]
+
+
+def test_the_request_page_shows_held_scopes_beside_the_asked_ones(admin_client, make_request, make_api, make_grant):
+    api = make_api(scopes=(("read:things", "Read things"), ("write:things", "Write things")))
+    access_request = make_request(scope=("read:things", "write:things"), api=api)
+    make_grant(api, client=access_request.client, scope=["read:things"])
+
+    page = admin_client.get(url(AccessRequest, "change", access_request.pk)).text
+
+    assert chips(page, "already-held") == ["read:things Read things"]
+    assert chips(page, "asked-for") == ["read:things Read things already held", "write:things Write things new"]
+    assert '["read:things"' not in page and "[&quot;" not in page  # no JSON lists
+    assert "write:things — Write things" in page  # the checkbox to grant it says what it is
+    assert 'name="_approve"' in page
+
+
+def test_an_app_without_a_grant_holds_nothing_and_a_wider_grant_holds_every_scope(
+    admin_client, make_request, make_api, make_grant
+):
+    api = make_api()
+    first = make_request(scope=("read:things",), api=api)
+    page = admin_client.get(url(AccessRequest, "change", first.pk)).text
+    assert "Nothing yet: the app has no client grant for this API." in page
+
+    make_grant(api, client=first.client, allow_all_scopes=True)
+    page = admin_client.get(url(AccessRequest, "change", first.pk)).text
+    assert chips(page, "already-held") == ["read:things Read things", "write:things Write things"]
+    assert "Its client grant allows every scope of this API." in page
+
+
+def test_a_user_grant_is_not_what_a_client_request_holds(admin_client, make_request, make_api, make_grant):
+    api = make_api()
+    access_request = make_request(scope=("write:things",), subject_type="client", api=api)
+    make_grant(api, client=access_request.client, subject_type="user", scope=["read:things"])
+
+    page = admin_client.get(url(AccessRequest, "change", access_request.pk)).text
+
+    assert "Nothing yet: the app has no client grant for this API." in page
+
+
+def test_a_decided_request_shows_the_decision_and_nothing_to_edit(admin_client, make_request):
+    access_request = make_request()
+    post_change(
+        admin_client, access_request, granted_scope=["read:things"], decision_reason="Reads only.", _approve="Approve"
+    )
+
+    page = admin_client.get(url(AccessRequest, "change", access_request.pk)).text
+
+    summary = " ".join(page.split('id="decision-summary"')[1].split("</div>")[0].split())
+    assert "<strong>Approved</strong> by admin on " in summary and "Reason: Reads only." in summary
+    assert chips(page, "granted") == ["read:things Read things"]
+    assert chips(page, "already-held") == ["read:things Read things"]  # the approval created the grant
+    assert "Holds now:" in page
+    assert chips(page, "asked-for") == ["read:things Read things", "write:things Write things"]  # no held/new
+    for control in (
+        'name="granted_scope"',
+        'name="decision_reason"',
+        'name="_approve"',
+        'name="_reject"',
+        'name="_save"',
+        'name="_continue"',
+        'class="submit-row"',
+    ):
+        assert control not in page, control
+
+
+def test_the_request_page_reads_its_scopes_in_a_fixed_number_of_queries(
+    admin_client, make_request, make_api, make_grant, django_assert_max_num_queries
+):
+    api = make_api(scopes=[(f"scope:{n}", f"Scope {n}") for n in range(30)])
+    access_request = make_request(scope=[f"scope:{n}" for n in range(30)], api=api)
+    make_grant(api, client=access_request.client, scope=[f"scope:{n}" for n in range(10)])
+
+    with django_assert_max_num_queries(20):
+        response = admin_client.get(url(AccessRequest, "change", access_request.pk))
+    assert len(chips(response.text, "asked-for")) == 30

@@ -13,6 +13,7 @@ from oauthcore.activity import ActivityCount, add_token_activity
 from oauthcore.audit import Actor
 from oauthcore.constants import AppType, SubjectType
 from oauthcore.models import Application, AuditEvent, ResourceServer
+from oauthcore.policy import DENIAL_REASONS
 from oauthcore.services.applications import application_create
 from oauthcore.services.tenant import tenant_settings_update
 from portal.partners.management.commands.seed_demo import CATALOG_API, ORDERS_API
@@ -128,7 +129,9 @@ def test_recent_denials_say_who_which_api_why_and_link_the_audit_entry(client, d
     assert "Portcullis Demo Fulfilment Service was refused access to Catalog API just now" in page
     assert "was refused access to https://nowhere.example.com/ (no such API)" in page
     assert page.index("https://nowhere.example.com/ (no such API)") < page.index("refused access to Catalog API")
-    assert "is not authorized to access resource server" in page  # the reason, as the audit log keeps it
+    # The reason as the decision's sentence for the rule that refused, not the error text the client got.
+    assert DENIAL_REASONS["client_grant_missing"].sentence in page
+    assert "is not authorized to access resource server" not in page
     for event in events:
         assert f'href="{reverse("admin:oauthcore_auditevent_change", args=[event.pk])}"' in html
     assert f'href="{reverse("admin:oauthcore_application_change", args=[m2m.pk])}"' in html

@@ -5,10 +5,13 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 
 from oauthcore.admin.base import ServiceAdminMixin, ServiceModelForm, service_errors_to_form
 from oauthcore.admin.client_grants import scope_summary
 from portal.partners.models import AccessRequest, RequestStatus
+from portal.partners.selectors import RequestScopes, access_request_scopes
 from portal.partners.services.access_requests import (
     DRAFT_FIELDS,
     access_request_approve,
@@ -22,11 +25,36 @@ REQUEST_FIELDS = (
     "client",
     "resource_server",
     "subject_type",
-    "requested_scope",
     "justification",
     "requested_by",
     "created_at",
 )
+# What the app already holds for this API and access type, beside what it asks (as chips).
+SCOPE_FIELDS = ("already_held", "requested_scope")
+DECIDED_FIELDS = ("decision_summary",)
+DECIDED_SCOPE_FIELDS = ("holds_now", "requested_scope")  # after the decision: what the app holds today
+
+
+def scope_chips(chips, *, element_id: str, mark_held: bool = False, empty: str = "—"):
+    """Scopes as chips: the value and its description; ``mark_held`` tells held scopes from new ones."""
+    if not chips:
+        return format_html('<span id="{}">{}</span>', element_id, empty)
+    items = format_html_join(
+        "",
+        '<li class="scope-chip{}"><code>{}</code><span class="scope-description">{}</span>{}</li>',
+        (
+            (
+                (" held" if chip.held else " new") if mark_held else "",
+                chip.value,
+                chip.description,
+                format_html('<span class="scope-mark">{}</span>', "already held" if chip.held else "new")
+                if mark_held
+                else "",
+            )
+            for chip in chips
+        ),
+    )
+    return format_html('<ul class="scope-chips" id="{}">{}</ul>', element_id, items)
 
 
 class AccessRequestForm(ServiceModelForm):
@@ -48,7 +76,10 @@ class AccessRequestForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         if "granted_scope" in self.fields:
             requested = self.instance.scope or []
-            self.fields["granted_scope"].choices = [(value, value) for value in requested]
+            descriptions = dict(self.instance.resource_server.scopes.values_list("value", "description"))
+            self.fields["granted_scope"].choices = [
+                (value, f"{value} — {descriptions[value]}" if descriptions.get(value) else value) for value in requested
+            ]
             if not self.instance.granted_scope:
                 self.initial["granted_scope"] = list(requested)
 
@@ -71,6 +102,10 @@ class RejectForm(forms.Form):
         strip=True,
         help_text="Shown to the partner.",
     )
+
+
+def is_decided(obj) -> bool:
+    return obj is not None and obj.status != RequestStatus.PENDING
 
 
 @admin.register(AccessRequest)
@@ -100,18 +135,27 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
     actions = ("approve_selected", "reject_selected")
-    fieldsets = (
+    pending_fieldsets = (
         ("Request", {"fields": REQUEST_FIELDS}),
-        ("Decision", {"fields": ("status", "granted_scope", "decision_reason", "decided_by", "decided_at")}),
+        ("Scopes", {"fields": SCOPE_FIELDS}),
+        ("Decision", {"fields": ("granted_scope", "decision_reason")}),
     )
-    request_fields = (*REQUEST_FIELDS, "status", "decided_by", "decided_at")
+    decided_fieldsets = (
+        ("Request", {"fields": REQUEST_FIELDS}),
+        ("Scopes", {"fields": DECIDED_SCOPE_FIELDS}),
+        ("Decision", {"fields": DECIDED_FIELDS}),
+    )
+    request_fields = (*REQUEST_FIELDS, *SCOPE_FIELDS)
 
     def has_add_permission(self, request):
         return False  # partners ask; the tenant admin decides
 
+    def get_fieldsets(self, request, obj=None):
+        return self.decided_fieldsets if is_decided(obj) else self.pending_fieldsets
+
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status != RequestStatus.PENDING:
-            return (*self.request_fields, "granted_scope", "decision_reason")
+        if is_decided(obj):  # nothing left to edit: the decision, who made it and when
+            return (*self.request_fields, *DECIDED_SCOPE_FIELDS, *DECIDED_FIELDS)
         return self.request_fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -123,14 +167,55 @@ class AccessRequestAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def scope_display(self, obj):
         return scope_summary(obj.scope)
 
-    @admin.display(description="requested scopes")
+    def scopes_of(self, obj) -> RequestScopes:
+        """Read once per page (the scope fields below share it)."""
+        if getattr(obj, "_scopes", None) is None:
+            obj._scopes = access_request_scopes(obj)
+        return obj._scopes
+
+    @admin.display(description="asks for")
     def requested_scope(self, obj):
-        return " ".join(obj.scope) or "—"
+        # Held or new only means something before the decision (an approval makes every scope held).
+        return scope_chips(self.scopes_of(obj).asked, element_id="asked-for", mark_held=not is_decided(obj))
+
+    @admin.display(description="already holds")
+    def already_held(self, obj):
+        scopes = self.scopes_of(obj)
+        if scopes.holds_every_scope:
+            note = format_html('<p class="help">{}</p>', "Its client grant allows every scope of this API.")
+            return format_html("{}{}", scope_chips(scopes.held, element_id="already-held"), note)
+        return scope_chips(
+            scopes.held, element_id="already-held", empty="Nothing yet: the app has no client grant for this API."
+        )
+
+    @admin.display(description="holds now")
+    def holds_now(self, obj):
+        return self.already_held(obj)
+
+    @admin.display(description="decision")
+    def decision_summary(self, obj):
+        who = obj.decided_by or "a tenant admin"
+        when = formats.date_format(timezone.localtime(obj.decided_at), "DATETIME_FORMAT") if obj.decided_at else "—"
+        granted = (
+            format_html("<p>Granted:</p>{}", scope_chips(self.scopes_of(obj).granted, element_id="granted"))
+            if obj.status == RequestStatus.APPROVED
+            else ""
+        )
+        reason = format_html("<p>Reason: {}</p>", obj.decision_reason) if obj.decision_reason else ""
+        return format_html(
+            '<div id="decision-summary"><p><strong>{}</strong> by {} on {}</p>{}{}</div>',
+            obj.get_status_display(),
+            who,
+            when,
+            granted,
+            reason,
+        )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_decide"] = (
             obj is not None and obj.status == RequestStatus.PENDING and self.has_change_permission(request, obj)
         )
+        context["decided"] = is_decided(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):

@@ -41,8 +41,8 @@ class PartnerOwnedApplicationForm(ApplicationForm):
         return cleaned_data
 
 
-# Where the list shows the owner: after the ownership columns.
-_PARTNER_COLUMN = ApplicationAdmin.list_display.index("third_party_security_mode") + 1
+# Where the list shows the owner: after the ownership column.
+_PARTNER_COLUMN = ApplicationAdmin.list_display.index("party") + 1
 
 
 class PartnerOwnedApplicationAdmin(ApplicationAdmin):

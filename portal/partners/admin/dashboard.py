@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
+from oauthcore.audit import DENIAL_ACTION
 from oauthcore.models import Application, AuditEvent, ClientGrant, Connection, ResourceServer, TenantSettings
-from oauthcore.validator import DENIAL_ACTION
+from oauthcore.policy import DENIAL_REASONS
 from portal.partners import dashboard as reads
 from portal.partners.admin.charts import BarChart, Series, daily_bar_chart, plural
 from portal.partners.models import AccessRequest, Partner, PartnerStatus, RequestStatus
@@ -264,6 +265,14 @@ def _steps(user) -> list[Step]:
     ]
 
 
+def _reason_in_words(event: AuditEvent) -> str:
+    """The decision's sentence for the rule that refused; the stored error text for older entries."""
+    denial = DENIAL_REASONS.get((event.data or {}).get("reason"))
+    if denial is not None:
+        return denial.sentence
+    return event.reason or "No reason was recorded."
+
+
 def _denial(event: AuditEvent, apis: dict[str, tuple[str, str | None]], apps_visible: bool) -> Denial:
     audience = (event.data or {}).get("audience") or ""
     if not audience:
@@ -279,7 +288,7 @@ def _denial(event: AuditEvent, apis: dict[str, tuple[str, str | None]], apps_vis
         app_url=admin_url(Application, "change", event.target_id) if is_app and apps_visible else None,
         api=api,
         api_url=api_url,
-        reason=event.reason or "No reason was recorded.",
+        reason=_reason_in_words(event),
         url=admin_url(AuditEvent, "change", event.pk),
     )
 
