@@ -84,8 +84,10 @@ class ClientViewSet(ManagementViewSet):
         is_first_party = query_bool(request, "is_first_party")
         if is_first_party is not None:
             queryset = queryset.filter(is_first_party=is_first_party)
-        if app_types := request.query_params.get("app_type"):
-            wanted = [value.strip() for value in app_types.split(",") if value.strip()]
+        if "app_type" in request.query_params:
+            wanted = [value.strip() for value in request.query_params["app_type"].split(",") if value.strip()]
+            if not wanted:  # `app_type=` names no type: an error, not a filter that quietly matches everything
+                raise InvalidQueryError("Invalid app_type: it names no app type.")
             if unknown := [value for value in wanted if value not in AppType.values]:
                 raise InvalidQueryError(f"Invalid app_type: {', '.join(unknown)}.")
             queryset = queryset.filter(app_type__in=wanted)

@@ -98,6 +98,9 @@ def test_client_list_filters_fields_and_offset_pages(admin, make_app, caller):
     assert [c["name"] for c in third] == ["Third"]
     assert [c["name"] for c in admin.get("/api/v2/clients?app_type=spa").json()] == ["SPA"]
     assert_error(admin.get("/api/v2/clients?app_type=tv"), 400, "invalid_query_string")
+    # An empty filter names no type: refused, not read as "every app" (a fuzzer's find).
+    assert_error(admin.get("/api/v2/clients?app_type="), 400, "invalid_query_string")
+    assert_error(admin.get("/api/v2/clients?app_type=,"), 400, "invalid_query_string")
     only = admin.get("/api/v2/clients?fields=client_id,name").json()
     assert all(set(c) == {"client_id", "name"} for c in only)
     without = admin.get("/api/v2/clients?fields=client_metadata&include_fields=false").json()
