@@ -46,13 +46,32 @@ def query_bool(request, name: str, default: bool | None = None) -> bool | None:
     raise InvalidQueryError(f"Expected type boolean but found type string on property {name}.")
 
 
-def query_choice(request, name: str, choices) -> str | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+def query_choices(request, name: str, choices, *, separator: str | None = None) -> list[str] | None:
+    """The values of an enumerated filter (``?strategy=a&strategy=b``, or ``?app_type=a,b`` with a
+    ``separator``), or None when the parameter is absent. An empty or unknown value is a 400, never
+    a filter that quietly matches everything or nothing."""
+    if name not in request.query_params:
         return None
-    if raw not in choices:
-        raise InvalidQueryError(f"Invalid value {raw!r} on property {name}; expected one of: {', '.join(choices)}.")
-    return raw
+    raw_values = request.query_params.getlist(name)
+    if separator is not None:
+        raw_values = [part for raw in raw_values for part in raw.split(separator)]
+    values = [value.strip() for value in raw_values]
+    if not values or "" in values:
+        raise InvalidQueryError(f"Empty value on property {name}; expected one of: {', '.join(choices)}.")
+    if unknown := [value for value in values if value not in choices]:
+        raise InvalidQueryError(
+            f"Invalid value {unknown[0]!r} on property {name}; expected one of: {', '.join(choices)}."
+        )
+    return values
+
+
+def query_choice(request, name: str, choices) -> str | None:
+    values = query_choices(request, name, choices)
+    if values is None:
+        return None
+    if len(values) > 1:
+        raise InvalidQueryError(f"Property {name} takes one value.")
+    return values[0]
 
 
 def query_int(request, name: str, default: int, minimum: int, maximum: int | None = None) -> int:

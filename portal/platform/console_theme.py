@@ -21,7 +21,7 @@ PORTCULLIS_THEME = {
     "list_filter_highlight": True,
     "list_filter_removal_links": True,
     "foldable_apps": True,
-    "form_submit_sticky": True,
+    "form_submit_sticky": False,  # the save buttons sit below the form, never over a field
     "css_header_background_color": "#1b2a4e",
     "css_header_text_color": "#dbe4ff",
     "title_color": "#ffffff",

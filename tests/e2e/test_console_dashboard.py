@@ -13,6 +13,7 @@ import requests
 from oauthcore.audit import Actor
 from oauthcore.constants import SubjectType
 from oauthcore.models import Application, ResourceServer
+from oauthcore.policy import DENIAL_REASONS
 from portal.partners.management.commands.seed_demo import CATALOG_API, ORDERS_API
 from portal.partners.models import Partner
 from portal.partners.services.access_requests import access_request_create
@@ -75,7 +76,8 @@ def test_the_dashboard_shows_what_waits_the_checklist_the_denials_and_the_charts
 
     denials = page.locator("section", has=page.get_by_role("heading", name="Recent denials"))
     assert "Portcullis Demo Fulfilment Service was refused access to Catalog API" in denials.inner_text()
-    assert "is not authorized to access resource server" in denials.inner_text()  # the reason, in a sentence
+    # The reason in words: the decision's sentence for the rule that refused, not the client's error text.
+    assert DENIAL_REASONS["client_grant_missing"].sentence in denials.inner_text()
 
     charts = page.locator("figure.console-chart")
     assert charts.count() == 2

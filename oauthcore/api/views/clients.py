@@ -4,8 +4,7 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from oauthcore.api.errors import InvalidQueryError
-from oauthcore.api.pagination import OFFSET_PARAMETERS, paginate, query_bool
+from oauthcore.api.pagination import OFFSET_PARAMETERS, paginate, query_bool, query_choices
 from oauthcore.api.serializers import (
     ClientCreateSerializer,
     ClientSerializer,
@@ -84,13 +83,8 @@ class ClientViewSet(ManagementViewSet):
         is_first_party = query_bool(request, "is_first_party")
         if is_first_party is not None:
             queryset = queryset.filter(is_first_party=is_first_party)
-        if "app_type" in request.query_params:
-            wanted = [value.strip() for value in request.query_params["app_type"].split(",") if value.strip()]
-            if not wanted:  # `app_type=` names no type: an error, not a filter that quietly matches everything
-                raise InvalidQueryError("Invalid app_type: it names no app type.")
-            if unknown := [value for value in wanted if value not in AppType.values]:
-                raise InvalidQueryError(f"Invalid app_type: {', '.join(unknown)}.")
-            queryset = queryset.filter(app_type__in=wanted)
+        if (app_types := query_choices(request, "app_type", AppType.values, separator=",")) is not None:
+            queryset = queryset.filter(app_type__in=app_types)
         return Response(paginate(request, queryset, "clients", self.serialize))
 
     @extend_schema(

@@ -5,7 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from oauthcore.api.errors import NotFoundError
-from oauthcore.api.pagination import CHECKPOINT_PARAMETERS, OFFSET_PARAMETERS, checkpoint_page, paginate
+from oauthcore.api.pagination import CHECKPOINT_PARAMETERS, OFFSET_PARAMETERS, checkpoint_page, paginate, query_choices
 from oauthcore.api.serializers import (
     ConnectionCreateSerializer,
     ConnectionSerializer,
@@ -67,8 +67,8 @@ class ConnectionViewSet(ManagementViewSet):
     )
     def list(self, request):
         rows = Connection.objects.order_by("name", "pk")
-        if strategy := request.query_params.getlist("strategy"):
-            rows = rows.filter(strategy__in=strategy)
+        if (strategies := query_choices(request, "strategy", ConnectionStrategy.values)) is not None:
+            rows = rows.filter(strategy__in=strategies)
         if name := request.query_params.get("name"):
             rows = rows.filter(name=name)
         return Response(

@@ -216,6 +216,8 @@ def test_client_grants_checkpoint_pages_and_filters(admin, make_api, make_app, m
     assert len(admin.get(f"/api/v2/client-grants?client_id={apps[0].client_id}").json()) == 1
     defaults = admin.get("/api/v2/client-grants?default_for=third_party_clients&subject_type=user").json()
     assert [grant["audience"] for grant in defaults] == [other.identifier]
+    for query in ("subject_type=", "subject_type=robot", "default_for=", "subject_type=user&subject_type=client"):
+        assert_error(admin.get(f"/api/v2/client-grants?{query}"), 400, "invalid_query_string")
     totals = admin.get("/api/v2/client-grants?include_totals=true&per_page=2").json()
     assert set(totals) == {"start", "limit", "total", "client_grants"} and totals["total"] >= 6
     assert_error(admin.get("/api/v2/client-grants?from=%%%"), 400, "invalid_query_string")
@@ -240,6 +242,13 @@ def test_connections_and_their_clients(admin, make_app):
     assert_error(admin.patch(path, too_many, format="json"), 400, "invalid_body")
     listed = admin.get("/api/v2/connections?include_totals=true").json()
     assert listed["total"] == 2 and {c["name"] for c in listed["connections"]} >= {"partners"}
+    assert [c["name"] for c in admin.get("/api/v2/connections?strategy=auth0&strategy=auth0").json()] == [
+        "Username-Password-Authentication",
+        "partners",
+    ]
+    # An enumerated filter with an empty or unknown value is refused, not read as "no filter" (a fuzzer's find).
+    for query in ("strategy=", "strategy=auth0&strategy=", "strategy=nope"):
+        assert_error(admin.get(f"/api/v2/connections?{query}"), 400, "invalid_query_string")
     assert_error(admin.get("/api/v2/connections/con_nope"), 404, "inexistent_connection")
     assert admin.delete(f"/api/v2/connections/{connection_id}").status_code == 204
 
