@@ -23,14 +23,16 @@ def test_the_console_wears_the_portcullis_theme_with_local_assets(console, width
     assert overflow(page) == 0
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize(
     "path",
     ["/admin/oauthcore/application/", "/admin/oauthcore/simulator/", "/admin/oauthcore/access-matrix/"],
 )
-def test_the_themed_console_keeps_its_own_pages_working(console, path):
-    page = console.open(path, width=1440)
+def test_the_themed_console_keeps_its_own_pages_working(console, path, width):
+    page = console.open(path, width=width)
     assert page.locator("#site-name").inner_text().strip() == "Portcullis console"
     assert page.locator("#content").is_visible()
+    assert overflow(page) == 0  # wide tables scroll inside their own box, the page never sideways
 
 
 def admin_pages():
@@ -64,14 +66,16 @@ def test_every_console_page_renders_in_the_theme_without_breaking_the_policy(con
     assert len(admin_pages()) > 40
 
 
-def test_the_one_time_secret_and_the_rotate_action_work_in_the_theme(console):
-    page = console.open("/admin/oauthcore/application/add/", width=1440)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_one_time_secret_and_the_rotate_action_work_in_the_theme(console, width):
+    page = console.open("/admin/oauthcore/application/add/", width=width)
     page.fill("#id_name", "Themed Console App")
     page.select_option("#id_app_type", "non_interactive")
     page.click("input[name=_save]")
     secret = page.locator(".client-secret").first
     assert secret.is_visible()
     assert "will not be shown again" in secret.inner_text()
+    assert overflow(page) == 0  # the secret wraps on a phone instead of running off the screen
     page.goto(console.live_server.url + "/admin/oauthcore/application/?q=Themed+Console+App")
     page.locator("input[name=_selected_action]").first.check()
     page.select_option("select[name=action]", "rotate_secret")
