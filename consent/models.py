@@ -30,7 +30,11 @@ class UserGrant(models.Model):
                 violation_error_message="This user already has a consent for this application and API.",
             ),
         ]
-        indexes = [models.Index(fields=["client", "audience"], name="usergrant_client_audience")]
+        indexes = [
+            models.Index(fields=["client", "audience"], name="usergrant_client_audience"),
+            # Deleting an API takes back its consents (consent.services.user_grants_forget_api).
+            models.Index(fields=["audience"], name="usergrant_audience"),
+        ]
 
     def __str__(self):
         return f"{self.user} → {self.client.name} @ {self.audience}"

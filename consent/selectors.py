@@ -43,3 +43,8 @@ def authorized_apps(user) -> list[UserGrant]:
             for value in grant.scope
         ]
     return grants
+
+
+def consent_count_for_apis(*, audiences) -> int:
+    """How many consents name any of these APIs (one COUNT over the audience index)."""
+    return UserGrant.objects.filter(audience__in=list(audiences)).count()

@@ -37,6 +37,16 @@ def user_grants_revoke_all(*, actor: Actor, user) -> None:
             user_grant_revoke(actor=actor, grant=grant)
 
 
+def user_grants_forget_api(*, actor: Actor, audience: str) -> int:
+    """Every consent given for the API ``audience``, taken back in one statement (the API is being
+    deleted: its tokens are revoked by the caller). One audit entry says how many."""
+    with transaction.atomic():
+        deleted, _ = UserGrant.objects.filter(audience=audience).delete()
+        if deleted:
+            record_event(actor=actor, action="consent.revoke_api", data={"audience": audience, "consents": deleted})
+    return deleted
+
+
 def user_grant_record(*, user, client, audience: str, scopes, shown=()) -> UserGrant:
     """Remember what the user approved (``scopes``) for this API, added to what they had approved
     before; of the scopes the consent screen showed (``shown``), those not approved now are taken out:

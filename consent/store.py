@@ -2,8 +2,8 @@
 
 from collections.abc import Iterable
 
-from consent.selectors import consented_scopes
-from consent.services import user_grant_record, user_grants_revoke_all
+from consent.selectors import consent_count_for_apis, consented_scopes
+from consent.services import user_grant_record, user_grants_forget_api, user_grants_revoke_all
 
 
 class UserGrantStore:
@@ -20,3 +20,9 @@ class UserGrantStore:
 
     def revoke_all(self, *, actor, user) -> None:
         user_grants_revoke_all(actor=actor, user=user)
+
+    def count_for_apis(self, *, audiences: Iterable[str]) -> int:
+        return consent_count_for_apis(audiences=audiences)
+
+    def forget_api(self, *, actor, audience: str) -> int:
+        return user_grants_forget_api(actor=actor, audience=audience)

@@ -53,6 +53,13 @@ class ConsentStore(Protocol):
         """Take back every consent the user gave (their account is being deactivated), audited,
         inside the caller's transaction."""
 
+    def count_for_apis(self, *, audiences: Iterable[str]) -> int:
+        """How many consents name these APIs (what deleting them takes back)."""
+
+    def forget_api(self, *, actor: Actor, audience: str) -> int:
+        """Take back every consent given for this API (it is being deleted, and an API made again with
+        its identifier must ask again), audited, inside the caller's transaction; how many there were."""
+
 
 @cache
 def _load(path: str) -> ConsentStore:

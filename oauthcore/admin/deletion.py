@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from oauthcore.admin.base import counted
+from oauthcore.consents import consent_store
 from oauthcore.models import (
     AccessToken,
     Application,
@@ -118,10 +119,12 @@ def resource_server_deletion_summary(pks: Sequence) -> DeletionSummary:
         Consequence(access, "access token", "access tokens", STOP_AT_ONCE),
         Consequence(refresh, "valid refresh token", "valid refresh tokens", "revoked: they stop working at once"),
         Consequence(codes, "authorization code", "authorization codes"),
+        Consequence(
+            consent_store().count_for_apis(audiences=identifiers), "user consent", "user consents", "taken back"
+        ),
     ]
     cascaded, refusing = cascade_counts(ResourceServer, pks)
-    notes = ("Users' consents to this API are kept: an API made again with the same identifier would find them.",)
-    return DeletionSummary((*cascaded, *tokens), notes, tuple(refusing))
+    return DeletionSummary((*cascaded, *tokens), (), tuple(refusing))
 
 
 # -- the admin pages ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from oauthcore import policy_cache
 from oauthcore.audit import Actor, record_event
+from oauthcore.consents import consent_store
 from oauthcore.constants import ClientPolicy, UserPolicy
 from oauthcore.models import ClientGrant, ResourceServer, ResourceServerScope
 from oauthcore.services.tokens import tokens_revoke
@@ -136,6 +137,8 @@ def resource_server_delete(*, actor: Actor, resource_server: ResourceServer) -> 
         raise ValidationError("System APIs cannot be deleted.")
     with transaction.atomic():
         tokens_revoke(actor=actor, audience=resource_server.identifier, reason="API deleted", target=resource_server)
+        # Consents name the API by its identifier: an API made again with it must ask its users again.
+        consent_store().forget_api(actor=actor, audience=resource_server.identifier)
         record_event(
             actor=actor,
             action="resource_server.delete",

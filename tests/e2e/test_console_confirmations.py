@@ -151,7 +151,9 @@ def test_deleting_the_orders_api_says_what_goes_with_it(console, width):
         "2 valid refresh tokens revoked: they stop working at once.",
     ):
         assert line in summary
-    assert "consents to this API are kept" in notices(page)
+    # Users' consents name the API by identifier: they go too, so an API made again asks again.
+    consents = UserGrant.objects.filter(audience=ORDERS_API).count()
+    assert consents and f"{consents} user consent{'s' if consents > 1 else ''} taken back." in summary
     assert ResourceServer.objects.filter(pk=api.pk).exists()
     assert overflow(page) == 0
     console.shoot(page, "delete-api", width)
@@ -163,6 +165,7 @@ def test_deleting_the_orders_api_says_what_goes_with_it(console, width):
     assert ClientGrant.objects.filter(resource_server_id=ORDERS_API).count() == 0
     assert AccessToken.objects.filter(audience=ORDERS_API).count() == 0
     assert RefreshToken.objects.filter(audience=ORDERS_API, revoked__isnull=True).count() == 0
+    assert UserGrant.objects.filter(audience=ORDERS_API).count() == 0
 
 
 @pytest.mark.parametrize("width", WIDTHS)

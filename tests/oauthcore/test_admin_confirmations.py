@@ -253,10 +253,10 @@ def test_deleting_an_api_says_what_goes_with_it_and_that_is_what_goes(admin_clie
         "4 access tokens deleted: they stop working at once",
         "4 valid refresh tokens revoked: they stop working at once",
         "4 authorization codes deleted",
+        "2 user consents taken back",
     ]
     text = page.content.decode()
     assert "What goes with it" in text and "4 access tokens deleted: they stop working at once." in text
-    assert "consents to this API are kept" in text
 
     admin_client.post(url(ResourceServer, "delete", orders.pk), {"post": "yes"})
 
@@ -267,7 +267,7 @@ def test_deleting_an_api_says_what_goes_with_it_and_that_is_what_goes(admin_clie
     assert AccessToken.objects.filter(audience=orders.identifier).count() == 0
     assert RefreshToken.objects.filter(audience=orders.identifier, revoked__isnull=True).count() == 0
     assert Grant.objects.filter(audience=orders.identifier).count() == 0
-    assert UserGrant.objects.filter(audience=orders.identifier).count() == 2  # kept, as the page says
+    assert UserGrant.objects.filter(audience=orders.identifier).count() == 0  # taken back, as the page says
     assert AccessToken.objects.filter(audience=catalog.identifier).count() == 4  # the other API keeps its own
 
 
