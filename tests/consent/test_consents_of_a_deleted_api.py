@@ -1,17 +1,15 @@
 """Consents name their API by its identifier. Deleting an API takes them back, whichever surface
-deletes it (the service, the management API, the console): an API made again with the same
-identifier must ask its users again, never find an old "yes" (the user approved the old API, not
-whatever now carries its name)."""
+deletes it (the service and the console here; the management API in
+tests/oauthcore/api/test_resources.py): an API made again with the same identifier must ask its
+users again, never find an old "yes" (they approved the old API, not what now carries its name)."""
 
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from consent.models import UserGrant
 from oauthcore.consents import consent_store
 from oauthcore.models import AuditEvent, ResourceServer
 from oauthcore.services.resource_servers import resource_server_delete
-from tests.oauthcore.api.conftest import caller, make_token  # noqa: F401  (the management API's callers)
 
 IDENTIFIER = "https://orders.example.com/"
 
@@ -45,16 +43,6 @@ def test_deleting_an_api_takes_back_its_consents_and_only_those(consented, actor
     assert UserGrant.objects.filter(audience=other.identifier).count() == 1
     event = AuditEvent.objects.get(action="consent.revoke_api")
     assert event.data == {"audience": IDENTIFIER, "consents": 2}
-
-
-def test_the_management_api_delete_takes_them_back_too(consented, make_token, make_api):
-    api, _other, app, users = consented
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token('delete:resource_servers')}")
-
-    assert client.delete(f"/api/v2/resource-servers/{api.pk}").status_code == 204
-
-    assert asked_again(app, users, make_api)
 
 
 def test_the_console_says_so_and_takes_them_back(consented, admin_client, make_api):

@@ -140,6 +140,21 @@ def test_resource_server_create_defaults_and_conflict(admin):
     assert by_identifier.json()["id"] == created["id"]
 
 
+def test_deleting_an_api_takes_back_the_consents_that_name_it(admin, make_api, make_app, django_user_model):
+    """An API made again with the same identifier asks its users again (consents name APIs by identifier)."""
+    from oauthcore.consents import consent_store
+
+    api, app = make_api(identifier="https://again.example.com/"), make_app()
+    user = django_user_model.objects.create_user(username="consenting", password="x" * 20)
+    consent_store().record(user=user, client=app, audience=api.identifier, scopes=["read:things"])
+
+    assert admin.delete(f"/api/v2/resource-servers/{api.pk}").status_code == 204
+
+    make_api(identifier="https://again.example.com/")
+    assert consent_store().consented_scopes(user=user, client=app, audience="https://again.example.com/") is None
+    assert not UserGrant.objects.filter(audience="https://again.example.com/").exists()
+
+
 def test_system_api_cannot_be_deleted_or_loosened(admin):
     system = ResourceServer.objects.get(identifier=portcullis_settings.management_api_identifier)
     assert admin.get(f"/api/v2/resource-servers/{system.pk}").json()["is_system"] is True
