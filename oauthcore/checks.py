@@ -79,7 +79,8 @@ def check_consent_store(app_configs, **kwargs):
     if not isinstance(store, ConsentStore):
         return [
             checks.Error(
-                f"PORTCULLIS['CONSENT_STORE'] {path!r} lacks consented_scopes(), record(), answer(), revoke_all(), count_for_apis() or forget_api().",
+                f"PORTCULLIS['CONSENT_STORE'] {path!r} lacks consented_scopes(), record(), answer(), "
+                "revoke_all(), count_for_apis() or forget_api().",
                 hint="See oauthcore.consents.ConsentStore.",
                 id="portcullis.E007",
             )
