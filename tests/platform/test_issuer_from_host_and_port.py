@@ -30,7 +30,9 @@ print(json.dumps({"issuer": issuer, "discovery": document["issuer"], "token_endp
 
 
 def settings_with(**environment) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in {"PORTCULLIS_ISSUER", "HOST", "PORT", "ALLOWED_HOSTS"}}
+    # No DATABASE_URL: the embedded SQLite, whose test database is in memory (never the suite's own).
+    unset = {"PORTCULLIS_ISSUER", "HOST", "PORT", "ALLOWED_HOSTS", "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", REPORT],
