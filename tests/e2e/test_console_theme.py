@@ -73,11 +73,12 @@ def test_the_one_time_secret_and_the_rotate_action_work_in_the_theme(console, wi
     page.select_option("#id_app_type", "non_interactive")
     page.click("input[name=_save]")
     secret = page.locator(".client-secret").first
-    assert secret.is_visible()
+    secret.wait_for()  # the list page the save leads to, with its one-time message
     assert "will not be shown again" in secret.inner_text()
     assert overflow(page) == 0  # the secret wraps on a phone instead of running off the screen
     page.goto(console.live_server.url + "/admin/oauthcore/application/?q=Themed+Console+App")
     page.locator("input[name=_selected_action]").first.check()
     page.select_option("select[name=action]", "rotate_secret")
     page.click("button[name=index]")
+    page.locator(".client-secret").first.wait_for()
     assert "The new client secret of Themed Console App" in page.locator(".client-secret").first.inner_text()

@@ -170,6 +170,7 @@ def test_after_a_decline_the_page_says_what_happened_and_where_to_go(visitor, lo
     page = consent_screen(visitor, long_app, width)
     page.get_by_role("button", name="Decline").click()
     page.get_by_role("heading", name="No access given").wait_for()
+    page.wait_for_load_state("load")  # its stylesheet applied, before reading colours from it
     said = page.get_by_text(f"You declined; {LONG_NAME} was not given access to your account.")
     assert said.is_visible()
     assert page.get_by_text("Something went wrong").count() == 0
