@@ -15,12 +15,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 
 from django.db import connection
 from django.db.models import Case, CharField, F, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from oauthcore.audit import storable_text
 from oauthcore.models import TokenActivity
 
 BATCH_ROWS = 500  # rows per statement: far below every backend's limit on parameters
@@ -43,10 +45,11 @@ def hour_of(moment: datetime) -> datetime:
 
 
 def _field_text(name: str, value: str | None) -> str:
-    """A key as its column stores it: cut to the column's length, without the NUL PostgreSQL refuses."""
-    return (value or "").replace("\x00", "\ufffd")[: TokenActivity._meta.get_field(name).max_length]
+    """A key as its column stores it (the audit log's rule: no NUL, cut to the column's length)."""
+    return storable_text(value or "", TokenActivity._meta.get_field(name).max_length)
 
 
+@cache  # one text per batch size: a token's single count reuses it
 def _upsert_sql(rows: int) -> str:
     table = connection.ops.quote_name(TokenActivity._meta.db_table)
     values = ", ".join(["(%s, %s, %s, %s, %s)"] * rows)

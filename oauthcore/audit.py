@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from oauthcore.models.audit import ActorType, AuditEvent
+from oauthcore.policy import DENIAL_REASONS, Denial
 
 # The action of every refused authorization or token request (its data: reason, trace; oauthcore.validator).
 DENIAL_ACTION = "access.denied"
@@ -39,7 +40,7 @@ class Actor:
         return cls(ActorType.SYSTEM, "", label)
 
 
-def _text(value, max_length: int | None = None) -> str:
+def storable_text(value, max_length: int | None = None) -> str:
     """Storable text: PostgreSQL refuses NUL characters, and a column its maximum length.
 
     Audit entries often quote what a request sent (a client id, a scope): whatever it was, the
@@ -54,6 +55,12 @@ def _json_safe(data):
     return json.loads(json.dumps(data or {}, default=str).replace("\\u0000", "\\ufffd"))
 
 
+def recorded_denial(event: AuditEvent) -> Denial | None:
+    """The rule that refused, and its sentence, for a refusal this log recorded (None for other
+    entries, and for refusals recorded before reasons had sentences)."""
+    return DENIAL_REASONS.get((event.data or {}).get("reason"))
+
+
 def _limit(field: str) -> int:
     return AuditEvent._meta.get_field(field).max_length
 
@@ -64,12 +71,12 @@ def record_event(
     """Append a (pending) entry and return it."""
     return AuditEvent.objects.create(
         created_at=timezone.now(),
-        actor_type=_text(actor.type, _limit("actor_type")),
-        actor_id=_text(actor.id, _limit("actor_id")),
-        actor_label=_text(actor.label, _limit("actor_label")),
-        action=_text(action, _limit("action")),
-        target_type=_text(target._meta.label_lower, _limit("target_type")) if target is not None else "",
-        target_id=_text(target.pk, _limit("target_id")) if target is not None else "",
-        reason=_text(reason),
+        actor_type=storable_text(actor.type, _limit("actor_type")),
+        actor_id=storable_text(actor.id, _limit("actor_id")),
+        actor_label=storable_text(actor.label, _limit("actor_label")),
+        action=storable_text(action, _limit("action")),
+        target_type=storable_text(target._meta.label_lower, _limit("target_type")) if target is not None else "",
+        target_id=storable_text(target.pk, _limit("target_id")) if target is not None else "",
+        reason=storable_text(reason),
         data=_json_safe(data),
     )

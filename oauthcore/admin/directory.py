@@ -22,11 +22,10 @@ from oauthcore.admin.base import (
     counted,
     service_errors_to_form,
 )
-from oauthcore.audit import DENIAL_ACTION, record_event
+from oauthcore.audit import DENIAL_ACTION, record_event, recorded_denial
 from oauthcore.constants import DATABASE_CONNECTION_NAME
 from oauthcore.models import AuditEvent, Connection, TenantSettings, User
 from oauthcore.models.tenant import SINGLETON_ID
-from oauthcore.policy import DENIAL_REASONS
 from oauthcore.reach import connection_users, third_party_sign_in_apps
 from oauthcore.services.connections import (
     connection_create,
@@ -434,7 +433,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="why it was denied")
     def denial_in_words(self, obj):
-        denial = DENIAL_REASONS.get((obj.data or {}).get("reason"))
+        denial = recorded_denial(obj)
         if denial is None:
             return "—"
         return f"{denial.sentence} (rule {denial.rule.value}: {denial.rule.title})"

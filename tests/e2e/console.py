@@ -64,6 +64,12 @@ def serve_file(file: Path, content_type: str):
     return handle
 
 
+def fits(page, selector: str = "body *") -> None:
+    """No sideways scrolling, and nothing (of ``selector``) sticking out of the window."""
+    assert overflow(page) == 0, too_wide(page, selector)
+    assert too_wide(page, selector) == []
+
+
 @dataclass
 class Console:
     live_server: object
@@ -72,13 +78,16 @@ class Console:
     csp_violations: list = field(default_factory=list)
     # Files the browser is handed for outside URLs (an app's https logo on its own host, say).
     served: dict = field(default_factory=dict)
+    mobile_below: int = 0  # windows narrower than this are a phone's (touch, its viewport rules)
     _contexts: list = field(default_factory=list)
 
     def open(
         self, path: str, *, width: int = 1440, height: int = 900, username=ADMIN_USERNAME, password=ADMIN_PASSWORD
     ):
         """A new browser window of ``width`` px, signed in to the admin, showing ``path``."""
-        context = self.chromium.new_context(viewport={"width": width, "height": height})
+        context = self.chromium.new_context(
+            viewport={"width": width, "height": height}, is_mobile=width < self.mobile_below
+        )
         self._contexts.append(context)
         for url, (file, content_type) in self.served.items():
             context.route(url, serve_file(file, content_type))

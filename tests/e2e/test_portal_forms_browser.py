@@ -19,7 +19,7 @@ from portal.partners.models import AccessRequest
 from portal.partners.services.apps import partner_app_create
 from portal.partners.services.partners import partner_create
 from tests.e2e import test_portal_browser
-from tests.e2e.console import WIDTHS, overflow, too_wide
+from tests.e2e.console import WIDTHS, Console, fits, overflow, too_wide
 from tests.e2e.oauth_helpers import PASSWORD
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker]
@@ -30,23 +30,11 @@ acme_owner = test_portal_browser.acme_owner
 ORDERS = test_portal_browser.ORDERS
 
 
-class Browser:
-    """Windows of one width; no page may break the Content Security Policy."""
-
-    def __init__(self, chromium, live_server, artifacts):
-        self.chromium, self.live_server, self.artifacts = chromium, live_server, artifacts
-        self.contexts, self.csp_violations = [], []
+class PortalBrowser(Console):
+    """Windows of one width, nobody signed in to start with; no page may break the Content Security Policy."""
 
     def open(self, path: str, *, width: int):
-        context = self.chromium.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 500)
-        self.contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.on(
-            "console", lambda m: self.csp_violations.append(m.text) if "Content Security Policy" in m.text else None
-        )
-        page.goto(self.live_server.url + path)
-        return page
+        return super().open(path, width=width, username=None)
 
     def signed_in(self, path: str, *, width: int, username: str = "ada"):
         """``path``, after signing in on the portal's own login page (where the portal sends a visitor)."""
@@ -58,28 +46,13 @@ class Browser:
         page.wait_for_url(f"**{path}")
         return page
 
-    def shoot(self, page, name: str, width: int):
-        page.screenshot(
-            path=str(self.artifacts / f"{name}-{'desktop' if width >= 1000 else 'phone'}.png"), full_page=True
-        )
-
-    def close(self):
-        for context in self.contexts:
-            context.close()
-
 
 @pytest.fixture
 def browser(chromium, live_server, artifacts):
-    browser = Browser(chromium, live_server, artifacts)
+    browser = PortalBrowser(live_server=live_server, chromium=chromium, artifacts=artifacts, mobile_below=500)
     yield browser
     browser.close()
     assert browser.csp_violations == [], browser.csp_violations
-
-
-def fits(page) -> None:
-    """No sideways scrolling, and nothing sticking out of the window."""
-    assert overflow(page) == 0, too_wide(page)
-    assert too_wide(page) == []
 
 
 def m2m_app(acme_owner, name="Acme Sync"):

@@ -16,9 +16,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.timesince import timesince
 
-from oauthcore.audit import DENIAL_ACTION
+from oauthcore.audit import DENIAL_ACTION, recorded_denial
 from oauthcore.models import Application, AuditEvent, ClientGrant, Connection, ResourceServer, TenantSettings
-from oauthcore.policy import DENIAL_REASONS
 from portal.partners import dashboard as reads
 from portal.partners.admin.charts import BarChart, Series, daily_bar_chart, plural
 from portal.partners.models import AccessRequest, Partner, PartnerStatus, RequestStatus
@@ -267,7 +266,7 @@ def _steps(user) -> list[Step]:
 
 def _reason_in_words(event: AuditEvent) -> str:
     """The decision's sentence for the rule that refused; the stored error text for older entries."""
-    denial = DENIAL_REASONS.get((event.data or {}).get("reason"))
+    denial = recorded_denial(event)
     if denial is not None:
         return denial.sentence
     return event.reason or "No reason was recorded."
