@@ -3,27 +3,37 @@
 ``add_token_activity`` is the table's only writer: one ``INSERT … ON CONFLICT … DO UPDATE`` that
 adds to the row of each hour, client and API (or creates it), so two requests counting at once
 never lose a count and never read a row first. It takes any number of counts, so a caller that
-gathers them (in batches, say) writes them with the same statement. ``count_issued`` (called
-where every grant type saves its access token) and ``count_denied`` (with every denial's audit
-entry) count one event each.
+gathers them writes them with the same statement. ``count_issued`` (called wherever an access
+token is issued) counts in Redis when Redis is the shared cache, flushed into the table in
+batches (``flush_token_activity``); ``count_denied`` (with every denial's audit entry, a write
+already) counts in the table at once.
 
 The reads for the console's charts are here too: daily sums over a range of hours, read through
 the table's unique index (it leads with the hour), never from the audit log or the token tables.
 """
 
+import logging
+import time
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 
-from django.db import connection
+import redis
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import connection, transaction
 from django.db.models import Case, CharField, F, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from oauthcore.audit import storable_text
 from oauthcore.models import TokenActivity
+from oauthcore.shared_cache import redis_client
+
+logger = logging.getLogger(__name__)
 
 BATCH_ROWS = 500  # rows per statement: far below every backend's limit on parameters
 
@@ -91,8 +101,95 @@ def add_token_activity(counts: Iterable[ActivityCount]) -> None:
 
 
 def count_issued(*, client_id: str, audience: str | None) -> None:
-    """One access token issued to ``client_id`` for the API ``audience`` (None: /userinfo only)."""
-    add_token_activity([ActivityCount(client_id=client_id, audience=audience or "", issued=1)])
+    """One access token issued to ``client_id`` for the API ``audience`` (None: /userinfo only).
+
+    With Redis as the shared cache, counted there once the transaction that issued the token
+    commits (at once outside one: client credentials write nothing else), and added to the table
+    in batches by ``flush_token_activity``. Otherwise, or when Redis fails, counted in the table
+    in the issuing transaction."""
+    audience = audience or ""
+    if isinstance(caches[DEFAULT_CACHE_ALIAS], RedisCache):
+        transaction.on_commit(lambda: _count_in_redis(client_id, audience) or _count_in_table(client_id, audience))
+    else:
+        _count_in_table(client_id, audience)
+
+
+def _count_in_table(client_id: str, audience: str) -> None:
+    add_token_activity([ActivityCount(client_id=client_id, audience=audience, issued=1)])
+
+
+# -- tokens issued, counted in Redis and flushed in batches -------------------------------------
+# One hash per minute (``activity:{minute since the epoch}``), a field per client and API: one
+# round trip per token, no database write. ``flush_token_activity`` moves each finished minute
+# into the table (the Celery beat task, every minute; the console's dashboard before it reads).
+
+ACTIVITY_KEY = "activity:"
+FIELD_SEPARATOR = "\x1f"  # a control character, in no client_id and no API identifier
+KEEP_UNFLUSHED_SECONDS = 7 * 86400  # a hash nobody flushed for a week is let go
+_COUNT_SCRIPT = """
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+"""
+
+
+def _redis():
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    return backend, redis_client(backend)
+
+
+def _minute_key(backend, minute: int) -> str:
+    return backend.make_and_validate_key(f"{ACTIVITY_KEY}{minute}")
+
+
+def _count_in_redis(client_id: str, audience: str) -> bool:
+    try:
+        backend, client = _redis()
+        script = getattr(backend._cache, "portcullis_activity_script", None)
+        if script is None:  # registered once per backend client: EVALSHA afterwards
+            script = backend._cache.portcullis_activity_script = client.register_script(_COUNT_SCRIPT)
+        key = _minute_key(backend, int(time.time() // 60))
+        script(keys=[key], args=[f"{client_id}{FIELD_SEPARATOR}{audience}", KEEP_UNFLUSHED_SECONDS])
+        return True
+    except Exception:
+        logger.warning("Redis unavailable: token counted in the database instead.", exc_info=True)
+        return False
+
+
+def flush_token_activity(*, include_current_minute: bool = False) -> int:
+    """Add the counts kept in Redis to the table; the number of counts added.
+
+    Each minute's hash is renamed first, so increments arriving meanwhile start a new one and
+    none is lost; it is deleted only once its counts are committed, and a renamed hash left by a
+    flush that failed is picked up by the next one."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, RedisCache):
+        return 0
+    backend, client = _redis()
+    current = _minute_key(backend, int(time.time() // 60))
+    prefix = _minute_key(backend, 0)[:-1]
+    added = 0
+    for raw_key in client.scan_iter(match=prefix + "*", count=500):
+        key = raw_key.decode()
+        minute_text, _, flushing = key[len(prefix) :].partition(":flushing:")
+        if not minute_text.isdigit() or (key == current and not include_current_minute):
+            continue
+        if not flushing:
+            claimed = f"{key}:flushing:{uuid.uuid4().hex}"
+            try:
+                client.rename(key, claimed)
+            except redis.ResponseError:  # flushed by someone else meanwhile
+                continue
+            key = claimed
+        at = datetime.fromtimestamp(int(minute_text) * 60, tz=UTC)
+        counts = []
+        for field, value in client.hgetall(key).items():
+            client_id, _, audience = field.decode().partition(FIELD_SEPARATOR)
+            counts.append(ActivityCount(client_id=client_id, audience=audience, issued=int(value), at=at))
+        with transaction.atomic():
+            add_token_activity(counts)
+        client.delete(key)
+        added += sum(count.issued for count in counts)
+    return added
 
 
 def count_denied(*, client_id: str | None, audience: str | None) -> None:

@@ -1,9 +1,10 @@
 """The token signing keys: create, rotate, publish, and the one that signs now.
 
 Private keys are encrypted at rest with a key derived from SECRET_KEY (so a database dump alone
-does not give them away). The active key is cached in each process for a short while; after a
-rotation, old tokens keep verifying because retired keys stay in the JWKS until
-``MAX_TOKEN_LIFETIME`` after their retirement.
+does not give them away). The active key is cached in each process under the shared policy
+stamp, which a rotation replaces (see ``active_signing_key``); after a rotation, old tokens keep
+verifying because retired keys stay in the JWKS until ``MAX_TOKEN_LIFETIME`` after their
+retirement, and a kid a process has not seen yet makes it read the published keys again.
 
 A key that SECRET_KEY cannot decrypt is an error, never a reason to make a new one: a node with
 another SECRET_KEY that rotated on its own would take over signing from the nodes configured
@@ -40,7 +41,7 @@ RSA_KEY_BITS = 2048
 CACHE_SECONDS = 30
 
 _cache_lock = threading.Lock()
-_cache: dict = {"key": None, "loaded_at": 0.0}
+_cache: dict = {"key": None, "loaded_at": 0.0, "stamp": None}
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,24 @@ def create_signing_key() -> SigningKey:
 
 def clear_cache() -> None:
     with _cache_lock:
-        _cache.update(key=None, loaded_at=0.0)
+        _cache.update(key=None, loaded_at=0.0, stamp=None)
+    _public_keys.clear()
+    _public_keys_read_at[0] = float("-inf")
 
 
-def active_signing_key() -> ActiveKey:
-    """The key that signs new tokens (created on first use, so a fresh install just works)."""
+def active_signing_key(stamp: str | None = None) -> ActiveKey:
+    """The key that signs new tokens (created on first use, so a fresh install just works).
+
+    Kept per process while the shared policy stamp (``oauthcore.policy_cache``; pass it when it
+    was read already) is the one it was read under, which a rotation replaces: every node signs
+    with the new key from its next request on. Without a shared stamp, for ``CACHE_SECONDS``."""
+    from oauthcore.policy_cache import shared_stamp
+
+    stamp = stamp or shared_stamp()
     with _cache_lock:
         cached = _cache["key"]
-        if cached is not None and time.monotonic() - _cache["loaded_at"] < CACHE_SECONDS:
+        fresh = time.monotonic() - _cache["loaded_at"] < CACHE_SECONDS
+        if cached is not None and (stamp == _cache["stamp"] if stamp is not None else fresh):
             return cached
     row = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at").first()
     if row is None:
@@ -131,7 +142,7 @@ def active_signing_key() -> ActiveKey:
         logger.critical("%s", error)
         raise
     with _cache_lock:
-        _cache.update(key=key, loaded_at=time.monotonic())
+        _cache.update(key=key, loaded_at=time.monotonic(), stamp=stamp)
     return key
 
 
@@ -140,6 +151,26 @@ def published_keys() -> list[dict]:
     horizon = timezone.now() - timedelta(seconds=MAX_TOKEN_LIFETIME)
     rows = SigningKey.objects.filter(retired_at__isnull=True) | SigningKey.objects.filter(retired_at__gt=horizon)
     return [row.public_jwk for row in rows.order_by("-created_at")]
+
+
+# Public keys by kid, for checking tokens this server signed. A key is kept once read: a token it
+# signed stays checkable until it expires, and expiry is checked apart. An unknown kid (a key
+# rotated in on another node) reloads the published keys, at most once per second, so a flood of
+# made-up kids cannot turn into a flood of queries.
+_public_keys: dict[str, object] = {}
+_public_keys_read_at = [float("-inf")]
+UNKNOWN_KID_RELOAD_SECONDS = 1.0
+
+
+def verification_key(kid: str):
+    """The public key ``kid`` names (a ``cryptography`` RSA key), or None if this server never published it."""
+    key = _public_keys.get(kid)
+    if key is None and time.monotonic() - _public_keys_read_at[0] >= UNKNOWN_KID_RELOAD_SECONDS:
+        _public_keys_read_at[0] = time.monotonic()
+        for public in published_keys():
+            _public_keys.setdefault(public["kid"], jwk.JWK(**public).get_op_key("verify"))
+        key = _public_keys.get(kid)
+    return key
 
 
 def reencrypt_signing_keys(*, actor: Actor) -> tuple[list[str], list[str]]:
@@ -166,11 +197,14 @@ def reencrypt_signing_keys(*, actor: Actor) -> tuple[list[str], list[str]]:
 def rotate_signing_key(*, actor: Actor) -> SigningKey:
     """A new key signs from now on; the previous ones are retired but stay published, and are
     re-encrypted under SECRET_KEY when they decrypt only under a fallback."""
+    from oauthcore.policy_cache import bump
+
     with transaction.atomic():
         retired = list(SigningKey.objects.select_for_update().filter(retired_at__isnull=True))
         SigningKey.objects.filter(pk__in=[row.pk for row in retired]).update(retired_at=timezone.now())
         row = create_signing_key()
         record_event(actor=actor, action="signing_key.rotate", target=row, data={"retired": [r.kid for r in retired]})
         reencrypt_signing_keys(actor=actor)
+        bump()  # every node's next token request reads the new key
     transaction.on_commit(clear_cache)
     return row

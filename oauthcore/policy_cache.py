@@ -18,17 +18,20 @@ An entry is always filled after its stamp was read, so it can hold newer data th
 older. Without a stamp (a client loaded some other way, no stamp row yet) nothing is cached.
 
 Per process (an LRU of ``MAX_ENTRIES``) rather than in the shared cache: a hit costs no round trip,
-and memory stays bounded whatever the size of the tenant. Nothing about the client itself (its
-secret, grant types, party) is cached: that row is read fresh on every request, and so are the
-user's consent and connection.
+and memory stays bounded whatever the size of the tenant. The client itself (its secret, grant
+types, party) is cached only by the client-credentials path, under the shared stamp below, which
+every application write changes too; everywhere else its row is read fresh on every request, and
+so are the user's consent and connection.
 
 A new input to the decision that lives in another table is cached here only once that model is in
 ``WATCHED_MODELS`` (and its bulk writes call ``bump``); otherwise read it fresh, like the client.
 """
 
+import logging
 from functools import lru_cache
 
-from django.db import DataError
+from django.core.cache import cache
+from django.db import DataError, transaction
 from django.db.models import QuerySet, Subquery
 
 from oauthcore.decision_inputs import Target, default_audience, read_target
@@ -42,10 +45,13 @@ from oauthcore.models import (
 )
 from oauthcore.models.policy_version import SINGLETON_ID, new_stamp
 from oauthcore.prepared import PreparedLookup
+from oauthcore.shared_cache import redis_backend, redis_client
+
+logger = logging.getLogger(__name__)
 
 MAX_ENTRIES = 4096
 STAMP_ATTRIBUTE = "policy_stamp"
-WATCHED_MODELS = (ResourceServer, ResourceServerScope, ClientGrant, TenantSettings)
+WATCHED_MODELS = (Application, ResourceServer, ResourceServerScope, ClientGrant, TenantSettings)
 
 
 def with_policy_stamp(queryset: QuerySet) -> QuerySet:
@@ -74,6 +80,74 @@ def bump(**_signal_kwargs) -> None:
         _, created = PolicyVersion.objects.get_or_create(pk=SINGLETON_ID)  # a new row has a new stamp
         if not created:  # another transaction made it meanwhile: ours must still change it
             PolicyVersion.objects.filter(pk=SINGLETON_ID).update(stamp=new_stamp())
+    # The shared stamp changes now, so no process answers from what it kept while the write is in
+    # flight (it reads the database, and keeps what it read under a stamp nobody will see again),
+    # and once more when the write commits, so what was read before the commit is never used after.
+    publish_shared_stamp()
+    transaction.on_commit(publish_shared_stamp)
+
+
+# -- the shared stamp: what lets a warm client-credentials request read no database at all ------------
+#
+# The database stamp is read in the statement that loads the client. To skip that statement too,
+# every write that bumps the database stamp also replaces a stamp in the shared cache (Redis in
+# production); ``cached_client`` keeps clients per process under it. A process that finds no shared
+# stamp (an emptied cache, or none reachable) reads the client and the database stamp as before, and
+# seeds a new shared stamp that lives only ``SEEDED_STAMP_SECONDS``: seeding can race with a write
+# only when the cache lost the writer's stamp in between, and that window then closes by itself.
+
+SHARED_STAMP_KEY = "policy:stamp"
+SEEDED_STAMP_SECONDS = 10
+
+
+def publish_shared_stamp() -> None:
+    try:
+        _write_stamp(new_stamp(), seeded=False)
+    except Exception:  # the cache is down: processes read the database stamp meanwhile
+        logger.warning("Could not publish the policy stamp to the shared cache.", exc_info=True)
+
+
+def shared_stamp() -> str | None:
+    """The shared stamp, or None when the cache has none or cannot be reached."""
+    try:
+        backend = redis_backend()
+        if backend is None:
+            return cache.get(SHARED_STAMP_KEY)
+        value = redis_client(backend).get(backend.make_and_validate_key(SHARED_STAMP_KEY))
+        return value.decode() if value is not None else None
+    except Exception:
+        logger.warning("Shared cache unavailable: reading the client from the database.", exc_info=True)
+        return None
+
+
+def _write_stamp(stamp: str, *, seeded: bool) -> None:
+    """Publish ``stamp``; a seeded one only if there is none, and for ``SEEDED_STAMP_SECONDS``."""
+    timeout = SEEDED_STAMP_SECONDS if seeded else None
+    backend = redis_backend()
+    if backend is None:
+        (cache.add if seeded else cache.set)(SHARED_STAMP_KEY, stamp, timeout=timeout)
+    else:
+        redis_client(backend).set(backend.make_and_validate_key(SHARED_STAMP_KEY), stamp, ex=timeout, nx=seeded)
+
+
+def cached_client(client_id: str, stamp: str | None) -> Application | None:
+    """The application ``client_id`` with the policy stamp, from this process's cache while the
+    shared ``stamp`` (``shared_stamp()``) stands, else from the database (``client_with_stamp``).
+    The instance is shared by every request in this process under that stamp: read it, never
+    change it."""
+    if stamp is not None:
+        return _client(stamp, client_id)
+    application = client_with_stamp(client_id)
+    try:
+        _write_stamp(new_stamp(), seeded=True)
+    except Exception:
+        logger.warning("Could not seed the policy stamp in the shared cache.", exc_info=True)
+    return application
+
+
+@lru_cache(maxsize=MAX_ENTRIES)
+def _client(stamp: str, client_id: str) -> Application | None:
+    return client_with_stamp(client_id)
 
 
 def connect_signals() -> None:
@@ -110,5 +184,6 @@ def _default_audience(stamp: str) -> str:
 
 def clear() -> None:
     """Forget every entry (tests start each from their own database)."""
+    _client.cache_clear()
     _target.cache_clear()
     _default_audience.cache_clear()

@@ -44,6 +44,9 @@ class OAuthRequestContext:
     code_used: bool = False
     # The code was gone when its tokens were saved: used twice, so its first tokens are revoked too.
     code_replayed: bool = False
+    # The shared policy stamp the client was read under (client credentials' short path): the
+    # signing key is kept under it too, so it is not read again.
+    shared_stamp: str | None = None
 
     @property
     def audience(self) -> str | None:

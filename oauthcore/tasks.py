@@ -29,3 +29,11 @@ def seal_audit_log() -> None:
     from oauthcore.audit_chain import seal
 
     seal()
+
+
+@portcullis_task
+def flush_token_activity() -> None:
+    """Periodic: move the tokens counted in Redis during the finished minutes into the table."""
+    from oauthcore.activity import flush_token_activity as flush
+
+    flush()

@@ -36,6 +36,7 @@ from oauthcore.access_tokens import userinfo_audience
 from oauthcore.activity import count_denied, count_issued
 from oauthcore.audit import DENIAL_ACTION, Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
+from oauthcore.client_tokens import read_client_token, revoke_client_token
 from oauthcore.conf import portcullis_settings
 from oauthcore.consents import consent_store
 from oauthcore.constants import AppType
@@ -373,10 +374,14 @@ class PolicyValidator(OAuth2Validator):
 
     def save_bearer_token(self, token, request, *args, **kwargs):
         """DOT saves in a transaction, for refresh tokens saved or rotated along with the access token.
-        Client credentials never have one: their one INSERT is atomic alone, without the two extra
-        round trips (BEGIN, COMMIT) of a transaction."""
+        Client credentials save nothing."""
         if request.grant_type == "client_credentials":
-            return self._save_bearer_token(token, request, *args, **kwargs)
+            # Not stored at all: a signed token that carries what checking it needs, withdrawn by
+            # revocation and "not before" stamps instead of a deleted row (oauthcore.client_tokens).
+            token.pop("refresh_token", None)
+            decision = context_of(request).decision
+            count_issued(client_id=request.client.client_id, audience=decision.audience if decision else None)
+            return None
         try:
             return super().save_bearer_token(token, request, *args, **kwargs)
         except errors.InvalidGrantError:
@@ -452,8 +457,21 @@ class PolicyValidator(OAuth2Validator):
 
     def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
         """RFC 7009, scoped to the client by django-oauth-toolkit; a real revocation is audited."""
-        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
         client = request.client
+        client_token = read_client_token(token)
+        if client_token is not None:
+            # Not stored: revoked by its jti, and only by its own client (RFC 7009 §2.1); another
+            # client's token is answered 200 like an unknown one.
+            if client_token.client_id == client.client_id and revoke_client_token(client_token):
+                record_event(
+                    actor=Actor.client(client),
+                    action="token.revoke",
+                    target=client,
+                    reason="Revoked by the client (RFC 7009).",
+                    data={"token_type_hint": token_type_hint or "", "jti": client_token.jti},
+                )
+            return
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
         live = AccessToken.objects.filter(token_checksum=checksum, application=client).exists() or (
             RefreshToken.objects.filter(token_checksum=checksum, application=client, revoked__isnull=True).exists()
         )

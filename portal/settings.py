@@ -309,6 +309,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oauthcore.tasks.retire_previous_client_secrets",
         "schedule": crontab(minute="*/5"),
     },
+    "flush-token-activity": {
+        "task": "oauthcore.tasks.flush_token_activity",
+        "schedule": crontab(minute="*"),
+    },
     "seal-audit-log": {
         "task": "oauthcore.tasks.seal_audit_log",
         "schedule": crontab(minute="*"),

@@ -9,8 +9,10 @@ from oauthcore.models.resource_servers import ResourceServer, ResourceServerScop
 from oauthcore.models.tenant import TenantSettings
 from oauthcore.models.tokens import AccessToken, DeviceGrant, Grant, IDToken, RefreshToken
 from oauthcore.models.users import User
+from oauthcore.models.withdrawals import AccessCutoff, RevokedAccessToken
 
 __all__ = [
+    "AccessCutoff",
     "AccessToken",
     "ActorType",
     "Application",
@@ -26,6 +28,7 @@ __all__ = [
     "RefreshToken",
     "ResourceServer",
     "ResourceServerScope",
+    "RevokedAccessToken",
     "SigningKey",
     "TenantSettings",
     "TokenActivity",

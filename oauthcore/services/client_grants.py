@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from oauthcore.audit import Actor, record_event
+from oauthcore.client_tokens import withdraw_client_tokens
 from oauthcore.constants import SubjectType
 from oauthcore.exceptions import ConflictError
 from oauthcore.models import Application, ClientGrant
@@ -71,9 +72,10 @@ def client_grant_update(*, actor: Actor, grant: ClientGrant, **fields) -> Client
     unknown = set(fields) - UPDATABLE_FIELDS
     if unknown:
         raise TypeError(f"client_grant_update got unexpected fields: {', '.join(sorted(unknown))}")
-    for name, value in fields.items():
-        setattr(grant, name, value)
     with transaction.atomic():
+        before = ClientGrant.objects.filter(pk=grant.pk).values("scope", "allow_all_scopes").first()
+        for name, value in fields.items():
+            setattr(grant, name, value)
         save_audited(
             grant,
             actor=actor,
@@ -81,7 +83,25 @@ def client_grant_update(*, actor: Actor, grant: ClientGrant, **fields) -> Client
             data={"fields": sorted(fields), "scope": grant.scope, "allow_all_scopes": grant.allow_all_scopes},
             validate_constraints=False,
         )
+        if before is not None and grant.subject_type == SubjectType.CLIENT and _narrowed(before, grant):
+            # Client-credentials tokens are not stored: those issued under the wider grant are
+            # withdrawn by a "not before" stamp (user-delegated ones are re-decided at refresh).
+            withdraw_client_tokens(
+                client_ids=list(
+                    Application.objects.filter(pk__in=_applications_relying_on(grant)).values_list(
+                        "client_id", flat=True
+                    )
+                ),
+                audience=grant.audience,
+            )
     return grant
+
+
+def _narrowed(before: dict, grant: ClientGrant) -> bool:
+    """Whether ``grant`` now allows less than it did: a scope taken out, or "all scopes" turned off."""
+    if grant.allow_all_scopes:
+        return False
+    return before["allow_all_scopes"] or bool(set(before["scope"] or []) - set(grant.scope or []))
 
 
 def client_grant_widen(

@@ -1,6 +1,8 @@
-"""Revoking issued tokens: refresh tokens are marked revoked, access tokens deleted.
+"""Revoking issued tokens: refresh tokens are marked revoked, access tokens deleted, and
+client-credentials tokens (never stored) withdrawn by a "not before" stamp.
 
-Deleting an access token row is what makes introspection report it inactive at once.
+Deleting an access token row, or stamping its client and API, is what makes introspection report
+it inactive at once.
 """
 
 from dataclasses import dataclass
@@ -11,7 +13,8 @@ from django.utils import timezone
 from oauth2_provider.models import clear_expired
 
 from oauthcore.audit import Actor, record_event
-from oauthcore.constants import SubjectType
+from oauthcore.client_tokens import forget_withdrawals, withdraw_client_tokens
+from oauthcore.constants import MAX_TOKEN_LIFETIME, SubjectType
 from oauthcore.models import AccessToken, Application, DeviceGrant, Grant, RefreshToken
 
 
@@ -57,6 +60,12 @@ def tokens_revoke(
         raise ValueError("tokens_revoke needs at least one filter")
     condition = _scope_filter(applications=applications, user=user, audience=audience, subject_type=subject_type)
     with transaction.atomic():
+        if user is None and subject_type in (None, SubjectType.CLIENT):
+            # Client-credentials tokens have no row to delete: a "not before" stamp withdraws them.
+            client_ids = None
+            if applications is not None:
+                client_ids = list(Application.objects.filter(pk__in=applications).values_list("client_id", flat=True))
+            withdraw_client_tokens(client_ids=client_ids, audience=audience)
         refresh = RefreshToken.objects.filter(condition, revoked__isnull=True).update(revoked=timezone.now())
         access = AccessToken.objects.filter(condition).delete()[1].get(AccessToken._meta.label, 0)
         codes = Grant.objects.filter(condition).delete()[1].get(Grant._meta.label, 0)
@@ -107,8 +116,9 @@ def token_family_revoke(*, actor: Actor, application: Application, family, actio
 
 
 def expired_tokens_clear(*, now=None) -> None:
-    """Delete expired and revoked tokens and authorization codes, and expired device authorizations
-    (which frees their user codes).
+    """Delete expired and revoked tokens and authorization codes, expired device authorizations
+    (which frees their user codes), and the withdrawals of client-credentials tokens that have all
+    expired since.
 
     Not one transaction: django-oauth-toolkit's ``clear_expired`` deletes in batches, each committed
     on its own, so a large cleanup never holds its locks for long. Not audited: every row it deletes
@@ -116,3 +126,4 @@ def expired_tokens_clear(*, now=None) -> None:
     """
     clear_expired()
     DeviceGrant.objects.filter(expires__lt=now or timezone.now()).delete()
+    forget_withdrawals(now=(now or timezone.now()).timestamp(), longest_lifetime=MAX_TOKEN_LIFETIME)

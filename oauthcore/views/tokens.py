@@ -5,7 +5,6 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 from django.db import DataError
 from django.db.models import Exists, JSONField, OuterRef, Subquery
@@ -23,12 +22,14 @@ from oauth2_provider.signals import app_authorized
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import errors
 
+from oauthcore.client_tokens import ClientToken, caller_with_standing, read_client_token
 from oauthcore.conf import portcullis_settings
 from oauthcore.models import AccessToken, Application, ResourceServer, User
 from oauthcore.oauthlib_core import CLIENT_CHALLENGE, reject_repeated_parameters
 from oauthcore.prepared import PreparedLookup
 from oauthcore.request_context import context_of
 from oauthcore.validator import PolicyValidator
+from oauthcore.views.client_credentials import oauthlib_request_of, plain_client_credentials
 
 
 class TokenView(dot_views.TokenView):
@@ -38,11 +39,14 @@ class TokenView(dot_views.TokenView):
     def authorization_flow_token_response(self, request, *args, **kwargs):
         """DOT's, but it reads back the token it has just saved only when something listens to
         ``app_authorized`` (a statement saved on every token), and every answer is JSON: an error
-        raised while saving (a code used up by a concurrent request) comes without headers."""
+        raised while saving (a code used up by a concurrent request) comes without headers.
+        A plain client-credentials request takes the short path (``views.client_credentials``)."""
+        plain = plain_client_credentials(request)
+        if plain is not None:
+            return plain
         _url, headers, body, status = self.create_token_response(request)
         if status == 200 and app_authorized.has_listeners():
-            checksum = hashlib.sha256(json.loads(body)["access_token"].encode()).hexdigest()
-            app_authorized.send(sender=self, request=request, token=AccessToken.objects.get(token_checksum=checksum))
+            app_authorized.send(sender=self, request=request, token=_issued_token(json.loads(body)["access_token"]))
         response = HttpResponse(content=body, status=status, content_type="application/json")
         for name, value in headers.items():
             response[name] = value
@@ -56,6 +60,22 @@ class TokenView(dot_views.TokenView):
             return self.authorization_flow_token_response(request)
         except AccessToken.DoesNotExist:  # read back for an app_authorized listener: revoked in between
             return JsonResponse({"error": "invalid_grant", "error_description": "The grant was revoked."}, status=400)
+
+
+def _issued_token(value: str) -> AccessToken:
+    """The token just issued, as DOT's ``app_authorized`` listeners expect it: the stored row, or for
+    a client-credentials token (never stored) an unsaved one with the same facts."""
+    client_token = read_client_token(value)
+    if client_token is None:
+        return AccessToken.objects.get(token_checksum=hashlib.sha256(value.encode()).hexdigest())
+    return AccessToken(
+        application=Application.objects.get(client_id=client_token.client_id),
+        token=value,
+        scope=client_token.scope,
+        expires=datetime.fromtimestamp(client_token.expires_at, tz=UTC),
+        resource=[client_token.audience],
+        audience=client_token.audience,
+    )
 
 
 class RevokeView(dot_views.RevokeTokenView):
@@ -130,16 +150,6 @@ class UserInfoView(View):
         return JsonResponse(validator.get_userinfo_claims(oauthlib_request))
 
 
-def _oauthlib_request(request) -> OAuthlibRequest:
-    """The client credentials and parameters of ``request`` as oauthlib reads them (every body
-    parameter, a repeated one as often as it was sent)."""
-    headers = {}
-    if "HTTP_AUTHORIZATION" in request.META:
-        headers["HTTP_AUTHORIZATION"] = request.META["HTTP_AUTHORIZATION"]  # where DOT looks for it
-    body = urlencode([(name, value) for name, values in request.POST.lists() for value in values])
-    return OAuthlibRequest(request.path, http_method="POST", body=body, headers=headers)
-
-
 def _authenticated_client(oauthlib_request, load_client=None):
     """The client authenticated by Basic auth or body credentials (DOT's rules), or None.
 
@@ -163,14 +173,19 @@ class IntrospectView(View):
     """
 
     def post(self, request):
-        oauthlib_request = _oauthlib_request(request)
+        oauthlib_request = oauthlib_request_of(request)
         try:
             reject_repeated_parameters(oauthlib_request)
         except errors.InvalidRequestError as exc:
             return JsonResponse(json.loads(exc.json), status=exc.status_code)
         token_value = request.POST.get("token")  # RFC 7662: a form parameter
         load_client = None
-        if token_value:  # the token is read in the statement that reads the caller
+        client_token = read_client_token(token_value) if token_value else None
+        # The token is read in the statement that reads the caller: a client-credentials token's
+        # standing (it is not stored), any other token's row.
+        if client_token is not None:
+            load_client = functools.partial(_load_caller_for_client_token, token=client_token)
+        elif token_value:
             load_client = functools.partial(_load_caller, checksum=hashlib.sha256(token_value.encode()).hexdigest())
         client = _authenticated_client(oauthlib_request, load_client)
         if client is None:
@@ -183,6 +198,8 @@ class IntrospectView(View):
             return JsonResponse(
                 {"error": "invalid_request", "error_description": "The token parameter is required."}, status=400
             )
+        if client_token is not None:
+            return JsonResponse(introspect_client_token(client_token, client))
         return JsonResponse(introspect(token_value, client))
 
 
@@ -218,6 +235,32 @@ def _load_caller(client_id: str, *, checksum: str):
     if caller is not None:
         caller.introspected_checksum = checksum
     return caller
+
+
+def _load_caller_for_client_token(client_id: str, *, token: ClientToken):
+    caller = caller_with_standing(client_id, token)
+    if caller is not None:
+        caller.introspected_jti = token.jti
+    return caller
+
+
+def introspect_client_token(token: ClientToken, caller) -> dict:
+    """A client-credentials token (verified already): active while it stands, for its API's own client."""
+    if getattr(caller, "introspected_jti", None) != token.jti:
+        caller = _load_caller_for_client_token(caller.client_id, token=token)
+    if caller is None or not caller.token_stands or not caller.owns_token:
+        return INACTIVE
+    return {
+        "active": True,
+        "scope": token.scope,
+        "client_id": token.client_id,
+        "sub": token.subject,
+        "aud": token.audience,
+        "iss": portcullis_settings.issuer,
+        "exp": token.expires_at,
+        "iat": token.issued_at,
+        "token_type": "Bearer",
+    }
 
 
 def introspect(token_value: str, caller) -> dict:

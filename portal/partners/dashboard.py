@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from oauthcore.activity import DailyActivity, daily_activity
+from oauthcore.activity import DailyActivity, daily_activity, flush_token_activity
 from oauthcore.audit import DENIAL_ACTION
 from oauthcore.models import Application, AuditEvent, ClientGrant, Connection, ResourceServer, TenantSettings
 from oauthcore.models.tenant import SINGLETON_ID
@@ -133,7 +133,9 @@ class Activity:
 
 def token_activity(*, days: int, top: int) -> Activity:
     """Issued and denied per day over the last ``days`` days (today included), by API and by app:
-    the ``top`` busiest of each apart, the rest as others. Four statements on the counter table."""
+    the ``top`` busiest of each apart, the rest as others. Four statements on the counter table,
+    after the counts still in Redis are added to it (up to the current minute)."""
+    flush_token_activity(include_current_minute=True)
     today = timezone.localdate()  # the day as the database truncates it (the current time zone)
     first = today - timedelta(days=days - 1)
     since = timezone.make_aware(datetime.combine(first, datetime.min.time()), timezone.get_current_timezone())

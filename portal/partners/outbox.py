@@ -25,6 +25,7 @@ def stale_after() -> timedelta:
     """A queued email still unsent after this long lost its task (a broker or worker crash): send again."""
     return timedelta(seconds=getattr(settings, "OUTBOX_RESEND_AFTER_SECONDS", 120))
 
+
 SWEEP_BATCH = 200
 
 
@@ -41,9 +42,7 @@ def email_queue(*, kind: str, to: list[str] | str, subject: str, body: str) -> O
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:
         raise ValueError("An email needs at least one recipient.")
-    email = OutboundEmail.objects.create(
-        kind=kind, to=recipients, subject=subject, body=body, message_id=_message_id()
-    )
+    email = OutboundEmail.objects.create(kind=kind, to=recipients, subject=subject, body=body, message_id=_message_id())
     enqueue_on_commit(deliver_email, email.pk)
     return email
 
