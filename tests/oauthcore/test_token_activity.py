@@ -1,5 +1,10 @@
 """The token activity counter: every grant type's access token counted once, every denial counted,
-and the upsert adding in place (never losing a count to a concurrent one)."""
+and the upsert adding in place (never losing a count to a concurrent one).
+
+With Redis as the cache (as in CI), issued tokens are counted there once their transaction commits
+and reach the table when flushed: the tests that issue tokens therefore commit for real
+(``transaction=True``), and every read of the table flushes first, as the console's dashboard does.
+"""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +15,14 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 
 from consent.services import user_grant_record
-from oauthcore.activity import ActivityCount, add_token_activity, count_denied, count_issued, daily_activity
+from oauthcore.activity import (
+    ActivityCount,
+    add_token_activity,
+    count_denied,
+    count_issued,
+    daily_activity,
+    flush_token_activity,
+)
 from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, GrantType, SubjectType
 from oauthcore.models import AuditEvent, Connection, DeviceGrant, TokenActivity
 from oauthcore.services.applications import application_create
@@ -25,6 +37,7 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 def counts(client_id: str) -> dict[str, tuple[int, int]]:
     """API identifier → (issued, denied), summed over the hours."""
+    flush_token_activity(include_current_minute=True)
     found: dict[str, tuple[int, int]] = {}
     for row in TokenActivity.objects.filter(client_id=client_id):
         issued, denied = found.get(row.audience, (0, 0))
@@ -48,12 +61,14 @@ def client_credentials(oauth_tenant, audience=None) -> dict:
     }
 
 
+@pytest.mark.django_db(transaction=True)
 def test_client_credentials_count_one_issued_token_each(client, oauth_tenant):
     for _ in range(3):
         assert client.post("/oauth/token", client_credentials(oauth_tenant)).status_code == 200
     assert counts(oauth_tenant.m2m.application.client_id) == {oauth_tenant.api.identifier: (3, 0)}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_code_exchange_and_a_refresh_each_count_one_issued_token(client, oauth_tenant, user):
     web, api = oauth_tenant.web, oauth_tenant.api
     scope = "offline_access read:things"
@@ -76,6 +91,7 @@ def test_a_code_exchange_and_a_refresh_each_count_one_issued_token(client, oauth
     assert counts(web.application.client_id) == {api.identifier: (2, 0)}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_code_used_twice_counts_only_the_token_that_stayed_issued_once(client, oauth_tenant, user):
     """The second exchange's token is rolled back with its transaction: so is its count."""
     web, api = oauth_tenant.web, oauth_tenant.api
@@ -87,6 +103,7 @@ def test_a_code_used_twice_counts_only_the_token_that_stayed_issued_once(client,
     assert counts(web.application.client_id) == {api.identifier: (1, 0)}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_device_code_counts_one_issued_token(client, actor, oauth_tenant, user, make_grant):
     api = oauth_tenant.api
     device = application_create(
@@ -123,6 +140,7 @@ def test_a_denied_authorize_request_is_counted(client, oauth_tenant, user, make_
     assert counts(web.application.client_id) == {closed.identifier: (0, 1)}
 
 
+@pytest.mark.django_db(transaction=True)
 def test_counts_add_up_in_place_per_hour_client_and_api():
     ten = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
     count_issued(client_id="app", audience="https://a.example.com/")
@@ -137,6 +155,7 @@ def test_counts_add_up_in_place_per_hour_client_and_api():
             ActivityCount("app", "https://a.example.com/", issued=1, at=ten + timedelta(hours=1)),
         ]
     )
+    flush_token_activity(include_current_minute=True)
     rows = {(row.bucket, row.client_id, row.audience): (row.issued, row.denied) for row in TokenActivity.objects.all()}
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     assert rows == {
@@ -176,6 +195,7 @@ def test_concurrent_counts_of_one_row_are_never_lost():
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(count, range(8)))
+    flush_token_activity(include_current_minute=True)
     row = TokenActivity.objects.get()
     assert (row.client_id, row.issued, row.denied) == ("busy", 200, 0)
 
