@@ -117,9 +117,7 @@ def _apps(tenant):
 
 
 @pytest.mark.parametrize("change", WITHDRAWALS)
-def test_what_a_token_stands_on_taken_away_makes_it_inactive_on_the_next_request(
-    client, oauth_tenant, actor, change
-):
+def test_what_a_token_stands_on_taken_away_makes_it_inactive_on_the_next_request(client, oauth_tenant, actor, change):
     token = token_for(client, oauth_tenant)["access_token"]
     assert introspect(client, oauth_tenant, token)["active"] is True
     WITHDRAWALS[change](oauth_tenant, actor)
