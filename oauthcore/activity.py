@@ -1,15 +1,15 @@
 """Counting token activity (``TokenActivity``): every access token issued, every request denied.
 
 ``add_token_activity`` is the table's only writer: one ``INSERT … ON CONFLICT … DO UPDATE`` that
-adds to the row of each hour, client and API (or creates it), so two requests counting at once
+adds to the row of each minute, client and API (or creates it), so two requests counting at once
 never lose a count and never read a row first. It takes any number of counts, so a caller that
 gathers them writes them with the same statement. ``count_issued`` (called wherever an access
 token is issued) counts in Redis when Redis is the shared cache, flushed into the table in
 batches (``flush_token_activity``); ``count_denied`` (with every denial's audit entry, a write
 already) counts in the table at once.
 
-The reads for the console's charts are here too: daily sums over a range of hours, read through
-the table's unique index (it leads with the hour), never from the audit log or the token tables.
+The reads for the console's charts are here too: daily sums over a range of minutes, read through
+the table's unique index (it leads with the minute), never from the audit log or the token tables.
 """
 
 import logging
@@ -40,7 +40,7 @@ BATCH_ROWS = 500  # rows per statement: far below every backend's limit on param
 
 @dataclass(frozen=True)
 class ActivityCount:
-    """What to add to one hour's row of a client and an API."""
+    """What to add to one minute's row of a client and an API."""
 
     client_id: str
     audience: str
@@ -49,9 +49,9 @@ class ActivityCount:
     at: datetime | None = None  # when it happened; now when None
 
 
-def hour_of(moment: datetime) -> datetime:
-    """The start of the UTC hour ``moment`` falls in: the row it is counted in."""
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+def minute_of(moment: datetime) -> datetime:
+    """The start of the UTC minute ``moment`` falls in: the row it is counted in."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def _field_text(name: str, value: str | None) -> str:
@@ -83,7 +83,7 @@ def add_token_activity(counts: Iterable[ActivityCount]) -> None:
         if count.issued < 0 or count.denied < 0:
             raise ValueError("Token activity only grows: counts cannot be negative.")
         key = (
-            hour_of(count.at or now),
+            minute_of(count.at or now),
             _field_text("client_id", count.client_id),
             _field_text("audience", count.audience),
         )

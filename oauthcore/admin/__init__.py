@@ -7,7 +7,7 @@ package registers every other model of the app.
 
 from django.contrib import admin
 
-from oauthcore.admin import client_grants, directory, resource_servers, simulator
+from oauthcore.admin import activity, client_grants, directory, resource_servers, simulator
 from oauthcore.admin.applications import ApplicationAdmin
 from oauthcore.admin.tokens import AccessTokenAdmin, GrantAdmin, IDTokenAdmin, RefreshTokenAdmin
 from oauthcore.views.accounts import AdminSignInForm
@@ -20,6 +20,7 @@ __all__ = [
     "GrantAdmin",
     "IDTokenAdmin",
     "RefreshTokenAdmin",
+    "activity",
     "client_grants",
     "directory",
     "resource_servers",

@@ -231,3 +231,19 @@ def test_withdrawals_are_forgotten_once_every_token_they_cover_has_expired(oauth
     assert not RevokedAccessToken.objects.exists() and AccessCutoff.objects.count() == 1
     forget_withdrawals(now=now + 3601, longest_lifetime=3600)
     assert not AccessCutoff.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_console_counts_the_tokens_it_no_longer_stores(client, admin_client, oauth_tenant):
+    """Issued tokens appear under Token activity, per minute, app and API, as soon as the page is
+    opened (what Redis still holds is flushed first)."""
+    for _ in range(3):
+        token_for(client, oauth_tenant)
+    page = admin_client.get("/admin/oauthcore/tokenactivity/")
+    assert page.status_code == 200
+    rows = page.context["cl"].result_list
+    # one row, or two when the three straddle a minute
+    assert {(row.client_id, row.audience) for row in rows} == {
+        (oauth_tenant.m2m.application.client_id, oauth_tenant.api.identifier)
+    }
+    assert sum(row.issued for row in rows) == 3 and len(rows) <= 2

@@ -141,8 +141,9 @@ def test_a_denied_authorize_request_is_counted(client, oauth_tenant, user, make_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_counts_add_up_in_place_per_hour_client_and_api():
+def test_counts_add_up_in_place_per_minute_client_and_api():
     ten = datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
+    started = datetime.now(UTC).replace(second=0, microsecond=0)
     count_issued(client_id="app", audience="https://a.example.com/")
     count_issued(client_id="app", audience="https://a.example.com/")
     count_denied(client_id="app", audience="https://a.example.com/")
@@ -151,19 +152,23 @@ def test_counts_add_up_in_place_per_hour_client_and_api():
     add_token_activity(
         [
             ActivityCount("app", "https://a.example.com/", issued=2, at=ten),
-            ActivityCount("app", "https://a.example.com/", denied=1, at=ten + timedelta(minutes=40)),  # same hour
-            ActivityCount("app", "https://a.example.com/", issued=1, at=ten + timedelta(hours=1)),
+            ActivityCount("app", "https://a.example.com/", denied=1, at=ten + timedelta(seconds=40)),  # same minute
+            ActivityCount("app", "https://a.example.com/", issued=1, at=ten + timedelta(minutes=1)),
         ]
     )
     flush_token_activity(include_current_minute=True)
-    rows = {(row.bucket, row.client_id, row.audience): (row.issued, row.denied) for row in TokenActivity.objects.all()}
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    rows: dict[tuple, list[int]] = {}
+    for row in TokenActivity.objects.all():  # what was counted just now: in this minute, or the next one
+        key = ("now" if row.bucket >= started else row.bucket, row.client_id, row.audience)
+        rows[key] = [a + b for a, b in zip(rows.get(key, [0, 0]), (row.issued, row.denied), strict=True)]
+    rows = {key: tuple(value) for key, value in rows.items()}
+    assert all(row.bucket.second == 0 for row in TokenActivity.objects.all())
     assert rows == {
-        (now, "app", "https://a.example.com/"): (2, 1),
-        (now, "app", ""): (1, 0),
-        (now, "", ""): (0, 1),
-        (ten.replace(minute=0), "app", "https://a.example.com/"): (2, 1),
-        (ten.replace(minute=0) + timedelta(hours=1), "app", "https://a.example.com/"): (1, 0),
+        ("now", "app", "https://a.example.com/"): (2, 1),
+        ("now", "app", ""): (1, 0),
+        ("now", "", ""): (0, 1),
+        (ten, "app", "https://a.example.com/"): (2, 1),
+        (ten + timedelta(minutes=1), "app", "https://a.example.com/"): (1, 0),
     }
 
 
