@@ -8,8 +8,9 @@ the one indexed statement that also reads the caller, wherever such a token is c
 - a token its client revoked (RFC 7009), by ``jti`` (``RevokedAccessToken``), until it expires;
 - "not before" stamps (``AccessCutoff``): ``tokens_revoke`` writes one per client and API (or for
   every client of an API) whenever it revokes client tokens, that is when a client grant is deleted
-  or narrowed, an application deleted or suspended, an API deleted. The application itself must
-  still exist and not be suspended.
+  or narrowed, an application deleted or suspended, an API deleted; ``application_update`` writes
+  one when an app loses the client credentials grant or changes how it authenticates. The
+  application itself must still exist and not be suspended.
 
 A token's ``jti`` is time-ordered (``oauthcore.access_tokens.new_jti``): stamps compare its
 millisecond of issue, not the whole seconds of ``iat``, so a token issued a moment after a

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from oauthcore.audit import Actor, record_event
-from oauthcore.constants import CreatedVia
+from oauthcore.client_tokens import withdraw_client_tokens
+from oauthcore.constants import CreatedVia, GrantType
 from oauthcore.credentials import new_client_secret
 from oauthcore.models import Application, PreviousClientSecret
 from oauthcore.policy_cache import bump
@@ -113,10 +114,20 @@ def application_update(*, actor: Actor, application: Application, **fields) -> A
     unknown = set(fields) - UPDATABLE_FIELDS
     if unknown:
         raise TypeError(f"application_update got unexpected fields: {', '.join(sorted(unknown))}")
+    could_issue = _issues_client_tokens(application)
     _assign(application, fields)
     with transaction.atomic():
         save_audited(application, actor=actor, action="client.update", data={"fields": sorted(fields)})
+        if could_issue != _issues_client_tokens(application) and could_issue[0]:
+            # The client credentials grant taken away, or the way the app authenticates changed:
+            # the tokens it got before stop at once (they are not stored: a "not before" stamp).
+            withdraw_client_tokens(client_ids=[application.client_id], audience=None)
     return application
+
+
+def _issues_client_tokens(application: Application) -> tuple[bool, str]:
+    """Whether the app may get client-credentials tokens, and how it authenticates for them."""
+    return GrantType.CLIENT_CREDENTIALS in (application.grant_types or []), application.token_endpoint_auth_method
 
 
 # Rotation with a grace period: how long a replaced secret may keep working, and how many may.

@@ -26,6 +26,7 @@ from oauthcore.services.applications import (
     application_create,
     application_delete,
     application_rotate_secret,
+    application_update,
     applications_set_suspended,
 )
 from oauthcore.services.client_grants import client_grant_delete, client_grant_update
@@ -103,6 +104,12 @@ WITHDRAWALS = {
     ),
     "app deleted": lambda tenant, actor: application_delete(actor=actor, application=tenant.m2m.application),
     "API deleted": lambda tenant, actor: resource_server_delete(actor=actor, resource_server=tenant.api),
+    "client credentials taken from the app": lambda tenant, actor: application_update(
+        actor=actor, application=tenant.m2m.application, grant_types=[]
+    ),
+    "the app's way of authenticating changed": lambda tenant, actor: application_update(
+        actor=actor, application=tenant.m2m.application, token_endpoint_auth_method="client_secret_basic"
+    ),
 }
 
 
@@ -129,9 +136,10 @@ def test_what_a_token_stands_on_taken_away_makes_it_inactive_on_the_next_request
         assert introspect(client, oauth_tenant, token) == {"active": False}
 
 
-def test_widening_a_grant_withdraws_nothing(client, oauth_tenant, actor):
+def test_widening_a_grant_or_renaming_the_app_withdraws_nothing(client, oauth_tenant, actor):
     token = token_for(client, oauth_tenant)["access_token"]
     client_grant_update(actor=actor, grant=_grant(oauth_tenant), scope=[], allow_all_scopes=True)
+    application_update(actor=actor, application=oauth_tenant.m2m.application, name="Renamed")
     assert introspect(client, oauth_tenant, token)["active"] is True
     assert not AccessCutoff.objects.exists()
 
