@@ -24,7 +24,7 @@ from django.db.models.query import ModelIterable, ValuesListIterable
 class _Prepared:
     sql: str
     params: tuple
-    slots: tuple[tuple[int, int], ...]  # (position in params, index of the argument)
+    slots: tuple[tuple[int, int, type], ...]  # (position in params, index of the argument, its type)
     compiler: object
     converters: dict
     init_list: list[str]
@@ -49,13 +49,15 @@ class PreparedLookup:
             raise ValueError("PreparedLookup reads one model or values: no select_related or prefetch_related.")
         compiler = queryset.query.get_compiler(using)
         sql, params = compiler.as_sql()
+        # PostgreSQL's backend hands integers over wrapped in psycopg's own int types (Int4, Int8):
+        # an argument is wrapped in the type its marker's parameter came out as.
         slots = tuple(
-            (position, index)
+            (position, index, type(value))
             for position, value in enumerate(params)
             for index, marker in enumerate(self.markers)
-            if type(value) is type(marker) and value == marker
+            if isinstance(value, type(marker)) and not isinstance(value, bool) and value == marker
         )
-        if sorted({index for _, index in slots}) != list(range(len(self.markers))):
+        if sorted({index for _, index, _ in slots}) != list(range(len(self.markers))):
             raise ValueError("Every marker must reach the SQL parameters unchanged (use exact lookups).")
         init_list, model_slice = [], slice(0, 0)
         if issubclass(queryset._iterable_class, ModelIterable):
@@ -87,8 +89,8 @@ class PreparedLookup:
 
     def _row(self, prepared: _Prepared, args, using: str):
         params = list(prepared.params)
-        for position, index in prepared.slots:
-            params[position] = args[index]
+        for position, index, kind in prepared.slots:
+            params[position] = kind(args[index])
         with connections[using].cursor() as cursor:
             cursor.execute(prepared.sql, params)
             row = cursor.fetchone()
