@@ -22,7 +22,7 @@ from oauth2_provider.signals import app_authorized
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc6749 import errors
 
-from oauthcore.client_tokens import ClientToken, caller_with_standing, read_client_token
+from oauthcore.client_tokens import ClientToken, caller_with_standing, issuer_if_standing, read_client_token
 from oauthcore.conf import portcullis_settings
 from oauthcore.models import AccessToken, Application, ResourceServer, User
 from oauthcore.oauthlib_core import CLIENT_CHALLENGE, reject_repeated_parameters
@@ -141,6 +141,12 @@ class UserInfoView(View):
         return self.claims(request, token)
 
     def claims(self, request, token: str):
+        client_token = read_client_token(token)
+        if client_token is not None:
+            # Client credentials (not stored): a token of no user, so never one with ``openid``.
+            if issuer_if_standing(client_token) is None:
+                return bearer_error(401, "invalid_token", "The access token is expired, revoked, malformed or invalid.")
+            return bearer_error(403, "insufficient_scope", "The access token has no openid scope.", scope="openid")
         oauthlib_request = OAuthlibRequest(request.build_absolute_uri(request.path), http_method=request.method)
         validator = PolicyValidator()
         if not validator.validate_bearer_token(token, [], oauthlib_request):

@@ -255,3 +255,14 @@ def test_the_console_counts_the_tokens_it_no_longer_stores(client, admin_client,
         (oauth_tenant.m2m.application.client_id, oauth_tenant.api.identifier)
     }
     assert sum(row.issued for row in rows) == 3 and len(rows) <= 2
+
+
+def test_userinfo_tells_a_client_token_it_lacks_openid_and_a_revoked_one_it_is_invalid(client, oauth_tenant):
+    """RFC 6750 §3.1: a valid token without the scope is 403 insufficient_scope; a revoked one 401."""
+    token = token_for(client, oauth_tenant)["access_token"]
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    lacking = client.get("/userinfo", **bearer)
+    assert lacking.status_code == 403 and 'error="insufficient_scope"' in lacking["WWW-Authenticate"]
+    client.post("/oauth/revoke", {"token": token}, **basic(oauth_tenant.m2m))
+    revoked = client.get("/userinfo", **bearer)
+    assert revoked.status_code == 401 and 'error="invalid_token"' in revoked["WWW-Authenticate"]
