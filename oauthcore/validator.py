@@ -420,8 +420,8 @@ class PolicyValidator(OAuth2Validator):
                 context_of(request).code_replayed = True
                 raise errors.InvalidGrantError(request=request)
             context_of(request).code_used = True
-        # Every grant type's access token is saved here: counted in the same transaction (none for
-        # client credentials, whose INSERT stands alone), so a token rolled back is not counted.
+        # Every stored token is saved here: counted once this transaction commits (in the table,
+        # within it, without Redis), so a token rolled back is not counted.
         count_issued(client_id=request.client.client_id, audience=decision.audience if decision else None)
         return saved
 
