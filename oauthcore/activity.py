@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 
-import redis
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
@@ -124,11 +123,26 @@ def _count_in_table(client_id: str, audience: str) -> None:
 # into the table (the Celery beat task, every minute; the console's dashboard before it reads).
 
 ACTIVITY_KEY = "activity:"
+PENDING_KEY = "activity:pending"  # the minutes with counts not flushed yet
+CLAIMED_KEY = "activity:claimed"  # the hashes a flush took and has not committed yet
 FIELD_SEPARATOR = "\x1f"  # a control character, in no client_id and no API identifier
 KEEP_UNFLUSHED_SECONDS = 7 * 86400  # a hash nobody flushed for a week is let go
+# One round trip per token: the count, and its minute noted as pending.
 _COUNT_SCRIPT = """
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+"""
+# A flush takes a minute's hash: no longer pending, renamed (increments arriving afterwards start a
+# new hash and note the minute again), and noted as claimed until its counts are committed.
+_CLAIM_SCRIPT = """
+redis.call('SREM', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('RENAME', KEYS[2], KEYS[3])
+redis.call('SADD', KEYS[4], KEYS[3])
+redis.call('EXPIRE', KEYS[4], ARGV[2])
+return 1
 """
 
 
@@ -137,18 +151,28 @@ def _redis():
     return backend, redis_client(backend)
 
 
-def _minute_key(backend, minute: int) -> str:
-    return backend.make_and_validate_key(f"{ACTIVITY_KEY}{minute}")
+def _key(backend, name: str) -> str:
+    return backend.make_and_validate_key(name)
+
+
+def _script(backend, client, name: str, source: str):
+    """A script registered once per backend client: EVALSHA afterwards."""
+    attribute = f"portcullis_{name}_script"
+    script = getattr(backend._cache, attribute, None)
+    if script is None:
+        script = client.register_script(source)
+        setattr(backend._cache, attribute, script)
+    return script
 
 
 def _count_in_redis(client_id: str, audience: str) -> bool:
     try:
         backend, client = _redis()
-        script = getattr(backend._cache, "portcullis_activity_script", None)
-        if script is None:  # registered once per backend client: EVALSHA afterwards
-            script = backend._cache.portcullis_activity_script = client.register_script(_COUNT_SCRIPT)
-        key = _minute_key(backend, int(time.time() // 60))
-        script(keys=[key], args=[f"{client_id}{FIELD_SEPARATOR}{audience}", KEEP_UNFLUSHED_SECONDS])
+        minute = int(time.time() // 60)
+        _script(backend, client, "activity_count", _COUNT_SCRIPT)(
+            keys=[_key(backend, f"{ACTIVITY_KEY}{minute}"), _key(backend, PENDING_KEY)],
+            args=[f"{client_id}{FIELD_SEPARATOR}{audience}", KEEP_UNFLUSHED_SECONDS, minute],
+        )
         return True
     except Exception:
         logger.warning("Redis unavailable: token counted in the database instead.", exc_info=True)
@@ -156,31 +180,30 @@ def _count_in_redis(client_id: str, audience: str) -> bool:
 
 
 def flush_token_activity(*, include_current_minute: bool = False) -> int:
-    """Add the counts kept in Redis to the table; the number of counts added.
+    """Add the counts kept in Redis to the table; the number of tokens added.
 
-    Each minute's hash is renamed first, so increments arriving meanwhile start a new one and
-    none is lost; it is deleted only once its counts are committed, and a renamed hash left by a
-    flush that failed is picked up by the next one."""
+    Only the pending minutes are read (no scan of the keyspace). A minute's hash is claimed first
+    (``_CLAIM_SCRIPT``), so no increment is lost; it is deleted only once its counts are committed,
+    and a claimed hash left by a flush that failed is flushed by the next one."""
     backend = caches[DEFAULT_CACHE_ALIAS]
     if not isinstance(backend, RedisCache):
         return 0
     backend, client = _redis()
-    current = _minute_key(backend, int(time.time() // 60))
-    prefix = _minute_key(backend, 0)[:-1]
-    added = 0
-    for raw_key in client.scan_iter(match=prefix + "*", count=500):
-        key = raw_key.decode()
-        minute_text, _, flushing = key[len(prefix) :].partition(":flushing:")
-        if not minute_text.isdigit() or (key == current and not include_current_minute):
+    claimed_set = _key(backend, CLAIMED_KEY)
+    current = int(time.time() // 60)
+    claim = _script(backend, client, "activity_claim", _CLAIM_SCRIPT)
+    for raw_minute in client.smembers(_key(backend, PENDING_KEY)):
+        minute = int(raw_minute)
+        if minute == current and not include_current_minute:
             continue
-        if not flushing:
-            claimed = f"{key}:flushing:{uuid.uuid4().hex}"
-            try:
-                client.rename(key, claimed)
-            except redis.ResponseError:  # flushed by someone else meanwhile
-                continue
-            key = claimed
-        at = datetime.fromtimestamp(int(minute_text) * 60, tz=UTC)
+        claimed = _key(backend, f"{ACTIVITY_KEY}{minute}:claimed:{uuid.uuid4().hex}")
+        keys = [_key(backend, PENDING_KEY), _key(backend, f"{ACTIVITY_KEY}{minute}"), claimed, claimed_set]
+        claim(keys=keys, args=[minute, KEEP_UNFLUSHED_SECONDS])
+    added = 0
+    for raw_key in client.smembers(claimed_set):
+        key = raw_key.decode()
+        minute = int(key.rsplit(":claimed:", 1)[0].rsplit(":", 1)[1])
+        at = datetime.fromtimestamp(minute * 60, tz=UTC)
         counts = []
         for field, value in client.hgetall(key).items():
             client_id, _, audience = field.decode().partition(FIELD_SEPARATOR)
@@ -188,6 +211,7 @@ def flush_token_activity(*, include_current_minute: bool = False) -> int:
         with transaction.atomic():
             add_token_activity(counts)
         client.delete(key)
+        client.srem(claimed_set, key)
         added += sum(count.issued for count in counts)
     return added
 
