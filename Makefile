@@ -25,7 +25,7 @@ help:
 	@echo "make install create $(VENV) and install Portcullis with its test dependencies"
 	@echo "make worker  a Celery worker (needs CELERY_BROKER_URL)"
 	@echo "make beat    Celery beat, the periodic task scheduler (needs CELERY_BROKER_URL)"
-	@echo "make bench   benchmark the token endpoint against untouched django-oauth-toolkit (see README.md)"
+	@echo "make bench   benchmark the token endpoint against untouched django-oauth-toolkit and oidc-provider (see README.md)"
 
 $(PY):
 	@echo "Creating $(VENV) with $(PYTHON)"
@@ -56,8 +56,15 @@ $(NODE_CLIENTS): tests/conformance/node/package.json tests/conformance/node/pack
 test: $(INSTALLED) $(NODE_CLIENTS)
 	@$(PY) -m pytest -q tests --ignore=tests/bench
 
-# The benchmark (not part of make test): PostgreSQL, gunicorn and wrk; BENCH_SCALE=1 adds the at-scale run.
-bench: $(INSTALLED)
+# The benchmark (not part of make test): PostgreSQL, wrk, Node.js for its peer (oidc-provider) and the
+# serving stacks of the `bench` extra; BENCH_SCALE=1 adds the at-scale run, BENCH_STACK picks the stack.
+BENCH_INSTALLED := $(VENV)/.installed-bench
+$(BENCH_INSTALLED): pyproject.toml $(INSTALLED)
+	@echo "Installing the benchmark's serving stacks into $(VENV)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	@touch $@
+
+bench: $(BENCH_INSTALLED)
 	@$(PY) tests/bench/run.py
 
 lint: $(INSTALLED)

@@ -22,7 +22,7 @@ class Measurement:
     p90_ms: float
     p99_ms: float
     failures: int  # wrong answers, socket errors and requests left without a code
-    server_cpu_ms: float  # per request: gunicorn workers plus the PostgreSQL processes serving them
+    server_cpu_ms: float  # per request: the server's workers plus the PostgreSQL processes serving them
 
     @property
     def rps(self) -> float:
@@ -39,7 +39,7 @@ def run_wrk(
     database_server_url: str,
     codes_file: str = "",
 ) -> Measurement:
-    backends = backend_pids(database_server_url, server.database)
+    backends = backend_pids(database_server_url, server.database) if server.database else []
     cpu_before = server.cpu_seconds(backends)
     command = [
         "wrk",

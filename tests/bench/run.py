@@ -1,11 +1,14 @@
-"""``make bench``: Portcullis against untouched django-oauth-toolkit, measured in one run.
+"""``make bench``: Portcullis against untouched django-oauth-toolkit and oidc-provider, in one run.
 
-Both projects run under gunicorn with the same settings against PostgreSQL, each on a database of
-its own (``portcullis_bench``, ``portcullis_bench_baseline``, recreated every run). wrk drives each
-scenario for a fixed time, in rounds that alternate Portcullis and the baseline so that a busy
-machine slows both alike; figures are medians over the rounds. With ``--scale``, a third database
+Both Django projects run on the same serving stack (``--stack``: gunicorn's sync or gthread
+workers, gunicorn with uvicorn's ASGI workers, or granian) with the same settings against
+PostgreSQL, each on a database of its own (``portcullis_bench``, ``portcullis_bench_baseline``,
+recreated every run); the peer, panva's oidc-provider, runs under Node's cluster module. wrk drives
+each scenario for a fixed time, in rounds that alternate the servers so that a busy machine slows
+all alike; figures are medians over the rounds. With ``--scale``, a third database
 (``portcullis_bench_scale``) is seeded by ``python -m tests.tools.seed_scale`` and the token scenarios run
-alternately on the empty and the seeded database.
+alternately on the empty and the seeded database. ``--compare-stacks`` instead runs the hello view,
+strict client credentials and introspection on every stack at once, alternating between them.
 
 Prints a table and writes every figure to tests/bench/results.json. Exit status: 0 when every
 target holds, 1 when one does not, 2 when a scenario got wrong answers (the figures are then void).
@@ -28,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench import machine, report
 from tests.bench.load import Measurement, run_wrk
-from tests.bench.scenarios import Scenario, baseline_scenarios, portcullis_scenarios
-from tests.bench.servers import BASELINE, PROJECT, Server, start
+from tests.bench.peer import start_peer
+from tests.bench.scenarios import Scenario, baseline_scenarios, peer_scenarios, portcullis_scenarios
+from tests.bench.servers import BASELINE, PROJECT, STACKS, Server, server_command, stack_env, start
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -41,6 +45,11 @@ class VoidRun(Exception):
 SCALE_SIZES = {"apps": 100_000, "client-grants": 200_000, "user-grants": 1_000_000, "tokens": 1_000_000}
 SCALE_SCENARIOS = ("client_credentials_strict", "introspection", "code_exchange")
 PERSISTENT_DOT = "dot_client_credentials_persistent"
+PEER = "oidc_provider_client_credentials"
+STACK_SCENARIOS = ("client_credentials_strict", "introspection")
+# Ports above --port: the DOT servers at +1 and +2, the at-scale Portcullis at +3, the peer at +4;
+# with --compare-stacks, each stack's Portcullis and baseline from +10 on, two ports a stack.
+PEER_PORT, STACK_PORTS = 4, 10
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,7 +60,26 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "3")))
     parser.add_argument("--connections", type=int, default=int(env("BENCH_CONNECTIONS", "8")))
     parser.add_argument("--threads", type=int, default=int(env("BENCH_THREADS", "2")), help="wrk threads")
-    parser.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "4")), help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=int(env("BENCH_WORKERS", "4")), help="server workers")
+    parser.add_argument(
+        "--stack",
+        choices=STACKS,
+        default=env("BENCH_STACK", "sync"),
+        help="how the Django projects are served: gunicorn sync workers (Connection: close), gunicorn gthread "
+        "workers (keep-alive), gunicorn with uvicorn's ASGI workers, or granian's WSGI interface",
+    )
+    parser.add_argument(
+        "--server-threads",
+        type=int,
+        default=int(env("BENCH_SERVER_THREADS", "2")),
+        help="threads per worker: gthread's --threads, granian's --blocking-threads",
+    )
+    parser.add_argument(
+        "--compare-stacks",
+        action="store_true",
+        default=env("BENCH_COMPARE_STACKS", "") not in ("", "0"),
+        help="run the hello view, strict client credentials and introspection on every stack, alternating",
+    )
     parser.add_argument(
         "--scale",
         type=float,
@@ -139,21 +167,27 @@ class Bench:
         self.tenants[name] = {**tenant, "env": env, "database": database}
         return env
 
-    def start_portcullis(self, name: str, port: int) -> None:
-        tenant = self.tenants[name]
+    def start_django(self, name: str, tenant: str, stack: str, port: int, extra_env: dict | None = None) -> None:
+        """Portcullis (tenant "portcullis" or "scale") or the baseline, served by ``stack`` on ``port``."""
+        portcullis = tenant != "baseline"
         self.servers[name] = start(
             name=name,
-            app="portal.wsgi:application",
-            cwd=PROJECT,
-            env=tenant["env"],
+            command=server_command(
+                stack, "portal" if portcullis else "baseline_project", port, self.args.workers, self.args.server_threads
+            ),
+            cwd=PROJECT if portcullis else BASELINE,
+            env={**self.tenants[tenant]["env"], **(extra_env or {}), **stack_env(stack)},
             port=port,
             workers=self.args.workers,
-            database=tenant["database"],
+            database=self.tenants[tenant]["database"],
             log_dir=self.workdir,
-            ready_path="/.well-known/jwks.json",
+            ready_path="/.well-known/jwks.json" if portcullis else "/hello",
         )
 
-    def setup(self) -> None:
+    def start_portcullis(self, name: str, port: int) -> None:
+        self.start_django(name, name, self.args.stack, port)
+
+    def prepare(self) -> None:
         args = self.args
         machine.log("Preparing the databases (portcullis_bench, portcullis_bench_baseline)")
         env = self.prepare_portcullis("portcullis", "portcullis_bench", args.port)
@@ -164,23 +198,21 @@ class Bench:
         self.django(["manage.py", "migrate", "--no-input", "-v", "0"], env=env, cwd=BASELINE)
         tenant = json.loads(self.django(["fixtures.py", "tenant"], env=env, cwd=BASELINE))
         self.tenants["baseline"] = {**tenant, "env": env, "database": "portcullis_bench_baseline"}
-        machine.log(f"Starting both servers (gunicorn, {args.workers} sync workers each)")
+
+    def setup(self) -> None:
+        args = self.args
+        self.prepare()
+        machine.log(f"Starting Portcullis and DOT ({args.workers} workers each, {report.stack_label(vars(args))})")
         self.start_portcullis("portcullis", args.port)
         # Untouched DOT as startproject configures it, and the same keeping its database connections.
-        for offset, (name, extra) in enumerate(
-            (("baseline", {}), ("baseline_persistent", {"BASELINE_CONN_MAX_AGE": "600"})), start=1
-        ):
-            self.servers[name] = start(
-                name=name,
-                app="baseline_project.wsgi:application",
-                cwd=BASELINE,
-                env={**env, **extra},
-                port=args.port + offset,
-                workers=args.workers,
-                database="portcullis_bench_baseline",
-                log_dir=self.workdir,
-                ready_path="/hello",
-            )
+        self.start_django("baseline", "baseline", args.stack, args.port + 1)
+        self.start_django(
+            "baseline_persistent", "baseline", args.stack, args.port + 2, {"BASELINE_CONN_MAX_AGE": "600"}
+        )
+        machine.log("Starting the peer, oidc-provider (Node's cluster, one worker per core)")
+        self.servers["oidc_provider"], self.tenants["oidc_provider"] = start_peer(
+            port=args.port + PEER_PORT, log_dir=self.workdir
+        )
 
     def codes_for(self, server: str, seconds: int) -> str:
         """A file of unused authorization codes for one run on ``server``."""
@@ -233,6 +265,7 @@ class Bench:
     def main_plan(self) -> list[tuple[str, Scenario, str]]:
         baseline = {s.key: s for s in baseline_scenarios(self.tenants["baseline"])}
         plan = [("hello", baseline["hello"], "baseline")]
+        plan += [(s.key, s, "oidc_provider") for s in peer_scenarios(self.tenants["oidc_provider"])]
         only = {key for key in self.args.only.split(",") if key}
         for scenario in portcullis_scenarios(self.tenants["portcullis"]):
             if only and scenario.key not in only:
@@ -279,7 +312,72 @@ class Bench:
             plan.append((f"{key}@scale", seeded[key], "scale"))
         return plan
 
+    # -- the stacks compared ------------------------------------------------------------------------
+
+    def setup_stacks(self) -> None:
+        self.prepare()
+        machine.log(f"Starting Portcullis and the hello view on every stack ({', '.join(STACKS)})")
+        for index, stack in enumerate(STACKS):
+            port = self.args.port + STACK_PORTS + 2 * index
+            self.start_django(f"portcullis@{stack}", "portcullis", stack, port)
+            self.start_django(f"baseline@{stack}", "baseline", stack, port + 1)
+
+    def stacks_plan(self) -> list[tuple[str, Scenario, str]]:
+        hello = next(s for s in baseline_scenarios(self.tenants["baseline"]) if s.key == "hello")
+        ours = {s.key: s for s in portcullis_scenarios(self.tenants["portcullis"])}
+        plan = []
+        for stack in STACKS:
+            plan.append((f"hello@{stack}", hello, f"baseline@{stack}"))
+            plan += [(f"{key}@{stack}", ours[key], f"portcullis@{stack}") for key in STACK_SCENARIOS]
+        return plan
+
+    def compare_stacks(self) -> int:
+        started = time.monotonic()
+        load_before = machine.load_average()
+        try:
+            self.setup_stacks()
+            self.measure_announced()
+            self.measure(self.stacks_plan())
+            memory = {name: server.worker_rss_mb() for name, server in self.servers.items()}
+        finally:
+            for server in self.servers.values():
+                server.stop()
+        results = report.build_stacks(
+            scenarios={key: self.summary(runs) for key, runs in self.runs.items()},
+            stacks=STACKS,
+            keys=("hello", *STACK_SCENARIOS),
+            labels={s.key: s.label for s in portcullis_scenarios(self.tenants["portcullis"])},
+            memory=memory,
+            settings=self.settings(load_before, started),
+        )
+        return self.write(results, report.stacks_table(results), status=0)
+
     # -- the whole run ------------------------------------------------------------------------------
+
+    def measure_announced(self) -> None:
+        args = self.args
+        machine.log(
+            f"Measuring: {args.rounds} rounds of {args.duration} s per scenario after {args.warmup} s of warm-up; "
+            f"wrk {args.threads} threads, {args.connections} connections"
+        )
+
+    def settings(self, load_before, started: float) -> dict:
+        args = self.args
+        return {
+            **{name: value for name, value in vars(args).items() if name != "database_server"},
+            "server": report.stack_label(vars(args)),
+            "cpus": os.cpu_count(),
+            "load_average_before": [round(v, 2) for v in load_before],
+            "load_average_after": [round(v, 2) for v in machine.load_average()],
+            "seconds": round(time.monotonic() - started),
+            "command": shlex.join(sys.argv),
+        }
+
+    def write(self, results: dict, table: str, *, status: int) -> int:
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        print(table)
+        print(f"\nEvery figure is in {RESULTS.relative_to(PROJECT)}.")
+        return status
 
     def summary(self, runs: list[Measurement]) -> dict:
         return {
@@ -300,10 +398,7 @@ class Bench:
         load_before = machine.load_average()
         try:
             self.setup()
-            machine.log(
-                f"Measuring: {args.rounds} rounds of {args.duration} s per scenario after {args.warmup} s of warm-up; "
-                f"wrk {args.threads} threads, {args.connections} connections"
-            )
+            self.measure_announced()
             self.measure(self.main_plan())
             memory = {name: server.worker_rss_mb() for name, server in self.servers.items()}
             scale = None
@@ -320,22 +415,13 @@ class Bench:
             scenarios={key: self.summary(runs) for key, runs in self.runs.items()},
             labels={key: scenario.label for key, scenario, _ in self.main_plan()},
             twins={s.key: s.twin for s in portcullis_scenarios(self.tenants["portcullis"])},
+            peer=PEER,
             memory=memory,
             scale=scale,
-            settings={
-                **{name: value for name, value in vars(args).items() if name != "database_server"},
-                "gunicorn": f"--workers {args.workers} --worker-class sync",
-                "cpus": os.cpu_count(),
-                "load_average_before": [round(v, 2) for v in load_before],
-                "load_average_after": [round(v, 2) for v in machine.load_average()],
-                "seconds": round(time.monotonic() - started),
-                "command": shlex.join(sys.argv),
-            },
+            settings=self.settings(load_before, started),
         )
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-        print(report.table(results))
-        print(f"\nEvery figure is in {RESULTS.relative_to(PROJECT)}.")
-        return 0 if all(target["met"] for target in results["targets"]) else 1
+        met = all(target["met"] for target in results["targets"])
+        return self.write(results, report.table(results), status=0 if met else 1)
 
 
 def main() -> int:
@@ -343,7 +429,8 @@ def main() -> int:
     machine.ensure_packages()
     machine.ensure_services()
     try:
-        return Bench(args).execute()
+        bench = Bench(args)
+        return bench.compare_stacks() if args.compare_stacks else bench.execute()
     except VoidRun as void:
         print(f"\nBenchmark void: {void}", file=sys.stderr)
         return 2

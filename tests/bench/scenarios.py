@@ -5,19 +5,22 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 FORM = "Content-Type: application/x-www-form-urlencoded"
+# An access token that is a JWT: three base64url parts (oidc-provider's compact JSON has no spaces).
+JWT_ACCESS_TOKEN = '"access_token":"[%w_%-]+%.[%w_%-]+%.[%w_%-]+"'
 
 
 @dataclass(frozen=True)
 class Scenario:
     key: str
     label: str
-    server: str  # "portcullis" or "baseline"
+    server: str  # "portcullis", "baseline" or "oidc_provider"
     path: str
     method: str = "GET"
     body: str = ""
     headers: tuple[str, ...] = ()
     expect_status: int = 200
     expect: str = ""  # a text the body (or a redirect's Location) must contain
+    expect_pattern: str = ""  # a Lua pattern the body must match as well
     uses_codes: bool = False  # the body takes a fresh authorization code per request ("{code}")
     twin: str | None = None  # the baseline scenario doing the same work with untouched DOT
 
@@ -29,6 +32,7 @@ class Scenario:
             "BENCH_HEADERS": "\n".join(self.headers),
             "BENCH_EXPECT_STATUS": str(self.expect_status),
             "BENCH_EXPECT": self.expect,
+            "BENCH_EXPECT_PATTERN": self.expect_pattern,
             "BENCH_CODES_FILE": codes_file if self.uses_codes else "",
             "BENCH_THREADS": str(threads),
         }
@@ -147,4 +151,21 @@ def portcullis_scenarios(tenant: dict) -> list[Scenario]:
         _authorize(
             "authorize", "authorize redirect, logged-in user, consent given", "portcullis", tenant, "dot_authorize"
         ),
+    ]
+
+
+def peer_scenarios(tenant: dict) -> list[Scenario]:
+    body = urlencode({"grant_type": "client_credentials", "resource": tenant["resource"], "scope": "read"})
+    return [
+        Scenario(
+            "oidc_provider_client_credentials",
+            "oidc-provider client credentials (JWT)",
+            "oidc_provider",
+            "/token",
+            "POST",
+            body,
+            (FORM, _basic(tenant)),
+            expect='"access_token"',
+            expect_pattern=JWT_ACCESS_TOKEN,
+        )
     ]

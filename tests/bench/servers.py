@@ -1,4 +1,4 @@
-"""The two servers under test, both under gunicorn with the same settings."""
+"""The servers under test: the Django projects on one serving stack with the same settings, and the peer."""
 
 import os
 import signal
@@ -21,7 +21,7 @@ BASELINE = Path(__file__).resolve().parent / "baseline"
 class Server:
     name: str
     port: int
-    database: str  # its database's name, to find the PostgreSQL processes serving it
+    database: str  # its database's name, to find the PostgreSQL processes serving it ("" for none)
     process: subprocess.Popen
     log: Path
     workers: list[int] = field(default_factory=list)
@@ -39,7 +39,7 @@ class Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # gunicorn: graceful shutdown
+            self.process.send_signal(signal.SIGTERM)  # a graceful shutdown for each of them
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -47,29 +47,63 @@ class Server:
                 self.process.wait()
 
 
-def gunicorn_command(app: str, port: int, workers: int) -> list[str]:
-    """The one set of server settings both projects run with."""
+STACKS = ("sync", "gthread", "uvicorn", "granian")
+
+
+def server_command(stack: str, project: str, port: int, workers: int, threads: int) -> list[str]:
+    """The one set of server settings every Django project of the run gets, on ``stack``.
+
+    ``sync``: gunicorn's sync workers, one request at a time and ``Connection: close`` on every
+    answer. ``gthread``: gunicorn's threaded workers, keep-alive. ``uvicorn``: gunicorn running
+    uvicorn's worker class over the project's ASGI application. ``granian``: granian's WSGI
+    interface, its own workers and blocking threads. ``project`` is the package holding
+    ``wsgi.py`` and ``asgi.py``.
+    """
+    bind = f"127.0.0.1:{port}"
+    if stack == "granian":
+        return [
+            *(sys.executable, "-m", "granian", "--interface", "wsgi", f"{project}.wsgi:application"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            *("--blocking-threads", str(threads), "--log-level", "warning"),
+        ]
+    worker_class = {"sync": ["sync"], "gthread": ["gthread", "--threads", str(threads)]}.get(stack)
+    interface = "wsgi"
+    if stack == "uvicorn":
+        worker_class, interface = ["uvicorn.workers.UvicornWorker"], "asgi"
+    if worker_class is None:
+        raise SystemExit(f"Unknown stack {stack!r}: one of {', '.join(STACKS)}.")
     return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        app,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "sync",
-        "--timeout",
-        "60",
-        "--log-level",
-        "warning",
+        *(sys.executable, "-m", "gunicorn", f"{project}.{interface}:application", "--bind", bind),
+        *("--workers", str(workers), "--worker-class", *worker_class),
+        *("--timeout", "60", "--log-level", "warning"),
     ]
 
 
+def stack_env(stack: str) -> dict[str, str]:
+    """What a stack changes in the projects' environment.
+
+    Under ASGI, Django keeps a connection per request context rather than per thread, so persistent
+    connections pile up until PostgreSQL refuses more; Django's documentation says to turn them off
+    there (and to pool instead, which the projects' settings do not configure).
+    """
+    if stack == "uvicorn":
+        return {"DATABASE_CONN_MAX_AGE": "0", "BASELINE_CONN_MAX_AGE": "0"}
+    return {}
+
+
 def start(
-    *, name: str, app: str, cwd: Path, env: dict, port: int, workers: int, database: str, log_dir: Path, ready_path: str
+    *,
+    name: str,
+    command: list[str],
+    cwd: Path,
+    env: dict,
+    port: int,
+    workers: int,
+    database: str,
+    log_dir: Path,
+    ready_path: str,
 ) -> Server:
+    """Start ``command``, wait until ``ready_path`` answers 200 and ``workers`` children run."""
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise SystemExit(
@@ -77,7 +111,7 @@ def start(
             )
     log = log_dir / f"{name}.log"
     process = subprocess.Popen(
-        gunicorn_command(app, port, workers),
+        command,
         cwd=cwd,
         env={**os.environ, **env},
         stdout=log.open("w"),

@@ -1,6 +1,7 @@
 -- One benchmark scenario for wrk, described by environment variables (set by tests/bench/run.py):
 --   BENCH_METHOD, BENCH_PATH, BENCH_BODY, BENCH_HEADERS ("Name: value" lines),
 --   BENCH_EXPECT_STATUS and BENCH_EXPECT (a text the body, or a redirect's Location, must hold),
+--   BENCH_EXPECT_PATTERN (a Lua pattern the body, or the Location, must match too),
 --   BENCH_CODES_FILE: one authorization code a line; "{code}" in the body takes the next unused one.
 -- Every answer is checked: a fast error must never pass for a fast success.
 
@@ -25,6 +26,8 @@ function init(args)
   expect_status = tonumber(os.getenv("BENCH_EXPECT_STATUS") or "200")
   expect = os.getenv("BENCH_EXPECT")
   if expect == "" then expect = nil end
+  expect_pattern = os.getenv("BENCH_EXPECT_PATTERN")
+  if expect_pattern == "" then expect_pattern = nil end
   local file = os.getenv("BENCH_CODES_FILE")
   if file and file ~= "" then
     -- Each thread takes every n-th code, so no two threads ever send the same one.
@@ -54,10 +57,12 @@ end
 function response(status, response_headers, response_body)
   if status ~= expect_status then
     bad = bad + 1
-  elseif expect then
+  elseif expect or expect_pattern then
     local seen = response_body
     if status >= 300 and status < 400 then seen = response_headers["Location"] or "" end
-    if not seen:find(expect, 1, true) then bad = bad + 1 end
+    if (expect and not seen:find(expect, 1, true)) or (expect_pattern and not seen:find(expect_pattern)) then
+      bad = bad + 1
+    end
   end
 end
 
