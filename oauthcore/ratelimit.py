@@ -74,16 +74,43 @@ def hit(scope: str, key: str, rate: Rate, *, now: float | None = None) -> Verdic
 
     A refused request is counted too, so a client that keeps hammering stays refused.
     """
-    now = time.time() if now is None else now
-    window, offset = divmod(now, rate.period)
-    window = int(window)
-    current_key = _window_key(scope, key, window)
-    previous_key = _window_key(scope, key, window - 1)
+    at = window_of(scope, key, rate, now=now)
     try:
-        current, previous = _count(current_key, previous_key, ttl=rate.period * 2 + 1)
+        current, previous = _count(at.current_key, at.previous_key, ttl=at.ttl)
     except Exception:  # the cache is down: let the request through, and say so
         logger.warning("Rate limiter unavailable for %s; request allowed.", scope, exc_info=True)
         return Verdict(True)
+    return verdict(current, previous, at.offset, rate)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where one request for ``key`` is counted now: the keys of the current and the previous
+    window (before the cache's prefix), how far into the current one it is, and how much of the
+    previous one still weighs."""
+
+    current_key: str
+    previous_key: str
+    offset: float
+    overlap: float
+    ttl: int
+
+
+def window_of(scope: str, key: str, rate: Rate, *, now: float | None = None) -> Window:
+    now = time.time() if now is None else now
+    window, offset = divmod(now, rate.period)
+    window = int(window)
+    return Window(
+        _window_key(scope, key, window),
+        _window_key(scope, key, window - 1),
+        offset,
+        1 - offset / rate.period,
+        rate.period * 2 + 1,
+    )
+
+
+def verdict(current: int, previous: int, offset: float, rate: Rate) -> Verdict:
+    """The sliding window's answer for a request counted as the ``current``-th of its window."""
     overlap = 1 - offset / rate.period
     if previous * overlap + current <= rate.limit:
         return Verdict(True)

@@ -171,7 +171,11 @@ class PolicyValidator(OAuth2Validator):
         raise PortcullisError(decision, request)
 
     def _decide(self, request, flow: Flow, inputs: DecisionInputs, target: Target) -> Decision:
-        decision = inputs.decide(flow)
+        return self.act_on(inputs.decide(flow), request, flow, inputs, target)
+
+    def act_on(self, decision: Decision, request, flow: Flow, inputs: DecisionInputs | None, target) -> Decision:
+        """A denial audited and raised as its OAuth error; an allowed decision kept in the
+        request's context (scopes, audience, lifetime) for the later hooks and the token."""
         if decision.denied:
             self._deny(decision, request, flow)
         context = context_of(request)
@@ -240,6 +244,13 @@ class PolicyValidator(OAuth2Validator):
         flow = FLOWS_BY_GRANT_TYPE.get(request.grant_type) or Flow.AUTHORIZE
         if flow is Flow.DEVICE_CODE and request_param(request, "device_code"):
             return self._validate_device_poll(request)
+        inputs, target = self.request_decision_inputs(request, flow, scopes)
+        decision = self._decide(request, flow, inputs, target)
+        request.scopes = sorted(decision.scopes)
+        return True
+
+    def request_decision_inputs(self, request, flow: Flow, scopes) -> tuple[DecisionInputs, Target]:
+        """What the decision reads for a request that names its API (authorize, client credentials)."""
         target, source = self._target(request, None, flow.subject_type)
         inputs = request_inputs(
             client_facts(request.client),
@@ -251,9 +262,7 @@ class PolicyValidator(OAuth2Validator):
             code_challenge_method=request.code_challenge_method,
             redirect_uri=request.redirect_uri,
         )
-        decision = self._decide(request, flow, inputs, target)
-        request.scopes = sorted(decision.scopes)
-        return True
+        return inputs, target
 
     # -- the authorization code: read once per request --------------------------------------
     # oauthlib asks about the code up to six times per exchange (scopes, the code itself, the PKCE

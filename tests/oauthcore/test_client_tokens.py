@@ -266,3 +266,22 @@ def test_userinfo_tells_a_client_token_it_lacks_openid_and_a_revoked_one_it_is_i
     client.post("/oauth/revoke", {"token": token}, **basic(oauth_tenant.m2m))
     revoked = client.get("/userinfo", **bearer)
     assert revoked.status_code == 401 and 'error="invalid_token"' in revoked["WWW-Authenticate"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_short_path_keeps_the_rate_limit_and_counts_only_tokens_issued(client, oauth_tenant, settings):
+    """RFC 6585 §4: over the client's limit, 429 with Retry-After, in the OAuth error shape; the
+    refused request issues (and counts) no token."""
+    from oauthcore.activity import flush_token_activity
+    from oauthcore.models import TokenActivity
+
+    settings.PORTCULLIS = {**settings.PORTCULLIS, "RATE_LIMITS": {"token": "2/m"}}
+    token_for(client, oauth_tenant)
+    token_for(client, oauth_tenant)
+    body = urlencode({"grant_type": "client_credentials", "audience": oauth_tenant.api.identifier})
+    refused = client.post("/oauth/token", body, content_type=FORM, **basic(oauth_tenant.m2m))
+    assert refused.status_code == 429 and refused.json()["error"] == "too_many_requests"
+    assert int(refused["Retry-After"]) >= 1 and refused["Cache-Control"] == "no-store"
+    flush_token_activity(include_current_minute=True)
+    issued = TokenActivity.objects.filter(client_id=oauth_tenant.m2m.application.client_id)
+    assert sum(row.issued for row in issued) == 2
