@@ -303,9 +303,13 @@ class HAProxy:
         return (
             "global\n"
             "    maxconn 2000\n"
+            # One line per request in haproxy.log (stdout), with how each one ended.
+            "    log stdout format raw local0\n"
             f"    stats socket {self.socket} mode 600 level admin\n"
             "defaults\n"
             "    mode http\n"
+            "    log global\n"
+            "    option httplog\n"
             "    timeout connect 2s\n"
             "    timeout client 30s\n"
             "    timeout server 30s\n"
@@ -326,6 +330,9 @@ class HAProxy:
             "    http-check send meth GET uri /.well-known/jwks.json ver HTTP/1.1 hdr Host 127.0.0.1\n"
             "    http-check expect status 200\n"
             "    default-server inter 1s fall 2 rise 2\n"
+            # A dead node refuses the check's connection at once (out after two checks, ~2 s); a
+            # live one under load may take a few seconds to answer and must not be taken out.
+            "    timeout check 5s\n"
             f"{servers}"
         )
 
