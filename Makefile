@@ -75,6 +75,7 @@ beat: $(INSTALLED)
 
 # Not part of make test: starts its own throwaway PostgreSQL cluster, Redis and SMTP sink on
 # loopback, runs gunicorn and a Celery worker under load, restarts PostgreSQL and kills the worker.
+# SOAK_MODE=cluster: three nodes behind HAProxy, PostgreSQL through PgBouncer (tests/soak/cluster.py).
 SOAK_MODE ?= single
 soak: $(INSTALLED)
 ifeq ($(SOAK_MODE),cluster)
