@@ -22,6 +22,7 @@ help:
 	@echo "make test    run the test suite (SQLite and eager tasks unless DATABASE_URL/CELERY_BROKER_URL are set)"
 	@echo "make lint    ruff check, and lint-imports: the layers' import contracts (pyproject.toml)"
 	@echo "make soak    load and faults: 50 clients for 60 s while PostgreSQL restarts and the worker dies (about 2 minutes)"
+	@echo "             SOAK_MODE=cluster: three nodes behind HAProxy and PgBouncer; a node dies, a key rotates, limits count once"
 	@echo "make install create $(VENV) and install Portcullis with its test dependencies"
 	@echo "make worker  a Celery worker (needs CELERY_BROKER_URL)"
 	@echo "make beat    Celery beat, the periodic task scheduler (needs CELERY_BROKER_URL)"
@@ -81,5 +82,12 @@ beat: $(INSTALLED)
 
 # Not part of make test: starts its own throwaway PostgreSQL cluster, Redis and SMTP sink on
 # loopback, runs gunicorn and a Celery worker under load, restarts PostgreSQL and kills the worker.
+# SOAK_MODE=cluster: three nodes behind HAProxy, PostgreSQL through PgBouncer (tests/soak/cluster.py).
+SOAK_MODE ?= single
 soak: $(INSTALLED)
+ifeq ($(SOAK_MODE),cluster)
+	@for tool in haproxy pgbouncer; do test -x /usr/sbin/$$tool || { echo "make soak SOAK_MODE=cluster needs /usr/sbin/$$tool: apt-get install haproxy pgbouncer"; exit 2; }; done
+	@$(PY) -m tests.soak.run --cluster
+else
 	@$(PY) -m tests.soak.run
+endif

@@ -117,8 +117,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Parameters sent apart from the SQL, and statements a connection has run five times prepared:
     # PostgreSQL then skips parsing and planning them (the token endpoint's run on every request).
     # Off behind a pooler that cannot keep prepared statements (PgBouncer before 1.21, transaction mode).
-    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    # DATABASE_POOLER=transaction: behind a pooler that hands each transaction its own server
+    # connection, a prepared statement or a cursor opened in one transaction is gone in the next.
+    transaction_pooler = env_str("DATABASE_POOLER") == "transaction"
+    if env_bool("DATABASE_PREPARED_STATEMENTS", not transaction_pooler):
         options.update(server_side_binding=True, prepare_threshold=5)
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = transaction_pooler
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-oauth-toolkit warns that http redirect URIs are allowed. They are on purpose: native apps

@@ -54,7 +54,7 @@ class ThrowawayPostgres:
         self.port = free_port()
         self.log = root / "postgres.log"
         # initdb refuses to run as root: the cluster then belongs to the postgres account.
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.as_user = as_postgres_account()
 
     def _run(self, *args, check=True):
         return subprocess.run([*self.as_user, *args], check=check, capture_output=True, text=True, timeout=120)
@@ -210,3 +210,159 @@ def temporary_root() -> Path:
 
 def python() -> str:
     return sys.executable
+
+
+def gunicorn(port: int, workers: int = 3) -> list[str]:
+    """The command line of one web node (gthread workers, as deployed)."""
+    return [
+        python(),
+        "-m",
+        "gunicorn",
+        "portal.wsgi",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        str(workers),
+        "-k",
+        "gthread",
+        "--threads",
+        "8",
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "5",
+    ]
+
+
+def as_postgres_account() -> list[str]:
+    """PostgreSQL's tools and PgBouncer refuse to run as root: then they run as postgres."""
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+class PgBouncer:
+    """Debian's PgBouncer in transaction mode in front of the throwaway cluster, on a free port."""
+
+    binary = "/usr/sbin/pgbouncer"
+
+    def __init__(self, root: Path, postgres: ThrowawayPostgres, pool_size: int = 40):
+        self.root, self.postgres, self.pool_size = root, postgres, pool_size
+        self.port = free_port()
+        self.process = None
+
+    def start(self) -> None:
+        userlist = self.root / "pgbouncer-users.txt"
+        userlist.write_text('"postgres" ""\n')
+        ini = self.root / "pgbouncer.ini"
+        ini.write_text(
+            "[databases]\n"
+            f"portcullis = host=127.0.0.1 port={self.postgres.port} dbname=portcullis user=postgres\n"
+            "[pgbouncer]\n"
+            "listen_addr = 127.0.0.1\n"
+            f"listen_port = {self.port}\n"
+            "unix_socket_dir =\n"
+            "auth_type = trust\n"
+            f"auth_file = {userlist}\n"
+            "pool_mode = transaction\n"
+            f"default_pool_size = {self.pool_size}\n"
+            "max_client_conn = 1000\n"
+            # Parameters libpq may send at startup that PgBouncer does not track itself.
+            "ignore_startup_parameters = extra_float_digits,options\n"
+        )
+        for path in (userlist, ini):
+            path.chmod(0o644)
+        log = open(self.root / "pgbouncer.log", "ab")  # noqa: SIM115  (kept open by the child)
+        self.process = subprocess.Popen(
+            [*as_postgres_account(), self.binary, str(ini)], stdout=log, stderr=subprocess.STDOUT
+        )
+        wait_until("PgBouncer", lambda: port_open(self.port), 20)
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/portcullis"
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+class HAProxy:
+    """Debian's HAProxy on a loopback port, round robin over the nodes, health-checked on the
+    JWKS (a node that cannot read its database or keys answers it with an error)."""
+
+    binary = "/usr/sbin/haproxy"
+
+    def __init__(self, root: Path, node_ports: list[int]):
+        self.root, self.node_ports = root, node_ports
+        self.port = free_port()
+        self.socket = root / "haproxy.sock"
+        self.process = None
+
+    def config(self) -> str:
+        servers = "".join(
+            f"    server node{n} 127.0.0.1:{port} check\n" for n, port in enumerate(self.node_ports, start=1)
+        )
+        return (
+            "global\n"
+            "    maxconn 2000\n"
+            # One line per request in haproxy.log (stdout), with how each one ended.
+            "    log stdout format raw local0\n"
+            f"    stats socket {self.socket} mode 600 level admin\n"
+            "defaults\n"
+            "    mode http\n"
+            "    log global\n"
+            "    option httplog\n"
+            "    timeout connect 2s\n"
+            "    timeout client 30s\n"
+            "    timeout server 30s\n"
+            "    option http-keep-alive\n"
+            # A request whose connection to a node failed never reached it: safe to send elsewhere,
+            # whatever its method. An empty answer may mean a POST that ran and died before replying:
+            # only a GET (or HEAD) is retried then; a registration or a token request never is.
+            "    retries 1\n"
+            "    option redispatch\n"
+            "    retry-on conn-failure empty-response\n"
+            "frontend portcullis\n"
+            f"    bind 127.0.0.1:{self.port}\n"
+            "    default_backend nodes\n"
+            "backend nodes\n"
+            "    balance roundrobin\n"
+            "    http-request disable-l7-retry unless METH_GET\n"
+            "    option httpchk\n"
+            "    http-check send meth GET uri /.well-known/jwks.json ver HTTP/1.1 hdr Host 127.0.0.1\n"
+            "    http-check expect status 200\n"
+            "    default-server inter 1s fall 2 rise 2\n"
+            # A dead node refuses the check's connection at once (out after two checks, ~2 s); a
+            # live one under load may take a few seconds to answer and must not be taken out.
+            "    timeout check 5s\n"
+            f"{servers}"
+        )
+
+    def start(self) -> None:
+        path = self.root / "haproxy.cfg"
+        path.write_text(self.config())
+        check = subprocess.run([self.binary, "-c", "-f", str(path)], capture_output=True, text=True, timeout=20)
+        if check.returncode:
+            raise RuntimeError(f"HAProxy refused its configuration: {check.stdout}{check.stderr}")
+        log = open(self.root / "haproxy.log", "ab")  # noqa: SIM115  (kept open by the child)
+        self.process = subprocess.Popen([self.binary, "-db", "-f", str(path)], stdout=log, stderr=subprocess.STDOUT)
+        wait_until("HAProxy", lambda: port_open(self.port) and self.socket.exists(), 20)
+
+    def status(self) -> dict[str, str]:
+        """Each node's status as HAProxy sees it (UP, DOWN, "UP 1/2", ...), from its stats socket."""
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(2)
+            sock.connect(str(self.socket))
+            sock.sendall(b"show stat\n")
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        lines = data.decode().splitlines()
+        header = lines[0].lstrip("# ").split(",")
+        rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
+        return {row["svname"]: row["status"] for row in rows if row.get("pxname") == "nodes"}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        stop(self.process)

@@ -11,6 +11,9 @@ the audit chain is intact; that the interrupted email was delivered exactly once
 Everything it starts is its own and on loopback: a throwaway PostgreSQL cluster (never the
 machine's shared server), a Redis server, the sink. ``SOAK_SECONDS`` and ``SOAK_CLIENTS`` change
 the duration and the number of clients. Exit status 1 when a check fails.
+
+``--cluster`` (or ``SOAK_MODE=cluster``): three nodes behind HAProxy and PgBouncer instead, see
+``tests.soak.cluster``.
 """
 
 import os
@@ -27,6 +30,7 @@ from tests.soak.infrastructure import (
     ThrowawayPostgres,
     ThrowawayRedis,
     free_port,
+    gunicorn,
     python,
     temporary_root,
     wait_until,
@@ -300,24 +304,7 @@ def main() -> int:
         tenant = make_tenant(base_url)
         web = Process(
             "gunicorn",
-            [
-                python(),
-                "-m",
-                "gunicorn",
-                "portal.wsgi",
-                "-b",
-                f"127.0.0.1:{web_port}",
-                "-w",
-                "3",
-                "-k",
-                "gthread",
-                "--threads",
-                "8",
-                "--timeout",
-                "60",
-                "--graceful-timeout",
-                "5",
-            ],
+            gunicorn(web_port),
             env,
             root,
         )
@@ -464,5 +451,13 @@ def report(load, faults, email_count, email_row, sink, problems, audit_entries, 
     return 0 if not failures else 1
 
 
+def cluster_mode() -> bool:
+    return "--cluster" in sys.argv[1:] or os.environ.get("SOAK_MODE", "single") == "cluster"
+
+
 if __name__ == "__main__":
+    if cluster_mode():
+        from tests.soak.cluster import main as cluster_main
+
+        sys.exit(cluster_main())
     sys.exit(main())
