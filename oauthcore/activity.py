@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from oauthcore.audit import storable_text
 from oauthcore.models import TokenActivity
-from oauthcore.shared_cache import redis_client
+from oauthcore.shared_cache import redis_client, registered_script
 
 logger = logging.getLogger(__name__)
 
@@ -155,21 +155,11 @@ def _key(backend, name: str) -> str:
     return backend.make_and_validate_key(name)
 
 
-def _script(backend, client, name: str, source: str):
-    """A script registered once per backend client: EVALSHA afterwards."""
-    attribute = f"portcullis_{name}_script"
-    script = getattr(backend._cache, attribute, None)
-    if script is None:
-        script = client.register_script(source)
-        setattr(backend._cache, attribute, script)
-    return script
-
-
 def _count_in_redis(client_id: str, audience: str) -> bool:
     try:
-        backend, client = _redis()
+        backend = caches[DEFAULT_CACHE_ALIAS]
         minute = int(time.time() // 60)
-        _script(backend, client, "activity_count", _COUNT_SCRIPT)(
+        registered_script(backend, "activity_count", _COUNT_SCRIPT)(
             keys=[_key(backend, f"{ACTIVITY_KEY}{minute}"), _key(backend, PENDING_KEY)],
             args=[f"{client_id}{FIELD_SEPARATOR}{audience}", KEEP_UNFLUSHED_SECONDS, minute],
         )
@@ -191,7 +181,7 @@ def flush_token_activity(*, include_current_minute: bool = False) -> int:
     backend, client = _redis()
     claimed_set = _key(backend, CLAIMED_KEY)
     current = int(time.time() // 60)
-    claim = _script(backend, client, "activity_claim", _CLAIM_SCRIPT)
+    claim = registered_script(backend, "activity_claim", _CLAIM_SCRIPT)
     for raw_minute in client.smembers(_key(backend, PENDING_KEY)):
         minute = int(raw_minute)
         if minute == current and not include_current_minute:

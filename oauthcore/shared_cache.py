@@ -21,3 +21,14 @@ def redis_client(backend: RedisCache):
     if client is None:
         client = backend._cache.portcullis_client = backend._cache.get_client(write=True)
     return client
+
+
+def registered_script(backend: RedisCache, name: str, source: str):
+    """A Lua script registered once per backend client (its SHA computed locally; EVALSHA loads it
+    on first use), kept with ``backend`` under ``name``."""
+    attribute = f"portcullis_{name}_script"
+    script = getattr(backend._cache, attribute, None)
+    if script is None:
+        script = redis_client(backend).register_script(source)
+        setattr(backend._cache, attribute, script)
+    return script

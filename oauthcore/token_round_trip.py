@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from oauthcore import activity, ratelimit
 from oauthcore.policy_cache import SHARED_STAMP_KEY
-from oauthcore.shared_cache import redis_backend, redis_client
+from oauthcore.shared_cache import redis_backend, registered_script
 
 # KEYS: stamp, rate window now, rate window before, the minute's activity hash, pending minutes.
 # ARGV: the stamp used, the window's TTL, count the token (1/0), overlap, limit, activity field,
@@ -59,10 +59,7 @@ def count_token_request(
     window = ratelimit.window_of(scope, client_id, rate, now=now)
     minute = int(now // 60)
     try:
-        client = redis_client(backend)
-        script = getattr(backend._cache, "portcullis_token_script", None)
-        if script is None:
-            script = backend._cache.portcullis_token_script = client.register_script(_SCRIPT)
+        script = registered_script(backend, "token", _SCRIPT)
         keys = [
             backend.make_and_validate_key(SHARED_STAMP_KEY),
             backend.make_and_validate_key(window.current_key),

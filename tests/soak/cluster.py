@@ -21,7 +21,6 @@ import base64
 import json
 import os
 import shutil
-import threading
 import time
 from collections import Counter
 
@@ -245,15 +244,11 @@ def main() -> int:
         log(f"{NODES} nodes behind {haproxy.url}: " + ", ".join(f"{n.name} :{n.port}" for n in nodes))
         log(f"{CLIENTS} clients for {SECONDS:.0f} s")
 
-        from tests.soak.load import Load
+        from tests.soak.load import load_with_faults
 
-        load = Load(tenant, CLIENTS)
         started = time.time()
         faults = Faults(haproxy, nodes, tenant, started)
-        injector = threading.Thread(target=faults.run, daemon=True)
-        injector.start()
-        load.run(SECONDS)
-        injector.join(120)
+        load = load_with_faults(tenant, CLIENTS, SECONDS, faults, join_timeout=120)
         log("load finished; checking the ledger")
         problems, audit_entries = check_ledger(load.ledger)
         log(f"rate-limit phase: nodes restarted with RATE_LIMIT_TOKEN={RATE_LIMIT}/m")

@@ -222,6 +222,17 @@ class Load:
 
 
 @dataclass
+def load_with_faults(tenant, clients: int, seconds: float, faults, *, join_timeout: float) -> "Load":
+    """Run ``clients`` for ``seconds`` while ``faults.run`` injects its faults in a thread of its
+    own; the finished load, its ledger ready to check."""
+    load = Load(tenant, clients)
+    injector = threading.Thread(target=faults.run, daemon=True)
+    injector.start()
+    load.run(seconds)
+    injector.join(join_timeout)
+    return load
+
+
 class ClientState:
     n: int
     session: requests.Session

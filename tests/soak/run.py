@@ -20,7 +20,6 @@ import os
 import secrets
 import shutil
 import sys
-import threading
 import time
 from collections import Counter
 
@@ -336,15 +335,11 @@ def main() -> int:
         wait_until("gunicorn", lambda: _healthy(requests, base_url), 60)
         log(f"serving on {base_url}; {CLIENTS} clients for {SECONDS:.0f} s")
 
-        from tests.soak.load import Load
+        from tests.soak.load import load_with_faults
 
-        load = Load(tenant, CLIENTS)
         started = time.time()
         faults = Faults(postgres, worker, sink, started)
-        injector = threading.Thread(target=faults.run, daemon=True)
-        injector.start()
-        load.run(SECONDS)
-        injector.join(60)
+        load = load_with_faults(tenant, CLIENTS, SECONDS, faults, join_timeout=60)
         log("load finished; checking")
         email_count, email_row = deliver_lost_email(faults, sink) if faults.email else (0, None)
         problems, audit_entries = check_ledger(load.ledger)
