@@ -112,8 +112,9 @@ def create_signing_key() -> SigningKey:
 def clear_cache() -> None:
     with _cache_lock:
         _cache.update(key=None, loaded_at=0.0, stamp=None)
-    _public_keys.clear()
-    _public_keys_read_at[0] = float("-inf")
+    with _public_keys_lock:
+        _public_keys.clear()
+        _public_keys_read.update(at=float("-inf"), stamp=None)
 
 
 def active_signing_key(stamp: str | None = None) -> ActiveKey:
@@ -155,21 +156,36 @@ def published_keys() -> list[dict]:
 
 # Public keys by kid, for checking tokens this server signed. A key is kept once read: a token it
 # signed stays checkable until it expires, and expiry is checked apart. An unknown kid (a key
-# rotated in on another node) reloads the published keys, at most once per second, so a flood of
-# made-up kids cannot turn into a flood of queries.
+# rotated in on another node) reloads the published keys when the shared policy stamp changed since
+# the last reload (a rotation changes it), else at most once per second, so a flood of made-up kids
+# cannot turn into a flood of queries.
 _public_keys: dict[str, object] = {}
-_public_keys_read_at = [float("-inf")]
+_public_keys_read: dict = {"at": float("-inf"), "stamp": None}
+_public_keys_lock = threading.Lock()
 UNKNOWN_KID_RELOAD_SECONDS = 1.0
 
 
 def verification_key(kid: str):
-    """The public key ``kid`` names (a ``cryptography`` RSA key), or None if this server never published it."""
+    """The public key ``kid`` names (a ``cryptography`` RSA key), or None if this server never published it.
+
+    The reload holds a lock, so that a thread arriving meanwhile (a threaded worker's first
+    requests) waits for its result instead of finding nothing and calling a good token unknown."""
+    from oauthcore.policy_cache import shared_stamp
+
     key = _public_keys.get(kid)
-    if key is None and time.monotonic() - _public_keys_read_at[0] >= UNKNOWN_KID_RELOAD_SECONDS:
-        _public_keys_read_at[0] = time.monotonic()
-        for public in published_keys():
-            _public_keys.setdefault(public["kid"], jwk.JWK(**public).get_op_key("verify"))
+    if key is not None:
+        return key
+    with _public_keys_lock:
         key = _public_keys.get(kid)
+        if key is not None:
+            return key
+        stamp = shared_stamp()
+        stale = stamp is not None and stamp != _public_keys_read["stamp"]
+        if stale or time.monotonic() - _public_keys_read["at"] >= UNKNOWN_KID_RELOAD_SECONDS:
+            for public in published_keys():
+                _public_keys.setdefault(public["kid"], jwk.JWK(**public).get_op_key("verify"))
+            _public_keys_read.update(at=time.monotonic(), stamp=stamp)
+            key = _public_keys.get(kid)
     return key
 
 

@@ -22,6 +22,7 @@ class Measurement:
     p90_ms: float
     p99_ms: float
     failures: int  # wrong answers, socket errors and requests left without a code
+    failure_kinds: str  # what the failures were, e.g. "bad 1, read 2"
     server_cpu_ms: float  # per request: the server's workers plus the PostgreSQL processes serving them
 
     @property
@@ -60,6 +61,8 @@ def run_wrk(
     errors = result["errors"]
     failures = result["bad"] + result["exhausted"] + errors["connect"] + errors["read"] + errors["write"]
     failures += errors["timeout"]
+    kinds = {"bad": result["bad"], "exhausted": result["exhausted"], **errors}
+    kinds.pop("status")  # wrk's own count of statuses >= 400: "bad" already counts every unexpected one
     requests = result["requests"]
     return Measurement(
         requests=requests,
@@ -68,5 +71,6 @@ def run_wrk(
         p90_ms=result["p90_us"] / 1000,
         p99_ms=result["p99_us"] / 1000,
         failures=failures,
+        failure_kinds=", ".join(f"{kind} {count}" for kind, count in kinds.items() if count),
         server_cpu_ms=cpu * 1000 / requests if requests else 0.0,
     )

@@ -245,7 +245,8 @@ class Bench:
             log = self.servers[server].log
             raise VoidRun(
                 f"{scenario.key} on {server}: {measurement.failures} of {measurement.requests} requests failed "
-                f"(wrong status or answer, or socket errors); its figures would be void. Server log: {log}"
+                f"({measurement.failure_kinds}; bad: a wrong status or answer, the rest: socket errors); "
+                f"its figures would be void. Server log: {log}"
             )
         return measurement
 

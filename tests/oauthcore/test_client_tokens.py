@@ -11,10 +11,13 @@ oauthlib's: both must answer alike.
 import base64
 import dataclasses
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import pytest
+import requests
 
 from oauthcore.access_tokens import jti_issued_ms
 from oauthcore.audit import Actor
@@ -204,6 +207,45 @@ def test_after_a_key_rotation_new_tokens_use_the_new_key_and_old_ones_stay_good(
     assert header_of(new)["kid"] == new_key.kid != header_of(old)["kid"]
     assert introspect(client, oauth_tenant, old)["active"] is True
     assert introspect(client, oauth_tenant, new)["active"] is True
+
+
+def test_a_key_rotated_in_just_after_a_reload_is_accepted_at_once(client, oauth_tenant):
+    """A made-up kid makes this process re-read the published keys; a rotation a moment later
+    must not wait out the reload's rate limit: the rotation changed the shared stamp."""
+    token = token_for(client, oauth_tenant)["access_token"]
+    _header, claims, signature = token.split(".")
+    made_up = base64.urlsafe_b64encode(json.dumps({**header_of(token), "kid": "made-up"}).encode()).rstrip(b"=")
+    assert introspect(client, oauth_tenant, f"{made_up.decode()}.{claims}.{signature}") == {"active": False}
+    rotate_signing_key(actor=Actor.system("test"))
+    assert introspect(client, oauth_tenant, token_for(client, oauth_tenant)["access_token"])["active"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_checks_of_a_new_key_all_find_it(live_server, oauth_tenant):
+    """A threaded server (this live server, gunicorn's gthread workers) meets a new key on several
+    requests at once: each must wait for the one reload, not call a good token inactive."""
+    rotate_signing_key(actor=Actor.system("test"))
+    body = {"grant_type": "client_credentials", "audience": oauth_tenant.api.identifier}
+    m2m, api_client = oauth_tenant.m2m, oauth_tenant.api_client
+    with requests.Session() as session:
+        issued = session.post(
+            f"{live_server.url}/oauth/token", data=body, auth=(m2m.application.client_id, m2m.client_secret)
+        )
+    token = issued.json()["access_token"]
+    at_once = threading.Barrier(12)
+
+    def check(_n) -> bool:
+        at_once.wait(timeout=10)
+        answer = requests.post(
+            f"{live_server.url}/oauth/introspect",
+            data={"token": token},
+            auth=(api_client.application.client_id, api_client.client_secret),
+            timeout=10,
+        )
+        return answer.json()["active"]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assert list(pool.map(check, range(12))) == [True] * 12
 
 
 def answer(response) -> tuple:
