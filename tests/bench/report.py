@@ -17,6 +17,7 @@ def stack_label(settings: dict) -> str:
         "gthread": f"gunicorn gthread workers x {threads} threads",
         "uvicorn": "gunicorn with uvicorn workers (ASGI)",
         "granian": f"granian WSGI, {threads} blocking threads",
+        "haproxy": "gunicorn sync workers behind HAProxy (keep-alive to the client)",
     }[settings["stack"]]
 
 

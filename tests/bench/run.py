@@ -1,7 +1,7 @@
 """``make bench``: Portcullis against untouched django-oauth-toolkit and oidc-provider, in one run.
 
 Both Django projects run on the same serving stack (``--stack``: gunicorn's sync or gthread
-workers, gunicorn with uvicorn's ASGI workers, or granian) with the same settings against
+workers, gunicorn with uvicorn's ASGI workers, granian, or sync workers behind HAProxy) with the same settings against
 PostgreSQL, each on a database of its own (``portcullis_bench``, ``portcullis_bench_baseline``,
 recreated every run); the peer, panva's oidc-provider, runs under Node's cluster module. wrk drives
 each scenario for a fixed time, in rounds that alternate the servers so that a busy machine slows
@@ -33,7 +33,18 @@ from tests.bench import machine, report
 from tests.bench.load import Measurement, run_wrk
 from tests.bench.peer import start_peer
 from tests.bench.scenarios import Scenario, baseline_scenarios, peer_scenarios, portcullis_scenarios
-from tests.bench.servers import BASELINE, PROJECT, STACKS, Server, server_command, stack_env, start
+from tests.bench.servers import (
+    BASELINE,
+    PROJECT,
+    PROXIED,
+    STACKS,
+    UPSTREAM_PORT_OFFSET,
+    Server,
+    server_command,
+    stack_env,
+    start,
+    start_proxy,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -66,7 +77,8 @@ def parse_args() -> argparse.Namespace:
         choices=STACKS,
         default=env("BENCH_STACK", "sync"),
         help="how the Django projects are served: gunicorn sync workers (Connection: close), gunicorn gthread "
-        "workers (keep-alive), gunicorn with uvicorn's ASGI workers, or granian's WSGI interface",
+        "workers (keep-alive), gunicorn with uvicorn's ASGI workers, granian's WSGI interface, or sync workers "
+        "behind HAProxy (keep-alive to the client, a connection per request to the workers)",
     )
     parser.add_argument(
         "--server-threads",
@@ -168,21 +180,31 @@ class Bench:
         return env
 
     def start_django(self, name: str, tenant: str, stack: str, port: int, extra_env: dict | None = None) -> None:
-        """Portcullis (tenant "portcullis" or "scale") or the baseline, served by ``stack`` on ``port``."""
+        """Portcullis (tenant "portcullis" or "scale") or the baseline, served by ``stack`` on ``port``
+        (a proxied stack: the proxy there, the server ``UPSTREAM_PORT_OFFSET`` above)."""
         portcullis = tenant != "baseline"
-        self.servers[name] = start(
-            name=name,
+        ready_path = "/.well-known/jwks.json" if portcullis else "/hello"
+        server_port = port + UPSTREAM_PORT_OFFSET if stack in PROXIED else port
+        server = start(
+            name=f"{name}-upstream" if stack in PROXIED else name,
             command=server_command(
-                stack, "portal" if portcullis else "baseline_project", port, self.args.workers, self.args.server_threads
+                stack,
+                "portal" if portcullis else "baseline_project",
+                server_port,
+                self.args.workers,
+                self.args.server_threads,
             ),
             cwd=PROJECT if portcullis else BASELINE,
             env={**self.tenants[tenant]["env"], **(extra_env or {}), **stack_env(stack)},
-            port=port,
+            port=server_port,
             workers=self.args.workers,
             database=self.tenants[tenant]["database"],
             log_dir=self.workdir,
-            ready_path="/.well-known/jwks.json" if portcullis else "/hello",
+            ready_path=ready_path,
         )
+        if stack in PROXIED:
+            server = start_proxy(name=name, port=port, upstream=server, log_dir=self.workdir, ready_path=ready_path)
+        self.servers[name] = server
 
     def start_portcullis(self, name: str, port: int) -> None:
         self.start_django(name, name, self.args.stack, port)

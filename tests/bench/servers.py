@@ -25,6 +25,7 @@ class Server:
     process: subprocess.Popen
     log: Path
     workers: list[int] = field(default_factory=list)
+    upstream: "Server | None" = None  # behind a proxy: the server it forwards to, stopped with it
 
     @property
     def url(self) -> str:
@@ -38,6 +39,8 @@ class Server:
         return [round(rss_mb(pid), 1) for pid in self.workers]
 
     def stop(self) -> None:
+        if self.upstream is not None:
+            self.upstream.stop()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)  # a graceful shutdown for each of them
             try:
@@ -47,7 +50,12 @@ class Server:
                 self.process.wait()
 
 
-STACKS = ("sync", "gthread", "uvicorn", "granian")
+STACKS = ("sync", "gthread", "uvicorn", "granian", "haproxy")
+# ``haproxy``: gunicorn's sync workers behind HAProxy, which keeps the clients' connections open and
+# opens one to a worker per request, as a load balancer in front of a sync deployment does.
+PROXIED = {"haproxy": "sync"}
+PROXY_BINARY = "/usr/sbin/haproxy"
+UPSTREAM_PORT_OFFSET = 100  # a proxied stack's server listens this far above the proxy's port
 
 
 def server_command(stack: str, project: str, port: int, workers: int, threads: int) -> list[str]:
@@ -60,6 +68,7 @@ def server_command(stack: str, project: str, port: int, workers: int, threads: i
     ``wsgi.py`` and ``asgi.py``.
     """
     bind = f"127.0.0.1:{port}"
+    stack = PROXIED.get(stack, stack)
     if stack == "granian":
         return [
             *(sys.executable, "-m", "granian", "--interface", "wsgi", f"{project}.wsgi:application"),
@@ -133,3 +142,43 @@ def start(
         time.sleep(0.3)
     server.stop()
     raise SystemExit(f"{name} did not answer on {server.url}{ready_path} within 60 s: see {log}")
+
+
+def proxy_config(port: int, upstream_port: int) -> str:
+    """HAProxy in HTTP mode, keep-alive on the client side, as a deployment's load balancer is set."""
+    return (
+        "global\n    maxconn 2000\n"
+        "defaults\n    mode http\n    option http-keep-alive\n"
+        "    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n"
+        f"frontend bench\n    bind 127.0.0.1:{port}\n    default_backend app\n"
+        f"backend app\n    server app 127.0.0.1:{upstream_port}\n"
+    )
+
+
+def start_proxy(*, name: str, port: int, upstream: Server, log_dir: Path, ready_path: str) -> Server:
+    """HAProxy on ``port`` in front of ``upstream``. The Server it returns counts the CPU of both
+    (HAProxy's process and the upstream's workers) and stops both."""
+    if not Path(PROXY_BINARY).exists():
+        upstream.stop()
+        raise SystemExit("BENCH_STACK=haproxy needs HAProxy: apt-get install haproxy")
+    config = log_dir / f"{name}.haproxy.cfg"
+    config.write_text(proxy_config(port, upstream.port))
+    log = log_dir / f"{name}.log"
+    process = subprocess.Popen(
+        [PROXY_BINARY, "-db", "-f", str(config)], stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+    proxy = Server(name, port, upstream.database, process, log, [process.pid, *upstream.workers], upstream)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            proxy.stop()
+            raise SystemExit(f"HAProxy for {name} did not start: see {log}\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(proxy.url + ready_path, timeout=5) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    return proxy
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    proxy.stop()
+    raise SystemExit(f"HAProxy for {name} did not answer on {proxy.url}{ready_path} within 30 s: see {log}")

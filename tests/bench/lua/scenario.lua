@@ -54,12 +54,20 @@ function request()
   return wrk.format(method, path, headers, (body:gsub("{code}", code)))
 end
 
+-- Header names are case-insensitive (RFC 9110 §5.1): granian, for one, sends them in lower case.
+function header(response_headers, wanted)
+  for name, value in pairs(response_headers) do
+    if name:lower() == wanted then return value end
+  end
+  return nil
+end
+
 function response(status, response_headers, response_body)
   if status ~= expect_status then
     bad = bad + 1
   elseif expect or expect_pattern then
     local seen = response_body
-    if status >= 300 and status < 400 then seen = response_headers["Location"] or "" end
+    if status >= 300 and status < 400 then seen = header(response_headers, "location") or "" end
     if (expect and not seen:find(expect, 1, true)) or (expect_pattern and not seen:find(expect_pattern)) then
       bad = bad + 1
     end
