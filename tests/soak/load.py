@@ -221,7 +221,6 @@ class Load:
         return Counter((o.kind, o.error) for o in (self.outcomes if outcomes is None else outcomes) if not o.ok)
 
 
-@dataclass
 def load_with_faults(tenant, clients: int, seconds: float, faults, *, join_timeout: float) -> "Load":
     """Run ``clients`` for ``seconds`` while ``faults.run`` injects its faults in a thread of its
     own; the finished load, its ledger ready to check."""
@@ -233,6 +232,7 @@ def load_with_faults(tenant, clients: int, seconds: float, faults, *, join_timeo
     return load
 
 
+@dataclass
 class ClientState:
     n: int
     session: requests.Session
