@@ -38,6 +38,7 @@ from tests.soak.infrastructure import (
     temporary_root,
     wait_until,
 )
+from tests.soak.load import describe_failures
 from tests.soak.run import CLIENTS, SECONDS, check_ledger, environment, log, make_tenant, manage
 
 NODES = 3
@@ -249,11 +250,12 @@ def main() -> int:
         started = time.time()
         faults = Faults(haproxy, nodes, tenant, started)
         load = load_with_faults(tenant, CLIENTS, SECONDS, faults, join_timeout=120)
+        counters = haproxy.counters()  # before the rate-limit phase restarts every node
         log("load finished; checking the ledger")
         problems, audit_entries = check_ledger(load.ledger)
         log(f"rate-limit phase: nodes restarted with RATE_LIMIT_TOKEN={RATE_LIMIT}/m")
         limits = rate_limit_phase(haproxy, nodes, tenant)
-        return report(load, faults, limits, problems, audit_entries, started)
+        return report(load, faults, limits, problems, audit_entries, started, counters)
     finally:
         for node in nodes:
             if node.process:
@@ -328,7 +330,16 @@ def report_node_kill(outcomes, faults) -> list[str]:
     return failures
 
 
-def report(load, faults, limits, problems, audit_entries, started) -> int:
+def print_counters(counters: dict[str, dict[str, str]]) -> None:
+    """HAProxy's counters per node over the load: a reused connection a node closed under a request
+    shows in them, not in HAProxy's log."""
+    print("HAProxy's counters per node over the load:")
+    for name, values in counters.items():
+        if name != "BACKEND":
+            print(f"  {name:<6} " + " ".join(f"{key}={value}" for key, value in values.items()))
+
+
+def report(load, faults, limits, problems, audit_entries, started, counters) -> int:
     failures = list(problems)
     if faults.error:
         failures.append(f"fault injection failed: {faults.error!r}")
@@ -345,6 +356,9 @@ def report(load, faults, limits, problems, audit_entries, started) -> int:
     print(f"errors by kind: {sum(errors.values())}")
     for (kind, error), count in sorted(errors.items()):
         print(f"  {kind:<14} {error}: {count}")
+    for line in describe_failures(load.outcomes):
+        print(line)
+    print_counters(counters)
 
     # a) the killed node
     if faults.killed_at:

@@ -346,8 +346,14 @@ class HAProxy:
         self.process = subprocess.Popen([self.binary, "-db", "-f", str(path)], stdout=log, stderr=subprocess.STDOUT)
         wait_until("HAProxy", lambda: port_open(self.port) and self.socket.exists(), 20)
 
-    def status(self) -> dict[str, str]:
-        """Each node's status as HAProxy sees it (UP, DOWN, "UP 1/2", ...), from its stats socket."""
+    # What HAProxy counted per node: connections opened and reused, connection and response errors,
+    # aborts by either side, retries and redispatches. A request that a node's closing a reused
+    # connection lost leaves no log line (HAProxy closes the client's connection without answering,
+    # for it to retry): these counters are where it shows.
+    COUNTERS = ("connect", "reuse", "econ", "eresp", "cli_abrt", "srv_abrt", "wretr", "wredis")
+
+    def stats(self) -> dict[str, dict[str, str]]:
+        """HAProxy's ``show stat`` for the nodes' backend, one row per node, from its stats socket."""
         with socket.socket(socket.AF_UNIX) as sock:
             sock.settimeout(2)
             sock.connect(str(self.socket))
@@ -358,7 +364,14 @@ class HAProxy:
         lines = data.decode().splitlines()
         header = lines[0].lstrip("# ").split(",")
         rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
-        return {row["svname"]: row["status"] for row in rows if row.get("pxname") == "nodes"}
+        return {row["svname"]: row for row in rows if row.get("pxname") == "nodes"}
+
+    def status(self) -> dict[str, str]:
+        """Each node's status as HAProxy sees it (UP, DOWN, "UP 1/2", ...)."""
+        return {name: row["status"] for name, row in self.stats().items()}
+
+    def counters(self) -> dict[str, dict[str, str]]:
+        return {name: {key: row.get(key, "") for key in self.COUNTERS} for name, row in self.stats().items()}
 
     @property
     def url(self) -> str:
