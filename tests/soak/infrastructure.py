@@ -325,6 +325,14 @@ class HAProxy:
             "    default_backend nodes\n"
             "backend nodes\n"
             "    balance roundrobin\n"
+            # A new connection to the node for every request, closed after the answer (the client's
+            # own connection is still kept alive). A kept-alive one races the node's closing it: a
+            # gunicorn node closes a connection idle for its keep-alive (2 s) even when a request
+            # has just arrived on it, and a request HAProxy sent on a reused connection that then
+            # closed unanswered is not answered 502 nor logged: HAProxy closes the client's
+            # connection for the client to retry, which a client must not do with a POST. A new
+            # connection to a dead node is refused instead, and retried on another one (below).
+            "    option http-server-close\n"
             "    http-request disable-l7-retry unless METH_GET\n"
             "    option httpchk\n"
             "    http-check send meth GET uri /.well-known/jwks.json ver HTTP/1.1 hdr Host 127.0.0.1\n"
