@@ -100,7 +100,7 @@ class Faults:
 
     def __init__(self, haproxy, nodes, tenant, started: float):
         self.haproxy, self.nodes, self.tenant, self.started = haproxy, nodes, tenant, started
-        self.killed_at = self.down_after = self.restarted_at = self.up_after = None
+        self.killed_at = self.reaped_after = self.down_after = self.restarted_at = self.up_after = None
         self.rotated_at = self.new_kid = None
         self.rotation = {}  # node name -> seconds until it published and signed with the new key
         self.old_tokens_active = {}  # (issued by, introspected by) -> active
@@ -123,7 +123,10 @@ class Faults:
     def kill_node(self, node) -> None:
         self.killed_at = time.time()  # before the call: reaping the processes takes a while
         node.process.kill()
-        log(f"{node.name} killed (SIGKILL, master and workers)")
+        # Until then the node's sockets may still take a connection: a request sent meanwhile is in
+        # flight on the dying node, and fails with the requests that were there at the kill.
+        self.reaped_after = time.time() - self.killed_at
+        log(f"{node.name} killed (SIGKILL, master and workers), reaped {self.reaped_after:.2f} s after the signal")
         while time.time() - self.killed_at < 30:
             if self.haproxy.status().get(node.name, "").startswith("DOWN"):
                 self.down_after = time.time() - self.killed_at
@@ -297,6 +300,8 @@ def report_node_kill(outcomes, faults) -> list[str]:
         f"requests in flight on any node at the kill that failed: {len(in_flight)} "
         f"{dict(Counter(o.error for o in in_flight))}"
     )
+    if faults.reaped_after is not None:
+        print(f"   the killed node's processes were reaped {faults.reaped_after:.2f} s after the SIGKILL")
     if down is None or faults.down_after > DETECTION_BOUND:
         failures.append(f"HAProxy did not take the dead node out within {DETECTION_BOUND:.0f} s")
     restart = faults.restarted_at or time.time()
