@@ -38,6 +38,7 @@ from tests.soak.infrastructure import (
     temporary_root,
     wait_until,
 )
+from tests.soak.load import describe_failures
 from tests.soak.run import CLIENTS, SECONDS, check_ledger, environment, log, make_tenant, manage
 
 NODES = 3
@@ -99,7 +100,7 @@ class Faults:
 
     def __init__(self, haproxy, nodes, tenant, started: float):
         self.haproxy, self.nodes, self.tenant, self.started = haproxy, nodes, tenant, started
-        self.killed_at = self.down_after = self.restarted_at = self.up_after = None
+        self.killed_at = self.reaped_after = self.down_after = self.restarted_at = self.up_after = None
         self.rotated_at = self.new_kid = None
         self.rotation = {}  # node name -> seconds until it published and signed with the new key
         self.old_tokens_active = {}  # (issued by, introspected by) -> active
@@ -122,7 +123,10 @@ class Faults:
     def kill_node(self, node) -> None:
         self.killed_at = time.time()  # before the call: reaping the processes takes a while
         node.process.kill()
-        log(f"{node.name} killed (SIGKILL, master and workers)")
+        # Until then the node's sockets may still take a connection: a request sent meanwhile is in
+        # flight on the dying node, and fails with the requests that were there at the kill.
+        self.reaped_after = time.time() - self.killed_at
+        log(f"{node.name} killed (SIGKILL, master and workers), reaped {self.reaped_after:.2f} s after the signal")
         while time.time() - self.killed_at < 30:
             if self.haproxy.status().get(node.name, "").startswith("DOWN"):
                 self.down_after = time.time() - self.killed_at
@@ -249,11 +253,12 @@ def main() -> int:
         started = time.time()
         faults = Faults(haproxy, nodes, tenant, started)
         load = load_with_faults(tenant, CLIENTS, SECONDS, faults, join_timeout=120)
+        counters = haproxy.counters()  # before the rate-limit phase restarts every node
         log("load finished; checking the ledger")
         problems, audit_entries = check_ledger(load.ledger)
         log(f"rate-limit phase: nodes restarted with RATE_LIMIT_TOKEN={RATE_LIMIT}/m")
         limits = rate_limit_phase(haproxy, nodes, tenant)
-        return report(load, faults, limits, problems, audit_entries, started)
+        return report(load, faults, limits, problems, audit_entries, started, counters)
     finally:
         for node in nodes:
             if node.process:
@@ -295,6 +300,8 @@ def report_node_kill(outcomes, faults) -> list[str]:
         f"requests in flight on any node at the kill that failed: {len(in_flight)} "
         f"{dict(Counter(o.error for o in in_flight))}"
     )
+    if faults.reaped_after is not None:
+        print(f"   the killed node's processes were reaped {faults.reaped_after:.2f} s after the SIGKILL")
     if down is None or faults.down_after > DETECTION_BOUND:
         failures.append(f"HAProxy did not take the dead node out within {DETECTION_BOUND:.0f} s")
     restart = faults.restarted_at or time.time()
@@ -328,7 +335,16 @@ def report_node_kill(outcomes, faults) -> list[str]:
     return failures
 
 
-def report(load, faults, limits, problems, audit_entries, started) -> int:
+def print_counters(counters: dict[str, dict[str, str]]) -> None:
+    """HAProxy's counters per node over the load: a reused connection a node closed under a request
+    shows in them, not in HAProxy's log."""
+    print("HAProxy's counters per node over the load:")
+    for name, values in counters.items():
+        if name != "BACKEND":
+            print(f"  {name:<6} " + " ".join(f"{key}={value}" for key, value in values.items()))
+
+
+def report(load, faults, limits, problems, audit_entries, started, counters) -> int:
     failures = list(problems)
     if faults.error:
         failures.append(f"fault injection failed: {faults.error!r}")
@@ -345,6 +361,9 @@ def report(load, faults, limits, problems, audit_entries, started) -> int:
     print(f"errors by kind: {sum(errors.values())}")
     for (kind, error), count in sorted(errors.items()):
         print(f"  {kind:<14} {error}: {count}")
+    for line in describe_failures(load.outcomes):
+        print(line)
+    print_counters(counters)
 
     # a) the killed node
     if faults.killed_at:

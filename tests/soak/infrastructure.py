@@ -325,6 +325,14 @@ class HAProxy:
             "    default_backend nodes\n"
             "backend nodes\n"
             "    balance roundrobin\n"
+            # A new connection to the node for every request, closed after the answer (the client's
+            # own connection is still kept alive). A kept-alive one races the node's closing it: a
+            # gunicorn node closes a connection idle for its keep-alive (2 s) even when a request
+            # has just arrived on it, and a request HAProxy sent on a reused connection that then
+            # closed unanswered is not answered 502 nor logged: HAProxy closes the client's
+            # connection for the client to retry, which a client must not do with a POST. A new
+            # connection to a dead node is refused instead, and retried on another one (below).
+            "    option http-server-close\n"
             "    http-request disable-l7-retry unless METH_GET\n"
             "    option httpchk\n"
             "    http-check send meth GET uri /.well-known/jwks.json ver HTTP/1.1 hdr Host 127.0.0.1\n"
@@ -346,8 +354,14 @@ class HAProxy:
         self.process = subprocess.Popen([self.binary, "-db", "-f", str(path)], stdout=log, stderr=subprocess.STDOUT)
         wait_until("HAProxy", lambda: port_open(self.port) and self.socket.exists(), 20)
 
-    def status(self) -> dict[str, str]:
-        """Each node's status as HAProxy sees it (UP, DOWN, "UP 1/2", ...), from its stats socket."""
+    # What HAProxy counted per node: connections opened and reused, connection and response errors,
+    # aborts by either side, retries and redispatches. A request that a node's closing a reused
+    # connection lost leaves no log line (HAProxy closes the client's connection without answering,
+    # for it to retry): these counters are where it shows.
+    COUNTERS = ("connect", "reuse", "econ", "eresp", "cli_abrt", "srv_abrt", "wretr", "wredis")
+
+    def stats(self) -> dict[str, dict[str, str]]:
+        """HAProxy's ``show stat`` for the nodes' backend, one row per node, from its stats socket."""
         with socket.socket(socket.AF_UNIX) as sock:
             sock.settimeout(2)
             sock.connect(str(self.socket))
@@ -358,7 +372,14 @@ class HAProxy:
         lines = data.decode().splitlines()
         header = lines[0].lstrip("# ").split(",")
         rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
-        return {row["svname"]: row["status"] for row in rows if row.get("pxname") == "nodes"}
+        return {row["svname"]: row for row in rows if row.get("pxname") == "nodes"}
+
+    def status(self) -> dict[str, str]:
+        """Each node's status as HAProxy sees it (UP, DOWN, "UP 1/2", ...)."""
+        return {name: row["status"] for name, row in self.stats().items()}
+
+    def counters(self) -> dict[str, dict[str, str]]:
+        return {name: {key: row.get(key, "") for key in self.COUNTERS} for name, row in self.stats().items()}
 
     @property
     def url(self) -> str:

@@ -29,6 +29,7 @@ class Outcome:
     elapsed: float
     status: int | None  # None: no HTTP answer
     error: str = ""  # "" when the answer was the expected one
+    detail: str = ""  # for a failure without an answer: the request and what the connection raised
 
     @property
     def ok(self) -> bool:
@@ -94,13 +95,15 @@ class Load:
             except _Abandon:
                 time.sleep(0.2)  # a failed step ends the scenario; the next one starts over
 
-    def record(self, kind: str, started: float, response, expected: tuple[int, ...], error: str = "") -> None:
+    def record(
+        self, kind: str, started: float, response, expected: tuple[int, ...], error: str = "", detail: str = ""
+    ) -> None:
         elapsed = time.time() - started
         status = getattr(response, "status_code", None)
         if not error and status not in expected:
             error = classify(response)
         with self._lock:
-            self.outcomes.append(Outcome(kind, started, elapsed, status, error))
+            self.outcomes.append(Outcome(kind, started, elapsed, status, error, detail))
         if error:
             raise _Abandon
 
@@ -110,8 +113,10 @@ class Load:
             response = session.request(method, self.tenant.base_url + url, timeout=TIMEOUT, **kwargs)
         except requests.Timeout:
             self.record(kind, started, None, expected, "timeout")
-        except requests.ConnectionError:
-            self.record(kind, started, None, expected, "connection refused or reset")
+        except requests.ConnectionError as exc:
+            # What was raised tells a refused connection from a reset or a close without an answer.
+            detail = f"{method} {url.split('?')[0]}: {exc}"
+            self.record(kind, started, None, expected, "connection refused or reset", detail)
         self.record(kind, started, response, expected)
         return response
 
@@ -221,7 +226,6 @@ class Load:
         return Counter((o.kind, o.error) for o in (self.outcomes if outcomes is None else outcomes) if not o.ok)
 
 
-@dataclass
 def load_with_faults(tenant, clients: int, seconds: float, faults, *, join_timeout: float) -> "Load":
     """Run ``clients`` for ``seconds`` while ``faults.run`` injects its faults in a thread of its
     own; the finished load, its ledger ready to check."""
@@ -233,6 +237,7 @@ def load_with_faults(tenant, clients: int, seconds: float, faults, *, join_timeo
     return load
 
 
+@dataclass
 class ClientState:
     n: int
     session: requests.Session
@@ -255,6 +260,17 @@ def classify(response) -> str:
         is_json = response.headers.get("Content-Type", "").startswith("application/json")
         return "503 JSON (database unavailable)" if is_json else "503 not JSON"
     return f"{status} {'server error' if status >= 500 else 'refused'}"
+
+
+def describe_failures(outcomes) -> list[str]:
+    """One line per request that failed without an answer, other than a timeout: when it started
+    (wall clock, to find it in the balancer's log), how long it took, what was sent, what was raised."""
+    lines = []
+    unanswered = [o for o in outcomes if o.status is None and o.error and o.error != "timeout"]
+    for o in sorted(unanswered, key=lambda o: o.started):
+        stamp = time.strftime("%H:%M:%S", time.localtime(o.started)) + f".{int(o.started % 1 * 1000):03d}"
+        lines.append(f"  {stamp} +{o.elapsed:.3f} s  {o.kind:<14} {o.detail}")
+    return lines
 
 
 def csrf(response) -> str:

@@ -34,6 +34,7 @@ from tests.soak.infrastructure import (
     temporary_root,
     wait_until,
 )
+from tests.soak.load import describe_failures
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "50"))
@@ -377,6 +378,8 @@ def report(load, faults, email_count, email_row, sink, problems, audit_entries, 
     print(f"errors by kind: {sum(errors.values())}")
     for (kind, error), count in sorted(errors.items()):
         print(f"  {kind:<14} {error}: {count}")
+    for line in describe_failures(outcomes):
+        print(line)
 
     if faults.outage_started and faults.outage_ended:
         start, end = faults.outage_started, faults.outage_ended
