@@ -19,13 +19,15 @@ from django.utils.log import log_response
 from django.views import defaults
 
 from portal.platform.csp import decision_page
-from portal.platform.unavailable import API_PREFIX, is_outage, unavailable_response
+from portal.platform.unavailable import API_PREFIX, caused_by_outage, is_outage, unavailable_response
 
 # The JSON surfaces other than the management API: the OAuth endpoints.
 OAUTH_PATHS = ("/oauth/", "/userinfo", "/oidc/")
 
 
 def bad_request(request, exception=None, *args, **kwargs):
+    if caused_by_outage(exception):  # a session that could not be saved: the database is down
+        return unavailable_response(request)
     if request.path.startswith(API_PREFIX):
         body = {"statusCode": 400, "error": "Bad Request", "message": "Malformed request.", "errorCode": "invalid_body"}
         return JsonResponse(body, status=400)
@@ -73,7 +75,7 @@ def page_not_found(request, exception=None, *args, **kwargs):
 
 def server_error(request, *args, **kwargs):
     """A database outage outside a view is still a 503 (portal.platform.unavailable), anything else a 500."""
-    if is_outage(sys.exc_info()[1]):
+    if caused_by_outage(sys.exc_info()[1]):
         return unavailable_response(request)
     return defaults.server_error(request, *args, **kwargs)
 

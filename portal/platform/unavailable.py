@@ -4,8 +4,10 @@ A database outage surfaces as ``OperationalError`` (no connection, connection lo
 server shutting down) or ``InterfaceError`` (a connection already closed). Views raise it; the
 middleware turns it into a 503 with ``Retry-After`` in the surface's own error shape: the Auth0
 envelope under ``/api/v2/``, the OAuth error shape (``temporarily_unavailable``, RFC 6749
-§4.1.2.1) everywhere else. ``handler500`` (``portal.platform.error_pages``) does the same for what fails outside a view
-(the session middleware saving a session), so no outage ever shows as a 500.
+§4.1.2.1) everywhere else. ``handler500`` and ``handler400`` (``portal.platform.error_pages``) do the
+same for what fails outside a view: the session middleware creating a session (the outage itself
+reaches ``handler500``) or saving one (Django raises ``SessionInterrupted``, a 400, while handling
+the outage), so no outage ever shows as a 500 or a 400.
 
 Connecting fails fast: PostgreSQL refuses connections at once while it is down, and
 ``DATABASE_CONNECT_TIMEOUT`` bounds a connection attempt to a host that does not answer.
@@ -25,6 +27,17 @@ API_PREFIX = "/api/v2/"
 
 def is_outage(exc: BaseException | None) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
+
+
+def caused_by_outage(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is an outage, or was raised from one or while handling one."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if is_outage(exc):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def unavailable_response(request) -> JsonResponse:

@@ -76,3 +76,13 @@ def test_everything_works_again_once_the_database_is_back(alice_user):
         assert client.post("/login", {"username": "alice", "password": "x"}).status_code == 503
     login = client.post("/login", {"username": "alice", "password": "a long demo passphrase 1"})
     assert login.status_code == 302
+
+
+@pytest.mark.urls("tests.reliability.outage_urls")
+def test_a_session_that_cannot_be_saved_answers_503_json(signed_in):
+    """Django turns a failed session save into a 400 (``SessionInterrupted``); the cause is the outage."""
+    from tests.reliability.outage_urls import OUTAGE
+
+    with OUTAGE:
+        response = signed_in.get("/database-goes-away")
+    assert response.status_code == 503 and response.json() == OAUTH_ERROR
