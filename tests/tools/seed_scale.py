@@ -10,6 +10,15 @@ and nothing is audited. Every seeded application shares one client secret nobody
 why it lives with the tests and is no command of the product: ``manage.py`` cannot run it.
 """
 
+import os
+import sys
+
+if __name__ == "__main__":  # run with ``python -m``: Django is set up before the models are imported
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    django.setup()
+
 import hashlib
 import random
 import resource
@@ -261,11 +270,4 @@ class Command(BaseCommand):
 
 
 if __name__ == "__main__":
-    import os
-    import sys
-
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    django.setup()
     Command().run_from_argv(["seed_scale", "seed_scale", *sys.argv[1:]])
