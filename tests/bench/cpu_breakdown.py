@@ -23,6 +23,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -49,21 +50,15 @@ def parse_args() -> argparse.Namespace:
 
 def environment(args) -> dict[str, str]:
     from tests.bench.machine import database_url
+    from tests.bench.servers import portcullis_environment
 
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DATABASE_URL": database_url(args.database_server, DATABASE),
-        "CACHE_URL": args.cache_url,
-        "DEBUG": "0",
-        "SECRET_KEY": "cpu-breakdown-" + os.urandom(24).hex(),
-        "PORTCULLIS_ISSUER": "http://127.0.0.1:18950",
-        "CELERY_BROKER_URL": "",
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_CONN_MAX_AGE": "600",
-        "RATE_LIMIT_TOKEN": "1000000/s",
-        "RATE_LIMIT_LOGIN_ADDRESS": "1000000/s",
-    }
+    settings = portcullis_environment(
+        database_url(args.database_server, DATABASE),
+        secret_key="cpu-breakdown-" + os.urandom(24).hex(),
+        issuer="http://127.0.0.1:18950",
+        cache_url=args.cache_url,
+    )
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **settings}
 
 
 def prepare(args) -> int:
@@ -77,21 +72,18 @@ def prepare(args) -> int:
     subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], **run)
     fixtures = [sys.executable, "tests/bench/portcullis_fixtures.py"]
     tenant = subprocess.run([*fixtures, "tenant"], capture_output=True, text=True, **run).stdout
-    tenant_file = PROJECT / "tests" / "bench" / "cpu_breakdown_tenant.json"
-    tenant_file.write_text(tenant)
-    codes_file = tenant_file.with_suffix(".codes")
-    count = str(args.exchanges * 2 + 100)
-    subprocess.run([*fixtures, "codes", str(codes_file), count, json.loads(tenant)["first_code"]], **run)
-    try:
+    with tempfile.TemporaryDirectory(prefix="portcullis-cpu-") as folder:
+        tenant_file = Path(folder) / "tenant.json"
+        tenant_file.write_text(tenant)
+        count = str(args.exchanges * 2 + 100)
+        first_code = json.loads(tenant)["first_code"]
+        subprocess.run([*fixtures, "codes", str(tenant_file.with_suffix(".codes")), count, first_code], **run)
         return subprocess.run(
             [sys.executable, "-m", "tests.bench.cpu_breakdown", "--measure", str(tenant_file), *sys.argv[1:]],
             cwd=PROJECT,
             env=env,
             check=False,
         ).returncode
-    finally:
-        tenant_file.unlink(missing_ok=True)
-        codes_file.unlink(missing_ok=True)
 
 
 # -- in the measuring process -------------------------------------------------------------------------

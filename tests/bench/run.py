@@ -40,6 +40,7 @@ from tests.bench.servers import (
     STACKS,
     UPSTREAM_PORT_OFFSET,
     Server,
+    portcullis_environment,
     server_command,
     stack_env,
     start,
@@ -137,22 +138,9 @@ class Bench:
     # -- setup --------------------------------------------------------------------------------------
 
     def portcullis_env(self, database_url: str, port: int) -> dict[str, str]:
-        return {
-            "DATABASE_URL": database_url,
-            "DEBUG": "0",
-            "SECRET_KEY": self.secret_key,
-            "PORTCULLIS_ISSUER": f"http://127.0.0.1:{port}",
-            "CACHE_URL": self.args.cache_url,
-            "CELERY_BROKER_URL": "",  # nothing the scenarios do enqueues a task
-            "LOG_LEVEL": "WARNING",
-            # Connections kept through a whole run, so the CPU their server processes use is all counted.
-            "DATABASE_CONN_MAX_AGE": "600",
-            # Every request is still counted by the rate limiter (its cache round trips are part of
-            # the cost measured); the limits sit above what the load generator sends, as for clients
-            # provisioned for this traffic.
-            "RATE_LIMIT_TOKEN": "1000000/s",
-            "RATE_LIMIT_LOGIN_ADDRESS": "1000000/s",
-        }
+        return portcullis_environment(
+            database_url, secret_key=self.secret_key, issuer=f"http://127.0.0.1:{port}", cache_url=self.args.cache_url
+        )
 
     def baseline_env(self, database_url: str) -> dict[str, str]:
         return {"DATABASE_URL": database_url, "SECRET_KEY": self.secret_key}

@@ -128,20 +128,30 @@ def start(
         start_new_session=True,
     )
     server = Server(name, port, database, process, log)
-    deadline = time.monotonic() + 60
+    await_ready(server, ready_path, 60, lambda: len(children(process.pid)) >= workers)
+    server.workers = children(process.pid)
+    return server
+
+
+def await_ready(server: Server, ready_path: str, seconds: float, ready=lambda: True) -> None:
+    """Return once ``ready_path`` answers 200 and ``ready()`` holds; stop ``server`` and exit if its
+    process ends first or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{name} did not start: see {log}\n{log.read_text()[-3000:]}")
+        if server.process.poll() is not None:
+            server.stop()
+            raise SystemExit(f"{server.name} did not start: see {server.log}\n{server.log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(server.url + ready_path, timeout=5) as response:  # noqa: S310 (loopback)
-                if response.status == 200 and len(children(process.pid)) >= workers:
-                    server.workers = children(process.pid)
-                    return server
+                if response.status == 200 and ready():
+                    return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.3)
     server.stop()
-    raise SystemExit(f"{name} did not answer on {server.url}{ready_path} within 60 s: see {log}")
+    raise SystemExit(
+        f"{server.name} did not answer on {server.url}{ready_path} within {seconds:.0f} s: see {server.log}"
+    )
 
 
 def proxy_config(port: int, upstream_port: int) -> str:
@@ -168,17 +178,25 @@ def start_proxy(*, name: str, port: int, upstream: Server, log_dir: Path, ready_
         [PROXY_BINARY, "-db", "-f", str(config)], stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
     )
     proxy = Server(name, port, upstream.database, process, log, [process.pid, *upstream.workers], upstream)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            proxy.stop()
-            raise SystemExit(f"HAProxy for {name} did not start: see {log}\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(proxy.url + ready_path, timeout=5) as response:  # noqa: S310 (loopback)
-                if response.status == 200:
-                    return proxy
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    proxy.stop()
-    raise SystemExit(f"HAProxy for {name} did not answer on {proxy.url}{ready_path} within 30 s: see {log}")
+    await_ready(proxy, ready_path, 30)
+    return proxy
+
+
+def portcullis_environment(database_url: str, *, secret_key: str, issuer: str, cache_url: str) -> dict[str, str]:
+    """Portcullis' production settings for a measurement, on ``database_url``."""
+    return {
+        "DATABASE_URL": database_url,
+        "DEBUG": "0",
+        "SECRET_KEY": secret_key,
+        "PORTCULLIS_ISSUER": issuer,
+        "CACHE_URL": cache_url,
+        "CELERY_BROKER_URL": "",  # nothing the scenarios do enqueues a task
+        "LOG_LEVEL": "WARNING",
+        # Connections kept through a whole run, so the CPU their server processes use is all counted.
+        "DATABASE_CONN_MAX_AGE": "600",
+        # Every request is still counted by the rate limiter (its cache round trips are part of
+        # the cost measured); the limits sit above what the load generator sends, as for clients
+        # provisioned for this traffic.
+        "RATE_LIMIT_TOKEN": "1000000/s",
+        "RATE_LIMIT_LOGIN_ADDRESS": "1000000/s",
+    }

@@ -227,10 +227,9 @@ def test_concurrent_first_checks_of_a_new_key_all_find_it(live_server, oauth_ten
     rotate_signing_key(actor=Actor.system("test"))
     body = {"grant_type": "client_credentials", "audience": oauth_tenant.api.identifier}
     m2m, api_client = oauth_tenant.m2m, oauth_tenant.api_client
-    with requests.Session() as session:
-        issued = session.post(
-            f"{live_server.url}/oauth/token", data=body, auth=(m2m.application.client_id, m2m.client_secret)
-        )
+    issued = requests.post(
+        f"{live_server.url}/oauth/token", data=body, auth=(m2m.application.client_id, m2m.client_secret), timeout=10
+    )
     token = issued.json()["access_token"]
     at_once = threading.Barrier(12)
 
