@@ -6,6 +6,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
 
 from oauthcore import signin
+from oauthcore.constants import ConnectionStrategy
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -15,10 +16,13 @@ class UsernameOrEmailBackend(ModelBackend):
         if not username or password is None:
             return None
         User = get_user_model()
+        # Only the database connection's users have passwords: a user of an enterprise connection
+        # signs in at their identity provider, and an address never reaches another connection's user.
         # Unverified sign-ups may share an address (``user_create``'s ``address_claim``): the address
         # logs in to the account that proved it, else to the oldest claim (the others use their username).
         user = (
             User._default_manager.filter(Q(username=username) | Q(email__iexact=username))
+            .filter(connection__strategy=ConnectionStrategy.DATABASE)
             .order_by("-email_verified", "id")
             .first()
         )

@@ -38,6 +38,11 @@ DEFAULTS = {
     "CLIENT_METADATA_MAX_URI_LENGTH": 2000,  # characters in each of those URLs, and in logo_uri
     "CLIENT_METADATA_MAX_LIST": 10,  # items in any other list (grant_types, response_types, contacts)
     "CLIENT_METADATA_MAX_STRING": 255,  # characters in any other string (names, informational URLs, items)
+    # Enterprise connections (a customer's own OpenID Connect or SAML identity provider).
+    "FEDERATION_TIMEOUT": 10.0,  # seconds the provider has to answer each request (connect and read)
+    "FEDERATION_CLOCK_SKEW": 120,  # seconds of clock difference tolerated in ID tokens and assertions
+    "FEDERATION_FLOW_SECONDS": 600,  # how long a sign-in may stay at the provider before it must restart
+    "CONNECTION_SETUP_LINK_DAYS": 7,  # how long a self-service setup link for a customer's IT admin works
     "PORTAL_INVITATION_DAYS": 7,
     "PORTAL_VERIFICATION_DAYS": 3,
     "RATE_LIMITS": DEFAULT_RATE_LIMITS,

@@ -88,6 +88,12 @@ class OrganizationUsage(models.TextChoices):
 
 class ConnectionStrategy(models.TextChoices):
     DATABASE = "auth0", "Database (Django users)"
+    OIDC = "oidc", "OpenID Connect (a customer's identity provider)"
+    SAML = "samlp", "SAML 2.0 (a customer's identity provider)"
+
+
+# Strategies whose users sign in at a customer's own identity provider and arrive just in time.
+ENTERPRISE_STRATEGIES = frozenset({ConnectionStrategy.OIDC, ConnectionStrategy.SAML})
 
 
 DATABASE_CONNECTION_NAME = "Username-Password-Authentication"

@@ -2,7 +2,7 @@ from oauthcore.models.activity import TokenActivity
 from oauthcore.models.applications import Application, PreviousClientSecret
 from oauthcore.models.audit import ActorType, AuditChainHead, AuditEvent
 from oauthcore.models.client_grants import ClientGrant
-from oauthcore.models.connections import Connection
+from oauthcore.models.connections import Connection, ConnectionDomain, FederatedAssertion, FederationFlow
 from oauthcore.models.keys import SigningKey
 from oauthcore.models.policy_version import PolicyVersion
 from oauthcore.models.resource_servers import ResourceServer, ResourceServerScope
@@ -20,7 +20,10 @@ __all__ = [
     "AuditEvent",
     "ClientGrant",
     "Connection",
+    "ConnectionDomain",
     "DeviceGrant",
+    "FederatedAssertion",
+    "FederationFlow",
     "Grant",
     "IDToken",
     "PolicyVersion",

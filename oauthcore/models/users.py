@@ -17,11 +17,14 @@ class User(ImmutableFieldsMixin, AbstractUser):
 
     uid = models.CharField(
         "user id",
-        max_length=24,
+        max_length=400,
         unique=True,
         default=random_hex_id,
         editable=False,
-        help_text="The public part of user_id (auth0|…); never the database key.",
+        help_text=(
+            "The public part of user_id (auth0|…); for a user of an enterprise connection "
+            "{connection}|{the provider's id}. Never the database key."
+        ),
     )
     connection = models.ForeignKey("oauthcore.Connection", on_delete=models.PROTECT, related_name="users")
     # The ID token's and /userinfo's email_verified. Only proof sets it: a confirmed sign-up link, an
