@@ -125,6 +125,10 @@ class FederationFlow(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # A SAML answer is posted across sites, without the session cookie: it is verified, kept here,
+    # and the browser is sent on to a same-site page that checks the binding and signs the user in.
+    profile = models.JSONField(null=True, blank=True)
+    resumed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.connection_id} {self.purpose}"
