@@ -29,7 +29,7 @@ DROPPED_COLUMNS = {"oauthcore_application": {"partner_id"}}
 ADDED_COLUMNS = {
     "oauthcore_application": {"suspended": False},
     "oauthcore_user": {"email_verified": False, "federated_profile": "{}"},
-    "oauthcore_connection": {"options": "{}", "sealed_secrets": "", "show_as_button": True},
+    "oauthcore_connection": {"options": "{}", "sealed_secrets": "", "show_as_button": True, "is_enabled": True},
 }
 # Not a real digest: a value Django recognises as hashed, so that saving it costs no hashing.
 HASHED_SECRET = "pbkdf2_sha256$1000000$migration$c2VjcmV0"

@@ -25,6 +25,8 @@ def application_of_next(next_url: str) -> Application | None:
 def connection_open_to(connection: Connection, application: Application | None) -> bool:
     """Whether ``application``'s users may sign in through ``connection`` (no app: a sign-in to
     Portcullis itself, such as the account pages, may use any connection)."""
+    if not connection.is_enabled:
+        return False
     if application is None:
         return True
     if not application.is_first_party:
@@ -34,7 +36,7 @@ def connection_open_to(connection: Connection, application: Application | None) 
 
 def enterprise_connections_for(application: Application | None) -> list[Connection]:
     """The enterprise connections offered as buttons on the login page for ``application``."""
-    rows = Connection.objects.filter(strategy__in=ENTERPRISE_STRATEGIES, show_as_button=True)
+    rows = Connection.objects.filter(strategy__in=ENTERPRISE_STRATEGIES, show_as_button=True, is_enabled=True)
     if application is None:
         return list(rows)
     if not application.is_first_party:

@@ -52,6 +52,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="connection",
+            name="is_enabled",
+            field=models.BooleanField(default=True, help_text="Users can sign in through this connection."),
+        ),
+        migrations.AddField(
+            model_name="connection",
             name="show_as_button",
             field=models.BooleanField(
                 default=True, help_text="Offer the connection as a button on the login page (enterprise connections)."

@@ -30,6 +30,9 @@ class Connection(ImmutableFieldsMixin, models.Model):
     is_domain_connection = models.BooleanField(
         "domain level", default=False, help_text="Domain-level connections are open to every third-party app."
     )
+    # Off while a customer's IT admin is still setting the connection up (a setup link's): nobody
+    # signs in through it except that admin's test sign-in.
+    is_enabled = models.BooleanField(default=True, help_text="Users can sign in through this connection.")
     show_as_button = models.BooleanField(
         default=True, help_text="Offer the connection as a button on the login page (enterprise connections)."
     )

@@ -73,6 +73,8 @@ class StartView(View):
 
 def sign_in(request, federation: FederationFlow, profile: FederatedProfile):
     """A ``login`` flow: the user, created or updated, signed in and sent on."""
+    if not federation.connection.is_enabled:
+        raise FederationError("This connection is not enabled.", reason="connection_disabled")
     user = federated_user_sign_in(connection=federation.connection, profile=profile)
     if not user.is_active:
         raise FederationError(BLOCKED, reason="blocked")
