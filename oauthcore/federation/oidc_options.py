@@ -102,7 +102,7 @@ def check_options(options: dict, *, current) -> OptionsCheck:
 
     secrets = _secrets(options, current, errors)
     _scope(options, result, errors)
-    _domain_aliases(options, result, errors, current)
+    _domain_aliases(options, result, errors)
     icon_url = options.get("icon_url")
     if icon_url:
         if error := logo_uri_error(icon_url if isinstance(icon_url, str) else None):
@@ -143,9 +143,9 @@ def _scope(options: dict, result: dict, errors: dict) -> None:
         result["scope"] = " ".join(dict.fromkeys(tokens))
 
 
-def _domain_aliases(options: dict, result: dict, errors: dict, current) -> None:
-    from oauthcore.models import ConnectionDomain
-
+def _domain_aliases(options: dict, result: dict, errors: dict) -> None:
+    """The email domains home-realm discovery sends here (that no other connection has one of them is
+    checked where the domain index is kept, ``oauthcore.services.connections``)."""
     aliases = options.get("domain_aliases") or []
     if not isinstance(aliases, list) or len(aliases) > MAX_DOMAIN_ALIASES:
         errors["domain_aliases"] = f"A list of at most {MAX_DOMAIN_ALIASES} email domains."
@@ -153,12 +153,6 @@ def _domain_aliases(options: dict, result: dict, errors: dict, current) -> None:
     bad = [alias for alias in aliases if not isinstance(alias, str) or not DOMAIN_RE.match(alias)]
     if bad:
         errors["domain_aliases"] = f"Not a lowercase email domain (such as acme.com): {str(bad[0])[:100]}"
-        return
-    taken = ConnectionDomain.objects.filter(domain__in=aliases)
-    if current is not None:
-        taken = taken.exclude(connection=current)
-    if taken := sorted(taken.values_list("domain", flat=True)):
-        errors["domain_aliases"] = f"Already served by another connection: {', '.join(taken)}"
         return
     result["domain_aliases"] = list(dict.fromkeys(aliases))
 

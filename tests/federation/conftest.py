@@ -8,7 +8,7 @@ from django.test import RequestFactory
 
 from oauthcore.constants import ConnectionStrategy
 from oauthcore.federation import strategy_for
-from oauthcore.services.connections import connection_create, connection_update
+from oauthcore.services.connections import connection_create
 from tests.federation.fake_idp import FakeProvider
 from tests.federation.oidc_idp import start_identity_provider, stop
 
@@ -42,18 +42,12 @@ def oidc():
 
 
 @pytest.fixture
-def make_oidc_connection(db, actor, oidc):
-    """A connection whose options went through ``check_options`` (so its discovery document was
-    fetched), stored with its secret sealed, as the management API stores one."""
+def make_oidc_connection(db, actor):
+    """A connection made as the management API makes one: its options checked by the strategy (its
+    discovery document fetched), its secret sealed apart."""
 
     def make(name="acme", **options):
-        check = oidc.check_options(options, current=None)
-        assert not check.errors, check.errors
-        connection = connection_create(actor=actor, name=name, strategy=ConnectionStrategy.OIDC)
-        connection.set_secrets(check.secrets)
-        return connection_update(
-            actor=actor, connection=connection, options=check.options, sealed_secrets=connection.sealed_secrets
-        )
+        return connection_create(actor=actor, name=name, strategy=ConnectionStrategy.OIDC, options=options)
 
     return make
 

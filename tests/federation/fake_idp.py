@@ -61,6 +61,7 @@ class FakeProvider:
     def claims(self, *, client_id: str, nonce: str, **changes) -> dict:
         now = int(time.time())
         claims = {"iss": self.issuer, "sub": "u-42", "aud": client_id, "nonce": nonce, "iat": now, "exp": now + 300}
+        claims.update(email="u42@acme.test", name="Ursula Fortytwo")
         claims.update(changes)
         return {name: value for name, value in claims.items() if value is not None}
 
