@@ -2,15 +2,18 @@
 a misbehaving stand-in; connections to them made through the strategy's own option checks."""
 
 import secrets
+from dataclasses import dataclass
 
 import pytest
 from django.test import RequestFactory
 
-from oauthcore.constants import ConnectionStrategy
+from oauthcore.constants import AppType, ConnectionStrategy, GrantType, SubjectType, UserPolicy
 from oauthcore.federation import strategy_for
-from oauthcore.services.connections import connection_create
+from oauthcore.services.applications import application_create
+from oauthcore.services.connections import connection_create, connection_set_domain_level
+from tests.federation.e2e import ORDERS
 from tests.federation.fake_idp import FakeProvider
-from tests.federation.oidc_idp import start_identity_provider, stop
+from tests.federation.oidc_idp import BASIC_CLIENT, start_identity_provider, stop
 
 DEFAULT_CALLBACK = "http://127.0.0.1:8000/login/callback"  # {ISSUER}/login/callback with the test settings
 
@@ -72,3 +75,59 @@ def callback(rf):
 @pytest.fixture
 def state():
     return secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="session")
+def live_identity_provider(live_server, tmp_path_factory):
+    """The provider the live server's sign-ins go to: it sends the browser back to the live server."""
+    log = tmp_path_factory.mktemp("oidc-live") / "oidc-provider.log"
+    provider = start_identity_provider([f"{live_server.url}/login/callback"], log)
+    yield provider
+    stop(provider)
+
+
+@dataclass
+class Cast:
+    connection: object
+    app: object
+    secret: str
+
+
+@pytest.fixture
+def cast(live_server, settings, actor, make_api, make_grant, live_identity_provider, make_oidc_connection):
+    """The end-to-end sign-ins' cast: the live server as its own issuer (so the redirect URI
+    ``{issuer}/login/callback`` reaches it), a domain-level oidc connection to the live provider with
+    the alias acme.test, and a partner's strict third-party app with a grant on the Orders API."""
+
+    def make(callback: str) -> Cast:
+        settings.PORTCULLIS = {**settings.PORTCULLIS, "ISSUER": live_server.url}
+        connection = make_oidc_connection(
+            name="acme",
+            discovery_url=live_identity_provider.discovery_url,
+            client_id=BASIC_CLIENT,
+            client_secret=live_identity_provider.clients[BASIC_CLIENT],
+            domain_aliases=["acme.test"],
+        )
+        connection_set_domain_level(actor=actor, connection=connection, is_domain_connection=True)
+        orders = make_api(
+            identifier=ORDERS,
+            name="Orders API",
+            scopes=[("read:orders", "Read your orders")],
+            user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
+        )
+        issued = application_create(
+            actor=actor,
+            name="Acme Order Sync",
+            app_type=AppType.REGULAR_WEB,
+            is_first_party=False,
+            callbacks=[callback],
+            grant_types=[GrantType.AUTHORIZATION_CODE],
+        )
+        make_grant(orders, client=issued.application, scope=["read:orders"], subject_type=SubjectType.USER)
+        return Cast(connection=connection, app=issued.application, secret=issued.client_secret)
+
+    return make
+
+
+# A real Chromium (tests/e2e/conftest.py), and the partner app's callback as a browser sees it.
+from tests.e2e.conftest import artifacts, chromium, fake_app, page  # noqa: E402, F401
