@@ -29,6 +29,7 @@ class OidcStrategy:
 
     def begin(self, request: HttpRequest, connection: Connection, *, state: str) -> tuple[HttpResponse, dict]:
         options = connection.options
+        metadata = configured_metadata(connection)
         nonce, verifier = generate_token(32), generate_token(64)
         client = OAuth2Session(
             client_id=options["client_id"],
@@ -38,14 +39,14 @@ class OidcStrategy:
         )
         with client:
             url, _ = client.create_authorization_url(
-                options["oidc_metadata"]["authorization_endpoint"], state=state, code_verifier=verifier, nonce=nonce
+                metadata["authorization_endpoint"], state=state, code_verifier=verifier, nonce=nonce
             )
         data = {"nonce": nonce, "code_verifier": verifier, "started_at": int(time.time())}
         return HttpResponseRedirect(url), data
 
     def complete(self, request: HttpRequest, connection: Connection, *, flow: dict) -> FederatedProfile:
         answer = request.GET
-        metadata = connection.options["oidc_metadata"]
+        metadata = configured_metadata(connection)
         _check_response_issuer(answer.get("iss"), metadata)
         if "error" in answer:
             error = quoted(answer.get("error"))
@@ -63,6 +64,12 @@ class OidcStrategy:
                 reason="bad_response",
                 detail="callback without code or error",
             )
+        if not isinstance(flow.get("code_verifier"), str) or not isinstance(flow.get("nonce"), str):
+            raise FederationError(
+                "This sign-in cannot be completed. Start again from the application.",
+                reason="bad_flow",
+                detail="flow data without code_verifier or nonce",
+            )
         token = exchange_code(connection, code=code, code_verifier=flow["code_verifier"])
         claims = verify_id_token(connection, token["id_token"], nonce=flow["nonce"], started_at=flow.get("started_at"))
         attribute_map = connection.options.get("attribute_map") or {}
@@ -71,6 +78,18 @@ class OidcStrategy:
             userinfo = fetch_userinfo(connection, access_token=token["access_token"], subject=claims["sub"])
         profile = map_profile(attribute_map, id_token=claims, userinfo=userinfo)
         return FederatedProfile(subject=claims["sub"], attributes=profile, raw={**userinfo, **claims})
+
+
+def configured_metadata(connection: Connection) -> dict:
+    """The provider's stored discovery document, or the admin's to-do if it was never fetched."""
+    metadata = connection.options.get("oidc_metadata")
+    if not isinstance(metadata, dict) or not connection.options.get("client_id"):
+        raise FederationError(
+            f"The connection {connection.label} is not set up yet: ask its administrator to save its options.",
+            reason="misconfigured",
+            detail="options without oidc_metadata or client_id",
+        )
+    return metadata
 
 
 def _check_response_issuer(iss: str | None, metadata: dict) -> None:

@@ -25,6 +25,7 @@ from oauthcore.federation.base import FederationError
 from oauthcore.federation.oidc_http import get_json, quoted, timeout, transport_error
 from oauthcore.federation.oidc_options import ID_TOKEN_ALGORITHMS
 from oauthcore.models import Connection
+from oauthcore.sealed import SealBroken
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +46,17 @@ def exchange_code(connection: Connection, *, code: str, code_verifier: str) -> d
     """The token response for ``code`` (RFC 6749, 4.1.3, with RFC 7636's verifier)."""
     options, metadata = connection.options, connection.options["oidc_metadata"]
     url = metadata["token_endpoint"]
+    try:
+        client_secret = connection.secrets.get("client_secret", "")
+    except SealBroken as error:
+        raise FederationError(
+            f"The connection {connection.label} cannot be used: its administrator must enter its client secret again.",
+            reason="misconfigured",
+            detail=str(error),
+        ) from error
     session = OAuth2Session(
         client_id=options["client_id"],
-        client_secret=connection.secrets.get("client_secret", ""),
+        client_secret=client_secret,
         token_endpoint_auth_method=options.get("token_endpoint_auth_method", "client_secret_basic"),
     )
     try:

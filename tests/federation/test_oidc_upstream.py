@@ -147,3 +147,22 @@ def test_a_callback_without_code_nor_error(complete):
 
     assert error.reason == "bad_response"
     assert "without a sign-in" in error.message
+
+
+def test_a_connection_never_set_up_says_so_instead_of_failing(oidc, connection, rf):
+    connection.options = {key: value for key, value in connection.options.items() if key != "oidc_metadata"}
+
+    with pytest.raises(FederationError) as raised:
+        oidc.begin(rf.get("/"), connection, state="s")
+
+    assert raised.value.reason == "misconfigured"
+    assert "not set up yet" in raised.value.message
+
+
+def test_a_client_secret_sealed_under_a_retired_key_says_so(complete, settings):
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "k" * 50, []
+
+    error, _ = complete()
+
+    assert error.reason == "misconfigured"
+    assert "must enter its client secret again" in error.message
