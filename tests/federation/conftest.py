@@ -127,7 +127,3 @@ def cast(live_server, settings, actor, make_api, make_grant, live_identity_provi
         return Cast(connection=connection, app=issued.application, secret=issued.client_secret)
 
     return make
-
-
-# A real Chromium (tests/e2e/conftest.py), and the partner app's callback as a browser sees it.
-from tests.e2e.conftest import artifacts, chromium, fake_app, page  # noqa: E402, F401

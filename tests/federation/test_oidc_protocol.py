@@ -179,3 +179,15 @@ def test_an_answer_without_the_providers_iss_is_refused(oidc, acme, rf, state, i
             oidc.complete(callback(answer), connection, flow=data)
         assert refused.value.reason == "wrong_issuer"
     assert oidc.complete(callback(query), connection, flow=data).subject == "jane"
+
+
+def test_the_provider_is_the_version_the_bench_measures_pinned_exactly():
+    """The tests sign in at the very oidc-provider they were written against; no registry is named."""
+    import json
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parents[1]
+    ours = json.loads((tests / "federation/oidc_provider/package.json").read_text())["dependencies"]
+    bench = json.loads((tests / "bench/oidc_provider/package.json").read_text())["dependencies"]
+    assert ours == bench == {"oidc-provider": "9.13.3"}
+    assert "resolved" not in (tests / "federation/oidc_provider/package-lock.json").read_text()
