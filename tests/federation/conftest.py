@@ -127,3 +127,7 @@ def cast(live_server, settings, actor, make_api, make_grant, live_identity_provi
         return Cast(connection=connection, app=issued.application, secret=issued.client_secret)
 
     return make
+
+
+# Management API callers (tests/oauthcore/api/conftest.py): a bearer token with the scopes asked for.
+from tests.oauthcore.api.conftest import api, caller, make_token  # noqa: E402, F401
