@@ -124,7 +124,7 @@ def verify_id_token(connection: Connection, id_token: str, *, nonce: str, starte
         raise _failure("token_not_yet_valid", f"iat {claims['iat']} is after now ({now}) plus {skew} s")
     if started_at is not None and claims["iat"] < started_at - skew:
         raise _failure("token_too_old", f"iat {claims['iat']} is before the sign-in started ({started_at})")
-    if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(claims["nonce"], nonce):
+    if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(claims["nonce"].encode(), nonce.encode()):
         raise _failure("nonce_mismatch", "the ID token's nonce is not the one this sign-in sent")
     if not isinstance(claims.get("sub"), str) or not claims["sub"] or len(claims["sub"]) > 255:
         raise _failure("bad_token", "ID token without a usable sub")

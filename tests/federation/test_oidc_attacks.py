@@ -92,6 +92,10 @@ def test_an_id_token_with_another_sign_ins_nonce_is_refused(sign_in, fake_provid
     other = "nonce-of-another-sign-in"
     result = sign_in(lambda nonce: fake_provider.id_token(fake_provider.claims(client_id=CLIENT_ID, nonce=other)))
     assert refused(result, "nonce_mismatch")
+    unicode = sign_in(
+        lambda nonce: fake_provider.id_token(fake_provider.claims(client_id=CLIENT_ID, nonce="nonce-\u00e9t\u00e9"))
+    )
+    assert refused(unicode, "nonce_mismatch")
     no_nonce = sign_in(lambda nonce: fake_provider.id_token(fake_provider.claims(client_id=CLIENT_ID, nonce=None)))
     assert refused(no_nonce, "nonce_mismatch")
 
