@@ -1,12 +1,14 @@
 """Every HTTP call to an OpenID Connect provider: bounded in time and size, its failures said plainly.
 
 The provider is somebody else's server: it may be down, slow, or answer a gateway's HTML page. Each
-call gets ``FEDERATION_TIMEOUT`` to connect and the same between bytes read, a body of at most
+call gets ``FEDERATION_TIMEOUT`` to connect and the same between bytes read (and a GET the same for
+its whole body, so a provider dripping a byte at a time cannot hold a sign-in), a body of at most
 ``MAX_BODY_BYTES``, and every way it can go wrong becomes a ``FederationError`` whose message says
 what the person at the browser (or the admin checking the options) can make of it.
 """
 
 import json
+import time
 
 import requests
 
@@ -39,9 +41,10 @@ def transport_error(error: requests.RequestException, what: str, url: str) -> Fe
 
 def get_json(url: str, *, what: str, headers: dict | None = None) -> dict:
     """GET a JSON object (a discovery document, a key set, a userinfo response)."""
+    deadline = time.monotonic() + float(portcullis_settings.FEDERATION_TIMEOUT)
     try:
         with requests.get(url, headers=headers, timeout=timeout(), stream=True, allow_redirects=False) as response:
-            body = _read(response, url, what)
+            body = _read(response, url, what, deadline)
     except requests.RequestException as error:
         raise transport_error(error, what, url) from error
     if response.status_code != 200:
@@ -53,10 +56,12 @@ def get_json(url: str, *, what: str, headers: dict | None = None) -> dict:
     return parse_json_object(body, what=what, url=url)
 
 
-def _read(response: requests.Response, url: str, what: str) -> bytes:
+def _read(response: requests.Response, url: str, what: str, deadline: float) -> bytes:
     body = b""
-    for chunk in response.iter_content(64 * 1024):
+    for chunk in _chunks(response):
         body += chunk
+        if time.monotonic() > deadline:
+            raise requests.Timeout(f"the body took longer than {portcullis_settings.FEDERATION_TIMEOUT} s")
         if len(body) > MAX_BODY_BYTES:
             raise FederationError(
                 f"The identity provider's answer is too large ({what}).",
@@ -64,6 +69,16 @@ def _read(response: requests.Response, url: str, what: str) -> bytes:
                 detail=f"{url}: more than {MAX_BODY_BYTES} bytes",
             )
     return body
+
+
+def _chunks(response: requests.Response):
+    """The body as it arrives (urllib3 2's ``read1``: whatever came, without waiting for a full chunk)."""
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:
+        yield from response.iter_content(1024)
+        return
+    while chunk := read1(64 * 1024, decode_content=True):
+        yield chunk
 
 
 def parse_json_object(body: bytes | str, *, what: str, url: str) -> dict:

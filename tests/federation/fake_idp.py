@@ -30,6 +30,7 @@ class FakeProvider:
         # path -> (status, content type, body bytes) overriding the normal answer
         self.answers: dict[str, tuple[int, str, bytes]] = {}
         self.delays: dict[str, float] = {}  # path -> seconds to wait before answering
+        self.drips: dict[str, float] = {}  # path -> seconds between each byte of the body
         self.discovery_changes: dict = {}
         self.token_response: dict = {}
         self.userinfo: dict = {}
@@ -118,7 +119,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if drip := fake.drips.get(path):
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(drip)
+            else:
+                self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting (the timeout tests)
 

@@ -75,6 +75,16 @@ def test_slow_signing_keys_time_out(complete, fake_provider, short_timeout):
     assert took < 2
 
 
+def test_signing_keys_dripped_a_byte_at_a_time_time_out_all_the_same(complete, fake_provider, short_timeout):
+    """Each byte comes within the timeout, the whole never does: the timeout bounds the whole GET."""
+    fake_provider.drips["/jwks"] = 0.1
+
+    error, took = complete()
+
+    assert error.reason == "upstream_timeout" and "signing keys" in error.message
+    assert took < 2
+
+
 def test_signing_keys_that_are_down_are_said_so(complete, connection):
     metadata = connection.options["oidc_metadata"]
     connection.options = {
