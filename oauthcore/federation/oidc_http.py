@@ -44,7 +44,7 @@ def get_json(url: str, *, what: str, headers: dict | None = None) -> dict:
     deadline = time.monotonic() + float(portcullis_settings.FEDERATION_TIMEOUT)
     try:
         with requests.get(url, headers=headers, timeout=timeout(), stream=True, allow_redirects=False) as response:
-            body = _read(response, url, what, deadline)
+            body = read_body(response, url=url, what=what, deadline=deadline)
     except requests.RequestException as error:
         raise transport_error(error, what, url) from error
     if response.status_code != 200:
@@ -56,7 +56,8 @@ def get_json(url: str, *, what: str, headers: dict | None = None) -> dict:
     return parse_json_object(body, what=what, url=url)
 
 
-def _read(response: requests.Response, url: str, what: str, deadline: float) -> bytes:
+def read_body(response: requests.Response, *, url: str, what: str, deadline: float) -> bytes:
+    """The body of a response opened with ``stream=True``, by ``deadline`` and within ``MAX_BODY_BYTES``."""
     body = b""
     for chunk in _chunks(response):
         body += chunk

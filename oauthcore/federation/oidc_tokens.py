@@ -22,7 +22,7 @@ from joserfc.jwk import ECKey, JWKRegistry, RSAKey
 
 from oauthcore.conf import portcullis_settings
 from oauthcore.federation.base import FederationError
-from oauthcore.federation.oidc_http import get_json, quoted, timeout, transport_error
+from oauthcore.federation.oidc_http import get_json, quoted, read_body, timeout, transport_error
 from oauthcore.federation.oidc_options import ID_TOKEN_ALGORITHMS
 from oauthcore.models import Connection
 from oauthcore.sealed import SealBroken
@@ -59,6 +59,14 @@ def exchange_code(connection: Connection, *, code: str, code_verifier: str) -> d
         client_secret=client_secret,
         token_endpoint_auth_method=options.get("token_endpoint_auth_method", "client_secret_basic"),
     )
+    deadline = time.monotonic() + float(portcullis_settings.FEDERATION_TIMEOUT)
+
+    def bounded(response):
+        # The token response is read here, as it arrives, before authlib parses it.
+        response._content = read_body(response, url=url, what="token endpoint", deadline=deadline)
+        return response
+
+    session.register_compliance_hook("access_token_response", bounded)
     try:
         with session:
             token = session.fetch_token(
@@ -69,6 +77,7 @@ def exchange_code(connection: Connection, *, code: str, code_verifier: str) -> d
                 code_verifier=code_verifier,
                 timeout=timeout(),
                 allow_redirects=False,
+                stream=True,
             )
     except OAuthError as error:
         raise FederationError(

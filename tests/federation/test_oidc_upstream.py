@@ -66,6 +66,16 @@ def test_a_slow_token_endpoint_times_out(complete, fake_provider, short_timeout)
     assert took < 2
 
 
+def test_a_token_response_dripped_a_byte_at_a_time_times_out_all_the_same(complete, fake_provider, short_timeout):
+    """Each byte comes within the timeout, the whole never does: the timeout bounds the whole answer."""
+    fake_provider.drips["/token"] = 0.05
+
+    error, took = complete()
+
+    assert error.reason == "upstream_timeout" and "token endpoint" in error.message
+    assert took < 2
+
+
 def test_slow_signing_keys_time_out(complete, fake_provider, short_timeout):
     fake_provider.delays["/jwks"] = 3
 
