@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from saml2 import BINDING_HTTP_POST, time_util
 from saml2.response import StatusError, UnsolicitedResponse
+from saml2.saml import SCM_BEARER
 from saml2.sigver import SigverError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
@@ -67,7 +68,9 @@ def _fail(message: str, reason: str, exc: Exception | None = None) -> Federation
 
 def _parse(client, encoded: str, *, request_id: str, acs: str):
     try:
-        response = client.parse_authn_request_response(encoded, BINDING_HTTP_POST, outstanding={request_id: acs})
+        response = client.parse_authn_request_response(
+            encoded, BINDING_HTTP_POST, outstanding={request_id: acs}, conv_info={"entity_id": client.config.entityid}
+        )
     except UnsolicitedResponse as exc:
         raise _fail(
             f"This response does not answer the sign-in started here: {SIGN_IN_AGAIN}.", "unsolicited", exc
@@ -106,6 +109,21 @@ def _check(response, *, request_id: str, idp_entity_id: str, audience: str, acs:
     ]
     if audience not in audiences:
         raise _fail("The identity provider's assertion is meant for another service.", "bad_audience")
+    _check_bearer(assertion, acs)
+
+
+def _check_bearer(assertion, acs: str) -> None:
+    """Profiles §4.1.4.2: a bearer confirmation whose Recipient is our ACS URL and that says until
+    when it holds; pysaml2 lets a Recipient pass unchecked and accepts other methods."""
+    confirmations = assertion.subject.subject_confirmation
+    if not confirmations or any(
+        c.method != SCM_BEARER
+        or c.subject_confirmation_data is None
+        or c.subject_confirmation_data.recipient != acs
+        or not c.subject_confirmation_data.not_on_or_after
+        for c in confirmations
+    ):
+        raise _fail("The identity provider's assertion is meant for another service.", "bad_recipient")
 
 
 def _expires_at(response) -> datetime:
