@@ -161,11 +161,22 @@ class DecisionInputs:
         and ``prompt`` (rule 7)."""
         request = replace(
             self.request,
-            user_connection_is_domain=user.connection.is_domain_connection,
+            **user_connection_facts(user, self.client),
             consented_scopes=consented_scopes,
             prompt=prompt,
         )
         return replace(self, request=request)
+
+
+def user_connection_facts(user, client: ClientFacts) -> dict:
+    """Rule 6's facts about the user's connection: whether it is domain level, and whether it is
+    enabled for this client (asked only of an enterprise connection, which a first-party app may use
+    only when enabled for it; the database connection serves every first-party app)."""
+    connection = user.connection
+    enabled = True
+    if connection.is_enterprise:
+        enabled = connection.enabled_clients.filter(client_id=client.client_id).exists()
+    return {"user_connection_is_domain": connection.is_domain_connection, "user_connection_enabled": enabled}
 
 
 def request_inputs(
@@ -194,7 +205,7 @@ def request_inputs(
         parameters=parameters,
         code_challenge_method=code_challenge_method,
         redirect_uri=redirect_uri,
-        user_connection_is_domain=user.connection.is_domain_connection if user is not None else None,
+        **(user_connection_facts(user, client) if user is not None else {}),
         original_scopes=original_scopes,
     )
     return DecisionInputs(client, target.api, request)

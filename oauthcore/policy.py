@@ -117,8 +117,10 @@ class Rule(enum.IntEnum):
         6,
         "Domain-level connection",
         "Once the user is known, a third-party app authenticates users only through domain-level "
-        "connections: a user of another connection is access_denied, shown on an error page and never "
-        "redirected. (Organizations are not enforced yet: a grant's organization fields are stored only.)",
+        "connections (database or enterprise): a user of another connection is access_denied, shown on "
+        "an error page and never redirected. A first-party app authenticates users of an enterprise "
+        "connection only when the connection is enabled for it (the database connection serves every "
+        "first-party app). (Organizations are not enforced yet: a grant's organization fields are stored only.)",
     )
     CONSENT = (
         7,
@@ -231,6 +233,11 @@ DENIAL_REASONS = {
         Rule.CONNECTION,
         "Connection not domain level",
         "The user signs in through a connection that is not open to third-party apps (it is not domain level).",
+    ),
+    "connection_not_enabled": Denial(
+        Rule.CONNECTION,
+        "Connection not enabled for the app",
+        "The user signs in through an enterprise connection that is not enabled for this first-party app.",
     ),
     "consent_required": Denial(
         Rule.CONSENT,
@@ -345,6 +352,7 @@ class RequestFacts:
     redirect_uri: str | None = None
     prompt: frozenset[str] = frozenset()
     user_connection_is_domain: bool | None = None  # None: no user authenticated yet
+    user_connection_enabled: bool | None = None  # the user's connection is enabled for the client
     consented_scopes: frozenset[str] | None = None  # the stored UserGrant's scopes, None if none
     # refresh only
     original_scopes: frozenset[str] | None = None
@@ -711,6 +719,13 @@ def _check_connection(client: ClientFacts, request: RequestFacts, trace: _Trace)
             "access_denied",
             "Third-party applications can only authenticate users through domain-level connections.",
             "connection_not_domain_level",
+            403,
+        )
+    if client.is_first_party and request.user_connection_enabled is False:
+        raise _Denied(
+            "access_denied",
+            "The user's connection is not enabled for this client.",
+            "connection_not_enabled",
             403,
         )
     trace.note(Rule.CONNECTION, "the user's connection is open to this client")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oauthcore.views import accounts, device, discovery, registration
+from oauthcore.views import accounts, device, discovery, federation, registration
 from oauthcore.views.authorize import AuthorizeView
 from oauthcore.views.tokens import IntrospectView, RevokeView, TokenView, UserInfoView
 
@@ -23,4 +23,7 @@ urlpatterns = [
     path(".well-known/jwks.json", discovery.jwks, name="jwks"),
     path("login", accounts.LoginView.as_view(), name="login"),
     path("logout", accounts.LogoutView.as_view(), name="logout"),
+    path("login/connection/<str:name>", federation.StartView.as_view(), name="federation-start"),
+    path("login/callback", federation.CallbackView.as_view(), name="federation-callback"),
+    path("samlp/metadata", federation.saml_metadata, name="saml-metadata"),
 ]

@@ -26,7 +26,11 @@ DROPPED_COLUMNS = {"oauthcore_application": {"partner_id"}}
 # What later migrations add, with the value every old row gets (no partner here is suspended).
 # Columns added since, with the value each old row gets: no user's address was proved by a
 # confirmed link or an accepted invitation in this data set, so none is vouched for.
-ADDED_COLUMNS = {"oauthcore_application": {"suspended": False}, "oauthcore_user": {"email_verified": False}}
+ADDED_COLUMNS = {
+    "oauthcore_application": {"suspended": False},
+    "oauthcore_user": {"email_verified": False, "federated_profile": "{}"},
+    "oauthcore_connection": {"options": "{}", "sealed_secrets": "", "show_as_button": True, "is_enabled": True},
+}
 # Not a real digest: a value Django recognises as hashed, so that saving it costs no hashing.
 HASHED_SECRET = "pbkdf2_sha256$1000000$migration$c2VjcmV0"
 

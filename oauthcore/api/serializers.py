@@ -314,16 +314,27 @@ class ConnectionSerializer(serializers.Serializer):
     display_name = serializers.CharField(read_only=True)
     strategy = serializers.ChoiceField(choices=ConnectionStrategy.choices, read_only=True)
     is_domain_connection = serializers.BooleanField(read_only=True)
+    show_as_button = serializers.BooleanField(read_only=True)
+    # Secret options (an OpenID Connect client_secret, a SAML signing key) are never among them.
+    options = serializers.DictField(read_only=True)
+    realms = serializers.SerializerMethodField()
+
+    def get_realms(self, connection) -> list[str]:
+        return [connection.name]
 
 
 class ConnectionUpdateSerializer(StrictSerializer):
     display_name = serializers.CharField(max_length=128, allow_blank=True)
     is_domain_connection = serializers.BooleanField()
+    show_as_button = serializers.BooleanField()
+    # Replaces the stored options; a secret option left out keeps its value.
+    options = serializers.DictField()
 
 
 class ConnectionCreateSerializer(ConnectionUpdateSerializer):
     name = serializers.CharField(max_length=128)
     strategy = serializers.ChoiceField(choices=ConnectionStrategy.choices)
+    enabled_clients = serializers.ListField(child=serializers.CharField(max_length=64), max_length=1000)
 
     def get_fields(self):
         fields = super().get_fields()

@@ -30,6 +30,9 @@ class Connection(ImmutableFieldsMixin, models.Model):
     is_domain_connection = models.BooleanField(
         "domain level", default=False, help_text="Domain-level connections are open to every third-party app."
     )
+    # Off while a customer's IT admin is still setting the connection up (a setup link's): nobody
+    # signs in through it except that admin's test sign-in.
+    is_enabled = models.BooleanField(default=True, help_text="Users can sign in through this connection.")
     show_as_button = models.BooleanField(
         default=True, help_text="Offer the connection as a button on the login page (enterprise connections)."
     )
@@ -125,6 +128,10 @@ class FederationFlow(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # A SAML answer is posted across sites, without the session cookie: it is verified, kept here,
+    # and the browser is sent on to a same-site page that checks the binding and signs the user in.
+    profile = models.JSONField(null=True, blank=True)
+    resumed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.connection_id} {self.purpose}"

@@ -34,6 +34,11 @@ class User(ImmutableFieldsMixin, AbstractUser):
         default=False, help_text="The user proved they receive mail at this address (or an admin vouches for it)."
     )
 
+    # For a user of an enterprise connection: the profile their identity provider sent at the last
+    # sign-in, mapped to Auth0's names (name, nickname, picture...); email and names also fill the
+    # columns above.
+    federated_profile = models.JSONField(default=dict, blank=True, editable=False)
+
     objects = UserManager()
 
     class Meta(AbstractUser.Meta):

@@ -5,10 +5,16 @@ from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView as DjangoLoginView
 from django.core.validators import MaxLengthValidator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views import View
 
+from oauthcore.federation.discovery import (
+    application_of_next,
+    connection_for_email,
+    enterprise_connections_for,
+    start_url,
+)
 from oauthcore.models import TenantSettings
 from oauthcore.signin import throttled_login
 from portal.platform.csp import decision_page
@@ -35,7 +41,19 @@ class BoundedLoginName:
 
 
 class SignInForm(BoundedLoginName, AuthenticationForm):
-    pass
+    """Identifier first: an email of an enterprise connection's domain needs no password here (the
+    view sends it to its provider before the form is checked), so the password is asked for only
+    when the name stays here."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].required = False
+
+    def clean(self):
+        if self.cleaned_data.get("username") and not self.cleaned_data.get("password"):
+            self.add_error("password", "Enter your password.")
+            return self.cleaned_data
+        return super().clean()
 
 
 class AdminSignInForm(BoundedLoginName, AdminAuthenticationForm):
@@ -48,8 +66,21 @@ class LoginView(DjangoLoginView):
     form_class = SignInForm
     redirect_authenticated_user = False
 
+    def post(self, request, *args, **kwargs):
+        """Home-realm discovery: an email whose domain an enterprise connection serves (and that the
+        app waiting behind this page may use) goes to that connection's provider."""
+        next_url = self.get_redirect_url()
+        connection = connection_for_email(request.POST.get("username", ""), application_of_next(next_url))
+        if connection is not None:
+            return redirect(start_url(connection, next_url))
+        return super().post(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs):
-        return super().get_context_data(**kwargs) | {"tenant_name": TenantSettings.load().friendly_name}
+        application = application_of_next(self.get_redirect_url())
+        return super().get_context_data(**kwargs) | {
+            "tenant_name": TenantSettings.load().friendly_name,
+            "enterprise_connections": enterprise_connections_for(application),
+        }
 
 
 @method_decorator(decision_page, name="dispatch")

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -30,7 +30,8 @@ from oauthcore.access_tokens import userinfo_audience
 from oauthcore.conf import portcullis_settings
 from oauthcore.consents import ACCOUNT_TITLE, consent_store
 from oauthcore.constants import RedirectionPolicy
-from oauthcore.models import Application, ResourceServerScope
+from oauthcore.federation.discovery import connection_open_to, start_url
+from oauthcore.models import Application, Connection, ResourceServerScope
 from oauthcore.policy import Decision, Flow
 from oauthcore.request_context import context_of
 from oauthcore.selectors import app_is_unverified
@@ -175,11 +176,17 @@ class AuthorizeView(OAuthLibMixin, View):
         if refusal is not None:
             return self.error(request, refusal, application)
         prompt = frozenset((request.GET.get("prompt") or "").split())
-        if self.login_needed(request, prompt, answering=answer is not None):
+        connection, refusal = self.requested_connection(request, oauthlib_request)
+        if refusal is not None:
+            return self.error(request, refusal, application)
+        if self.login_needed(request, prompt, answering=answer is not None, connection=connection):
             if "none" in prompt:
                 return self.error(request, errors.LoginRequired(request=oauthlib_request), application)
             # Back here after logging in, without what asked for it (or it would ask forever).
-            return redirect_to_login(url_without(request, "max_age", prompt="login"), settings.LOGIN_URL)
+            back = url_without(request, "max_age", prompt="login")
+            if connection is not None and connection.is_enterprise:
+                return redirect(start_url(connection, back))
+            return redirect_to_login(back, settings.LOGIN_URL)
 
         context = context_of(oauthlib_request)
         audience = context.audience or userinfo_audience()
@@ -194,7 +201,7 @@ class AuthorizeView(OAuthLibMixin, View):
                 error=decision.error, description=decision.description, request=oauthlib_request
             )
             # A user of the wrong connection gets an error page, never a redirect (rule 6).
-            force_page = decision.reason == "connection_not_domain_level"
+            force_page = decision.reason in ("connection_not_domain_level", "connection_not_enabled")
             return self.error(request, error, application, force_page=force_page)
 
         if answer is not None:
@@ -240,8 +247,23 @@ class AuthorizeView(OAuthLibMixin, View):
         return None
 
     @staticmethod
-    def login_needed(request, prompt: frozenset[str], *, answering: bool) -> bool:
-        """Not logged in, or ``prompt=login``, or a login older than ``max_age`` seconds (OIDC).
+    def requested_connection(request, oauthlib_request) -> tuple[Connection | None, errors.OAuth2Error | None]:
+        """``connection=``: the connection to sign in through, which must exist and be open to the app."""
+        name = request.GET.get("connection")
+        if not name:
+            return None, None
+        connection = Connection.objects.filter(name=name).first()
+        if connection is None or not connection_open_to(connection, oauthlib_request.client):
+            return None, errors.InvalidRequestError(
+                description=f"The connection {name} does not exist or is not enabled for this client.",
+                request=oauthlib_request,
+            )
+        return connection, None
+
+    @staticmethod
+    def login_needed(request, prompt: frozenset[str], *, answering: bool, connection: Connection | None = None) -> bool:
+        """Not logged in, or ``prompt=login``, or a login older than ``max_age`` seconds (OIDC), or
+        signed in through another connection than the one ``connection=`` asks for.
 
         A consent answer comes right after a login the request already asked for.
         """
@@ -250,6 +272,8 @@ class AuthorizeView(OAuthLibMixin, View):
         if answering:
             return False
         if "login" in prompt:
+            return True
+        if connection is not None and request.user.connection_id != connection.pk:
             return True
         max_age = request.GET.get("max_age", "")
         if max_age.isdigit() and request.user.last_login is not None:

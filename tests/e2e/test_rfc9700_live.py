@@ -89,7 +89,7 @@ def test_a_manipulated_redirect_uri_is_never_redirected_to(live_server, open_app
     )
     assert response.status_code == 400, response.headers.get("Location")
     assert "Location" not in response.headers
-    assert "href=\"https://evil" not in response.text and "http-equiv=\"refresh" not in response.text
+    assert 'href="https://evil' not in response.text and 'http-equiv="refresh' not in response.text
     assert not Grant.objects.exists()
 
 

@@ -66,7 +66,14 @@ def test_identifier_cannot_change(make_api, actor):
 @pytest.mark.parametrize(
     "identifier",
     # The last two are URLs urlsplit cannot split (it raised, out of the model's checks).
-    ["orders-api", "urn:orders", "https://orders.example.com/#x", "ftp://x/", "https://[orders/", "https://o\uff03rders/"],
+    [
+        "orders-api",
+        "urn:orders",
+        "https://orders.example.com/#x",
+        "ftp://x/",
+        "https://[orders/",
+        "https://o\uff03rders/",
+    ],
 )
 def test_identifier_must_be_an_absolute_url(make_api, identifier):
     with pytest.raises(ValidationError) as excinfo:

@@ -182,7 +182,10 @@ def test_emailed_link_tokens_are_not_logged(server_log, fast_password_hashing):
     """Invitation and confirmation links carry their token in the path; a refused form on such a
     page is logged ("Bad Request: /portal/invitations/…"), the token in it is not."""
     partner = partner_sign_up(
-        name="Loggers Inc", website="https://loggers.example", username="owner", email="owner@example.com",
+        name="Loggers Inc",
+        website="https://loggers.example",
+        username="owner",
+        email="owner@example.com",
         password=PASSWORD,
     )
     owner = PartnerMembership.objects.get(partner=partner, role=Role.OWNER)

@@ -79,7 +79,10 @@ class ConnectionViewSet(ManagementViewSet):
         summary="Create a connection", request=ConnectionCreateSerializer, responses={201: ConnectionSerializer}
     )
     def create(self, request):
-        connection = connection_create(actor=self.actor, **self.parse(ConnectionCreateSerializer))
+        data = self.parse(ConnectionCreateSerializer)
+        if "enabled_clients" in data:
+            data["enabled_clients"] = list(self.applications(data["enabled_clients"]).values())
+        connection = connection_create(actor=self.actor, **data)
         return Response(ConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Get a connection", responses=ConnectionSerializer)
@@ -120,9 +123,15 @@ class ConnectionViewSet(ManagementViewSet):
         serializer = EnabledClientChanges(data=request.data)
         serializer.is_valid(raise_exception=True)
         wanted = {item["client_id"]: item["status"] for item in serializer.validated_data}
-        applications = dict(Application.objects.filter(client_id__in=wanted).values_list("client_id", "pk"))
-        if missing := sorted(set(wanted) - set(applications)):
-            raise NotFoundError(f"The client does not exist: {', '.join(missing)}", "inexistent_client")
+        applications = self.applications(wanted)
         changes = {applications[client_id]: enabled for client_id, enabled in wanted.items()}
         connection_set_enabled_clients(actor=self.actor, connection=connection, changes=changes)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @staticmethod
+    def applications(client_ids) -> dict[str, int]:
+        """``client_id`` to primary key, for clients that must all exist."""
+        applications = dict(Application.objects.filter(client_id__in=client_ids).values_list("client_id", "pk"))
+        if missing := sorted(set(client_ids) - set(applications)):
+            raise NotFoundError(f"The client does not exist: {', '.join(missing)}", "inexistent_client")
+        return applications
