@@ -45,7 +45,7 @@ def sp_metadata(connection: Connection) -> bytes:
     return saml_metadata.sp_document(
         entity_id=sp_entity_id(connection),
         acs_url=acs_url(connection),
-        cert_pem=connection.options["sp_signing_cert"],
+        cert_pem=connection.options.get("sp_signing_cert", ""),
         authn_requests_signed=bool(connection.options.get("signSAMLRequest")),
     )
 
@@ -119,12 +119,12 @@ class SamlStrategy:
 
     def begin(self, request: HttpRequest, connection: Connection, *, state: str) -> tuple[HttpResponse, dict]:
         options = connection.options
-        binding = options["protocolBinding"]
-        sign = bool(options.get("signSAMLRequest"))
-        sigalg = saml_options.SIGNATURE_ALGORITHMS[options.get("signatureAlgorithm", "rsa-sha256")]
-        digest = saml_options.DIGEST_ALGORITHMS[options.get("digestAlgorithm", "sha256")]
-        destination = options["signInEndpoint"]
         try:
+            binding = options["protocolBinding"]
+            sign = bool(options.get("signSAMLRequest"))
+            sigalg = saml_options.SIGNATURE_ALGORITHMS[options.get("signatureAlgorithm", "rsa-sha256")]
+            digest = saml_options.DIGEST_ALGORITHMS[options.get("digestAlgorithm", "sha256")]
+            destination = options["signInEndpoint"]
             with saml_client(connection, signing=sign) as client:
                 request_id, authn_request = client.create_authn_request(
                     destination=destination,
@@ -146,7 +146,7 @@ class SamlStrategy:
                 else:
                     encoded = base64.b64encode(str(authn_request).encode()).decode()
                     response = _post_page(request, connection, action=destination, saml_request=encoded, state=state)
-        except Exception as exc:  # a broken stored key or certificate: the admin must fix the connection
+        except Exception as exc:  # options never checked, a broken key: the admin must fix the connection
             raise FederationError(
                 "This sign-in option is misconfigured: ask your administrator to check it.",
                 reason="misconfigured",
@@ -162,6 +162,10 @@ class SamlStrategy:
         if not request_id:
             raise FederationError(
                 "This sign-in was not started here: start again from the sign-in page.", reason="unsolicited"
+            )
+        if not connection.options.get("idpEntityId"):
+            raise FederationError(
+                "This sign-in option is misconfigured: ask your administrator to check it.", reason="misconfigured"
             )
         with saml_client(connection) as client:
             verified = verify_response(

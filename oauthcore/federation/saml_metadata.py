@@ -110,12 +110,12 @@ def idp_document(*, entity_id: str, sso_url: str, binding: str, certs_pem: str) 
 
 def sp_document(*, entity_id: str, acs_url: str, cert_pem: str, authn_requests_signed: bool) -> bytes:
     """Our metadata for one connection: its entity id, its ACS (HTTP-POST), its signing certificate."""
-    certs = [saml_certs.der_base64(cert) for cert in saml_certs.load_certificates(cert_pem)]
+    certs = [saml_certs.der_base64(cert) for cert in saml_certs.load_certificates(cert_pem)] if cert_pem else []
     descriptor = md.SPSSODescriptor(
         protocol_support_enumeration=samlp.NAMESPACE,
         authn_requests_signed="true" if authn_requests_signed else "false",
         want_assertions_signed="true",
-        key_descriptor=do_key_descriptor(cert=certs, use="signing"),
+        key_descriptor=do_key_descriptor(cert=certs, use="signing") if certs else [],
         name_id_format=[md.NameIDFormat(text=NAMEID_FORMAT_UNSPECIFIED)],
         assertion_consumer_service=[
             md.AssertionConsumerService(binding=BINDING_HTTP_POST, location=acs_url, index="0", is_default="true")

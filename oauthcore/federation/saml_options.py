@@ -158,7 +158,11 @@ def check(options: dict, *, current, label: str) -> OptionsCheck:
     """``options`` checked (``label`` names our certificate); the metadata URL is fetched here."""
     options = dict(options or {})
     errors: dict[str, str] = {}
-    secrets = dict(current.secrets) if current is not None else {}
+    kept = dict(current.secrets) if current is not None else {}
+    if current is not None and not options.get("signing_key") and not options.get("sp_signing_cert"):
+        # the certificate of the key we keep: sent back or not, it stays what the IdP has loaded
+        options["sp_signing_cert"] = current.options.get("sp_signing_cert")
+    secrets: dict[str, str] = {}
     out = {k: v for k, v in options.items() if k not in SECRET_OPTIONS and k not in DERIVED}
 
     def attempt(step):
@@ -202,7 +206,9 @@ def check(options: dict, *, current, label: str) -> OptionsCheck:
             out["icon_url"] = _url(options, "icon_url")
 
     def key_step():
-        secrets["signing_key"], out["sp_signing_cert"] = _sp_key(options, secrets, label)
+        key, out["sp_signing_cert"] = _sp_key(options, kept, label)
+        if key != kept.get("signing_key"):
+            secrets["signing_key"] = key  # only a new key is returned: the caller keeps the others
 
     for step in (
         idp_step,

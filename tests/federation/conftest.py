@@ -24,13 +24,11 @@ def make_saml_connection(actor, saml_idp):
 
     def make(name=None, *, require_signed_requests=False, **options):
         connection = connection_create(
-            actor=actor, name=name or f"acme-saml-{next(counter)}", strategy=ConnectionStrategy.SAML
+            actor=actor,
+            name=name or f"acme-saml-{next(counter)}",
+            strategy=ConnectionStrategy.SAML,
+            options={"metadataUrl": saml_idp.entity_id, **options},
         )
-        check = saml.STRATEGY.check_options({"metadataUrl": saml_idp.entity_id, **options}, current=None)
-        assert check.errors == {}
-        connection.options = check.options
-        connection.set_secrets(check.secrets)
-        connection.save()
         saml_idp.trust_sp(saml.sp_metadata(connection), require_signed_requests=require_signed_requests)
         return connection
 

@@ -81,6 +81,9 @@ class SamlIdp:
         self.user: dict | None = None  # {"name_id": ..., "attributes": {...}}: who is signed in
         self.accounts: dict[str, dict] = {}  # the login form's users, by name
         self.requests: list = []  # every AuthnRequest received, parsed
+        # Where the browser's post really goes for an ACS URL: the SP's public URL (its issuer) may
+        # sit in front of the server under test, as a reverse proxy would.
+        self.post_to = lambda acs: acs
         self.server = self._server()
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -203,7 +206,7 @@ class SamlIdp:
     def post_page(self, acs: str, saml_response: str, relay_state: str, *, autosubmit: bool) -> str:
         onload = ' onload="document.forms[0].submit()"' if autosubmit else ""
         return (
-            f'<!doctype html><html><body{onload}><form method="post" action="{html.escape(acs)}">'
+            f'<!doctype html><html><body{onload}><form method="post" action="{html.escape(self.post_to(acs))}">'
             f'<input type="hidden" name="SAMLResponse" value="{saml_response}">'
             f'<input type="hidden" name="RelayState" value="{html.escape(relay_state or "")}">'
             '<button type="submit">Continue</button></form></body></html>'

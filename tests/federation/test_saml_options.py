@@ -57,10 +57,10 @@ def test_an_update_keeps_the_key_and_refetches_the_metadata(actor, saml_idp):
     connection.set_secrets(created.secrets)
     connection.save()
 
-    updated = check({**created.options, "protocolBinding": BINDING_HTTP_POST}, current=connection)
+    updated = check({"metadataUrl": saml_idp.entity_id, "protocolBinding": BINDING_HTTP_POST}, current=connection)
 
     assert updated.errors == {}
-    assert updated.secrets["signing_key"] == created.secrets["signing_key"]
+    assert updated.secrets == {}  # no new secret: the sealed key stays
     assert updated.options["sp_signing_cert"] == created.options["sp_signing_cert"]
     assert updated.options["signInEndpoint"] == f"{saml_idp.base}/sso/post"
 
