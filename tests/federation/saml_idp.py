@@ -8,6 +8,8 @@ no one signed in they show a login form first (for the browser). ``response_for(
 Response directly, with the changes an attack test needs, signed by this provider's key or another.
 """
 
+import base64
+import contextlib
 import datetime
 import html
 import os
@@ -184,8 +186,6 @@ class SamlIdp:
         return self.sign(response, sign_response=sign_response, sign_assertion=sign_assertion, intruder=intruder)
 
     def sign(self, response, *, sign_response: bool, sign_assertion: bool, intruder: bool = False) -> str:
-        import base64
-
         key_file, cert_file = (
             (self.other_key_file, self.other_cert_file) if intruder else (self.key_file, self.cert_file)
         )
@@ -235,7 +235,8 @@ def _handler(idp: SamlIdp):
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client stopped waiting
+                self.wfile.write(data)
 
         def _params(self) -> dict:
             query = parse_qs(urlsplit(self.path).query)

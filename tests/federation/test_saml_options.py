@@ -12,7 +12,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
 from oauthcore.constants import ConnectionStrategy
 from oauthcore.federation import saml
-from oauthcore.services.connections import connection_create
+from oauthcore.services.connections import connection_create, connection_update
 
 pytestmark = pytest.mark.django_db
 
@@ -51,18 +51,34 @@ def test_our_signing_key_is_generated_sealed_and_its_certificate_public(saml_idp
 
 
 def test_an_update_keeps_the_key_and_refetches_the_metadata(actor, saml_idp):
-    created = check({"metadataUrl": saml_idp.entity_id}, current=None)
-    connection = connection_create(actor=actor, name="acme", strategy=ConnectionStrategy.SAML)
-    connection.options = created.options
-    connection.set_secrets(created.secrets)
-    connection.save()
+    connection = connection_create(
+        actor=actor, name="acme", strategy=ConnectionStrategy.SAML, options={"metadataUrl": saml_idp.entity_id}
+    )
+    key, cert = connection.secrets["signing_key"], connection.options["sp_signing_cert"]
 
     updated = check({"metadataUrl": saml_idp.entity_id, "protocolBinding": BINDING_HTTP_POST}, current=connection)
 
     assert updated.errors == {}
     assert updated.secrets == {}  # no new secret: the sealed key stays
-    assert updated.options["sp_signing_cert"] == created.options["sp_signing_cert"]
+    assert updated.options["sp_signing_cert"] == cert
     assert updated.options["signInEndpoint"] == f"{saml_idp.base}/sso/post"
+    connection_update(actor=actor, connection=connection, options=updated.options)
+    connection.refresh_from_db()
+    assert (connection.secrets["signing_key"], connection.options["sp_signing_cert"]) == (key, cert)
+
+
+def test_our_own_key_can_be_brought_and_must_match_its_certificate(saml_idp, make_saml_connection):
+    other = make_saml_connection()
+    mine = check({"metadataUrl": saml_idp.entity_id}, current=None).secrets["signing_key"]
+
+    brought = check({"metadataUrl": saml_idp.entity_id, "signing_key": mine}, current=None)
+    mismatched = check(
+        {"metadataUrl": saml_idp.entity_id, "signing_key": mine, "sp_signing_cert": other.options["sp_signing_cert"]},
+        current=None,
+    )
+
+    assert brought.errors == {} and brought.secrets == {"signing_key": mine}
+    assert mismatched.errors == {"sp_signing_cert": "The certificate is not signing_key's."}
 
 
 def test_metadata_xml_is_read_like_the_url(saml_idp):
