@@ -29,6 +29,8 @@ from oauthcore.federation.saml_response import verify_response
 from oauthcore.models import Connection, FederatedAssertion
 from portal.platform.csp import STRICT_CSP
 
+MISCONFIGURED = "This sign-in option is misconfigured: ask your administrator to check it."
+
 
 def sp_entity_id(connection: Connection) -> str:
     """Our entity id for this connection, the Audience its assertions must name."""
@@ -147,11 +149,7 @@ class SamlStrategy:
                     encoded = base64.b64encode(str(authn_request).encode()).decode()
                     response = _post_page(request, connection, action=destination, saml_request=encoded, state=state)
         except Exception as exc:  # options never checked, a broken key: the admin must fix the connection
-            raise FederationError(
-                "This sign-in option is misconfigured: ask your administrator to check it.",
-                reason="misconfigured",
-                detail=f"{type(exc).__name__}: {exc}",
-            ) from exc
+            raise FederationError(MISCONFIGURED, reason="misconfigured", detail=f"{type(exc).__name__}: {exc}") from exc
         return response, {"request_id": request_id}
 
     def complete(self, request: HttpRequest, connection: Connection, *, flow: dict) -> FederatedProfile:
@@ -163,20 +161,21 @@ class SamlStrategy:
             raise FederationError(
                 "This sign-in was not started here: start again from the sign-in page.", reason="unsolicited"
             )
-        if not connection.options.get("idpEntityId"):
-            raise FederationError(
-                "This sign-in option is misconfigured: ask your administrator to check it.", reason="misconfigured"
-            )
-        with saml_client(connection) as client:
-            verified = verify_response(
-                client,
-                encoded,
-                request_id=request_id,
-                idp_entity_id=connection.options["idpEntityId"],
-                audience=sp_entity_id(connection),
-                acs=acs_url(connection),
-                fields_map=connection.options.get("fieldsMap") or {},
-            )
+        try:
+            with saml_client(connection) as client:
+                verified = verify_response(
+                    client,
+                    encoded,
+                    request_id=request_id,
+                    idp_entity_id=connection.options["idpEntityId"],
+                    audience=sp_entity_id(connection),
+                    acs=acs_url(connection),
+                    fields_map=connection.options.get("fieldsMap") or {},
+                )
+        except FederationError:
+            raise
+        except Exception as exc:  # options never checked or since broken: nothing to verify against
+            raise FederationError(MISCONFIGURED, reason="misconfigured", detail=f"{type(exc).__name__}: {exc}") from exc
         _accept_once(connection, verified.assertion_id, verified.expires_at)
         return verified.profile
 

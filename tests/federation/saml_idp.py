@@ -17,7 +17,6 @@ import re
 import tempfile
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -286,7 +285,3 @@ def _handler(idp: SamlIdp):
             self._send(404, "not found", "text/plain")
 
     return Handler
-
-
-def new_request_id() -> str:
-    return f"id-{uuid.uuid4().hex}"

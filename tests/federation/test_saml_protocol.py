@@ -9,8 +9,10 @@ import requests
 from saml2 import BINDING_HTTP_POST
 from saml2.samlp import STATUS_AUTHN_FAILED, STATUS_RESPONDER, Status, StatusCode
 
+from oauthcore.constants import ConnectionStrategy
 from oauthcore.federation import saml
 from oauthcore.federation.base import FederationError
+from oauthcore.models import Connection
 from tests.federation import saml_flow
 from tests.federation.saml_idp import form_fields
 
@@ -152,3 +154,16 @@ def test_the_idp_refusing_the_sign_in_is_said_plainly(make_saml_connection, saml
         saml_flow.complete(connection, data, refused)
     assert caught.value.reason == "idp_error"
     assert caught.value.message == "Your identity provider did not sign you in."
+
+
+def test_a_connection_whose_options_were_never_checked_is_a_misconfiguration(saml_idp):
+    """Made without its strategy's checks (as the admin's raw model form could): no 500 anywhere."""
+    connection = Connection.objects.create(name="half-done", strategy=ConnectionStrategy.SAML)
+
+    with pytest.raises(FederationError) as at_begin:
+        saml_flow.begin(connection)
+    with pytest.raises(FederationError) as at_complete:
+        saml_flow.complete(connection, {"request_id": "id-1"}, "PHg+PC94Pg==")
+
+    assert at_begin.value.reason == at_complete.value.reason == "misconfigured"
+    assert b"AssertionConsumerService" in saml.sp_metadata(connection)
