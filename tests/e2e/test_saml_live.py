@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from django.contrib.auth import get_user_model
 
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType, ConnectionStrategy, GrantType, SubjectType, UserPolicy
@@ -110,3 +111,31 @@ def test_sp_metadata_is_served_for_the_customers_admin(live_server, acme):
     assert answer.headers["Content-Type"] == "application/samlmetadata+xml"
     assert saml.sp_entity_id(acme).encode() in answer.content
     assert urlsplit(saml.acs_url(acme)).query.encode() in answer.content
+
+
+def test_home_realm_discovery_sends_an_email_of_the_domain_to_its_idp(live_server, acme, partner, saml_idp):
+    """Identifier first at /login: an address of a domain in ``domain_aliases`` needs no password
+    here, it goes to the connection's provider; the user arrives with the provider's attributes."""
+    app, secret, orders = partner
+    client = oauth_client(app, secret, CALLBACK, "read:orders")
+    browser = Browser(live_server.url)
+    saml_idp.login("E777", mail="kim@acme.example", givenName="Kim")
+    url, _ = client.create_authorization_url(
+        f"{live_server.url}/authorize", code_verifier=VERIFIER, audience=orders.identifier
+    )
+    login_page = browser.authorize(url).response
+    assert "/login" in login_page.url
+
+    sent = browser.submit_login(login_page, "kim@acme.example", password="")
+    to_idp = browser.authorize(browser.url(sent.headers["Location"]))
+    assert to_idp.kind == "redirect" and to_idp.location.startswith(f"{saml_idp.base}/sso/redirect?")
+    posted = form_fields(browser.session.get(to_idp.location, timeout=10).text)
+    back = browser.session.post(
+        f"{live_server.url}/login/callback?connection={acme.name}", data=posted, allow_redirects=False
+    )
+    consent = browser.authorize(browser.url(back.headers["Location"]))
+
+    assert consent.kind == "consent", consent.page_text
+    user = get_user_model().objects.get(connection=acme, uid="acme-corp|E777")
+    assert user.user_id == "samlp|acme-corp|E777"
+    assert (user.email, user.first_name) == ("kim@acme.example", "Kim")
