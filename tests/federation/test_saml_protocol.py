@@ -167,3 +167,17 @@ def test_a_connection_whose_options_were_never_checked_is_a_misconfiguration(sam
 
     assert at_begin.value.reason == at_complete.value.reason == "misconfigured"
     assert b"AssertionConsumerService" in saml.sp_metadata(connection)
+
+
+def test_our_signing_key_is_never_logged(make_saml_connection, saml_idp, caplog):
+    """pysaml2 logs at length at DEBUG; our key's PEM goes to xmlsec1 as a private file, never to a log."""
+    connection = make_saml_connection(require_signed_requests=True, signSAMLRequest=True)
+    saml_idp.login("grace")
+    key_lines = connection.secrets["signing_key"].splitlines()[1:-1]
+
+    with caplog.at_level("DEBUG"):
+        response, data = saml_flow.begin(connection)
+        saml_flow.complete(connection, data, saml_flow.sign_in_over_http(saml_idp, response)["SAMLResponse"])
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert logged and not any(line in logged for line in key_lines)
