@@ -63,6 +63,7 @@ $(FEDERATION_IDP): tests/federation/oidc_provider/package.json tests/federation/
 	@touch $@
 
 test: $(INSTALLED) $(NODE_CLIENTS) $(FEDERATION_IDP)
+	@command -v xmlsec1 >/dev/null || { echo "SAML connections sign and verify with xmlsec1 (Debian: apt-get install xmlsec1)."; exit 2; }
 	@$(PY) -m pytest -q tests --ignore=tests/bench
 
 # The benchmark (not part of make test): PostgreSQL, wrk, Node.js for its peer (oidc-provider) and the

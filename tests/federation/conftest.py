@@ -1,5 +1,7 @@
-"""Identity providers for the enterprise connections' tests: panva's oidc-provider, a real one, and
-a misbehaving stand-in; connections to them made through the strategy's own option checks."""
+"""Identity providers for the enterprise strategies' tests, each a real one on a loopback port:
+panva's oidc-provider, a pysaml2 SAML provider, and a misbehaving OpenID stand-in; connections to
+them set up the way an admin would (options checked by the strategy, SP metadata loaded into the
+SAML provider)."""
 
 import secrets
 from dataclasses import dataclass
@@ -8,12 +10,13 @@ import pytest
 from django.test import RequestFactory
 
 from oauthcore.constants import AppType, ConnectionStrategy, GrantType, SubjectType, UserPolicy
-from oauthcore.federation import strategy_for
+from oauthcore.federation import saml, strategy_for
 from oauthcore.services.applications import application_create
 from oauthcore.services.connections import connection_create, connection_set_domain_level
 from tests.federation.e2e import ORDERS
 from tests.federation.fake_idp import FakeProvider
 from tests.federation.oidc_idp import BASIC_CLIENT, start_identity_provider, stop
+from tests.federation.saml_idp import SamlIdp
 
 DEFAULT_CALLBACK = "http://127.0.0.1:8000/login/callback"  # {ISSUER}/login/callback with the test settings
 
@@ -125,6 +128,31 @@ def cast(live_server, settings, actor, make_api, make_grant, live_identity_provi
         )
         make_grant(orders, client=issued.application, scope=["read:orders"], subject_type=SubjectType.USER)
         return Cast(connection=connection, app=issued.application, secret=issued.client_secret)
+
+    return make
+
+
+@pytest.fixture
+def saml_idp():
+    idp = SamlIdp()
+    yield idp
+    idp.close()
+
+
+@pytest.fixture
+def make_saml_connection(actor, saml_idp):
+    """A ``samlp`` connection to ``saml_idp`` from its metadata URL; ``options`` override or add."""
+    counter = iter(range(1, 1000))
+
+    def make(name=None, *, require_signed_requests=False, **options):
+        connection = connection_create(
+            actor=actor,
+            name=name or f"acme-saml-{next(counter)}",
+            strategy=ConnectionStrategy.SAML,
+            options={"metadataUrl": saml_idp.entity_id, **options},
+        )
+        saml_idp.trust_sp(saml.sp_metadata(connection), require_signed_requests=require_signed_requests)
+        return connection
 
     return make
 
