@@ -19,6 +19,7 @@ from oauthcore.federation.base import FederationError, OptionsCheck
 from oauthcore.federation.oidc_claims import attribute_map_error, normalised_attribute_map
 from oauthcore.federation.oidc_http import get_json, quoted
 from oauthcore.loopback import is_loopback_host
+from oauthcore.sealed import SealBroken
 from oauthcore.validation import logo_uri_error, split_url
 
 WELL_KNOWN = "/.well-known/openid-configuration"
@@ -120,9 +121,10 @@ def check_options(options: dict, *, current) -> OptionsCheck:
 
 
 def _secrets(options: dict, current, errors: dict) -> dict:
+    """The secrets sent (to seal): on an update, a client secret left out keeps the sealed one."""
     secret = options.get("client_secret")
-    if secret is None and current is not None:
-        secret = current.secrets.get("client_secret")
+    if secret is None and current is not None and _has_sealed_secret(current):
+        return {}
     if not isinstance(secret, str) or not secret:
         errors["client_secret"] = SECRET_REQUIRED
         return {}
@@ -130,6 +132,13 @@ def _secrets(options: dict, current, errors: dict) -> dict:
         errors["client_secret"] = SECRET_TOO_LONG
         return {}
     return {"client_secret": secret}
+
+
+def _has_sealed_secret(connection) -> bool:
+    try:
+        return bool(connection.secrets.get("client_secret"))
+    except SealBroken:  # sealed under a key since retired: it must be entered again
+        return False
 
 
 def _scope(options: dict, result: dict, errors: dict) -> None:

@@ -180,8 +180,20 @@ def test_an_update_without_the_secret_keeps_the_sealed_one(oidc, identity_provid
     check = oidc.check_options(options, current=connection)
 
     assert check.errors == {}
-    assert check.secrets == {"client_secret": "first-secret"}
+    assert check.secrets == {}  # nothing new to seal: the service keeps the sealed one
     assert check.options["scope"] == "openid email"
+    assert connection.secrets == {"client_secret": "first-secret"}
+
+
+def test_a_secret_sealed_under_a_retired_key_must_be_entered_again(
+    oidc, identity_provider, make_oidc_connection, settings
+):
+    connection = make_oidc_connection(**options_for(identity_provider, client_secret="first-secret"))
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "k" * 50, []
+
+    check = oidc.check_options(dict(connection.options), current=connection)
+
+    assert set(check.errors) == {"client_secret"}
 
 
 def test_a_domain_another_connection_serves_is_refused(identity_provider, make_oidc_connection):
