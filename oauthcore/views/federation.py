@@ -62,6 +62,8 @@ class StartView(View):
             connection = enterprise_connection(name)
             next_url = safe_next(request, request.GET.get("next", ""))
             application = application_of_next(next_url)
+            if not connection.is_enabled:  # a connection still being set up (no app to name then)
+                raise FederationError("This connection is not enabled.", reason="connection_disabled")
             if not connection_open_to(connection, application):
                 raise FederationError(
                     f"{application.name} cannot sign users in through {connection.label}.",
