@@ -286,10 +286,12 @@ def test_third_party_apps_only_use_domain_level_connections():
 
 
 def test_first_party_apps_use_the_enterprise_connections_enabled_for_them():
-    refused = decide(CLIENTS["first_party"], CUSTOM, user_request(user_connection_enabled=False), Flow.AUTHORIZE)
+    not_enabled = user_request(user_connection_is_domain=False, user_connection_enabled=False)
+    refused = decide(CLIENTS["first_party"], CUSTOM, not_enabled, Flow.AUTHORIZE)
     assert (refused.error, refused.reason, refused.status) == ("access_denied", "connection_not_enabled", 403)
     assert refused.description == "The user's connection is not enabled for this client."
-    assert decide(CLIENTS["first_party"], CUSTOM, user_request(user_connection_enabled=True), Flow.AUTHORIZE).allowed
+    enabled = user_request(user_connection_is_domain=False, user_connection_enabled=True)
+    assert decide(CLIENTS["first_party"], CUSTOM, enabled, Flow.AUTHORIZE).allowed
     # A domain-level connection opens a third-party app whether or not it is enabled for it.
     request = user_request(user_connection_is_domain=True, user_connection_enabled=False)
     assert decide(CLIENTS["strict"], CUSTOM, request, Flow.AUTHORIZE).allowed
