@@ -23,7 +23,8 @@ ADD = reverse("admin:oauthcore_connection_add")
 
 def add_oidc(client, provider, **overrides):
     data = {"name": "acme", "display_name": "Acme", "is_enabled": "on", "show_as_button": "on"}
-    return client.post(f"{ADD}?strategy=oidc", {**data, **oidc_fields(provider, **overrides)})
+    data = {**data, **oidc_fields(provider, **overrides)}
+    return client.post(f"{ADD}?strategy=oidc", {name: value for name, value in data.items() if value != ""})
 
 
 def add_saml(client, idp, **overrides):
@@ -262,3 +263,15 @@ def test_test_connection_through_a_saml_provider(admin_client, saml_idp):
     assert result.status_code == 200, result.text[:500]
     assert "The connection works" in result.text
     assert "samlp|acme-saml|jane-saml" in result.text and "jane@acme.test" in result.text
+
+
+def test_a_disabled_connection_can_still_be_tested_by_the_admin(admin_client, identity_provider):
+    add_oidc(admin_client, identity_provider, is_enabled="")
+    connection = Connection.objects.get(name="acme")
+    assert not connection.is_enabled
+    assert admin_client.get(reverse("federation-start", args=["acme"])).status_code == 400  # nobody signs in
+
+    to_provider = admin_client.post(sign_in_test_url(connection))
+    result = admin_client.get(identity_provider.sign_in(to_provider["Location"]))
+
+    assert "The connection works" in result.text

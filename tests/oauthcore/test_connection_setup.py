@@ -256,3 +256,19 @@ def test_the_whole_saml_setup_over_http(client, saml_idp):
     connection.refresh_from_db()
     assert done.status_code == 200 and connection.is_enabled
     assert connection.domain_aliases == ["acme-saml.test"]
+
+
+def test_a_setup_test_in_a_browser_without_the_link_marks_nothing(client, identity_provider):
+    issued = new_link()
+    follow(client, issued.token)
+    client.post(PAGE, details(oidc_fields(identity_provider)))
+    to_provider = client.post(PAGE, {"action": "test"})
+    session = client.session
+    del session["portcullis_connection_setup"]  # the browser's key is gone (the session was cleared)
+    session.save()
+
+    answer = client.get(identity_provider.sign_in(to_provider["Location"]))
+
+    assert answer.status_code == 400 and "not valid" in answer.text
+    issued.link.refresh_from_db()
+    assert issued.link.tested_at is None
