@@ -9,8 +9,6 @@ lets them activate the connection. A link that is unknown (404), expired or used
 on a page of its own.
 """
 
-from dataclasses import asdict
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -189,5 +187,5 @@ def show_setup_result(request, federation: FederationFlow, profile: FederatedPro
         setup_test_passed(token=request.session.get(SESSION_KEY, ""), connection=federation.connection, profile=profile)
     except SetupLinkRefused as refused:
         raise FederationError(refused.message, reason="setup_link_refused") from refused
-    request.session[RESULT_KEY] = asdict(profile)
+    request.session[RESULT_KEY] = {"subject": profile.subject, "attributes": profile.attributes}
     return HttpResponseRedirect(reverse("connection-setup") + "#activate")

@@ -76,3 +76,39 @@ def test_an_it_admin_sets_up_their_provider_from_the_link(live_server, page, ser
     page.wait_for_url(lambda url: not url.startswith(served_provider.issuer) and "/login" not in url)
     assert User.objects.get(connection=connection).user_id == "oidc|acme|jane"
     assert violations == []
+
+
+@pytest.fixture
+def served_saml_idp(live_server, settings, saml_idp):
+    settings.PORTCULLIS = {**settings.PORTCULLIS, "ISSUER": live_server.url}
+    saml_idp.accounts = {
+        "jane": {"name_id": "jane-saml", "attributes": {"email": ["jane@acme.test"], "name": ["Jane"]}}
+    }
+    return saml_idp
+
+
+def test_an_it_admin_sets_up_their_saml_provider_from_the_link(live_server, page, served_saml_idp, tmp_path):
+    issued = setup_link_create(
+        actor=Actor.system("tests"), strategy="samlp", connection_name="acme-saml", customer_label="Acme Corp"
+    )
+    page.goto(f"{live_server.url}{reverse('connection-setup-link', args=[issued.token])}")
+    assert page.get_by_label("Entity ID (audience)").input_value() == "urn:portcullis:127.0.0.1:acme-saml"
+    acs = page.get_by_label("Assertion consumer service URL (reply URL)").input_value()
+    assert acs == f"{live_server.url}/login/callback?connection=acme-saml"
+
+    page.fill("#id_details-metadataXml", served_saml_idp.metadata())
+    page.fill("#id_details-fieldsMap", '{"email": "email", "name": "name"}')
+    page.click("button:has-text('Save')")
+    with page.expect_download() as download:
+        page.click("text=Download our SAML metadata")
+    served_saml_idp.trust_sp(download.value.path().read_bytes())  # the IT admin loads it into their provider
+
+    page.click("#test-sign-in")
+    page.fill("input[name=username]", "jane")
+    page.click("button:has-text('Sign in')")
+    page.wait_for_selector("#test-result")
+    assert "jane@acme.test" in page.locator("#test-result").inner_text()
+
+    page.click("#activate-connection")
+    page.wait_for_selector("text=Your connection is active")
+    assert Connection.objects.get(name="acme-saml").is_enabled
