@@ -60,11 +60,13 @@ def _secret(label: str, help_text: str) -> forms.CharField:
         max_length=1024,
         strip=False,
         help_text=help_text,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", "class": "vTextField"}),
     )
 
 
 def _text(label: str, help_text: str = "", *, required: bool = False, max_length: int = 2000, **kwargs):
+    # The admin's class for wide text inputs (a URL, an entity ID); plain on the setup page.
+    kwargs.setdefault("widget", forms.TextInput(attrs={"class": "vURLField"}))
     return forms.CharField(label=label, help_text=help_text, required=required, max_length=max_length, **kwargs)
 
 

@@ -3,11 +3,14 @@ the link, the guided page, the test sign-in at panva's oidc-provider, activation
 their users signing in through it by typing their work email at /login."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.urls import reverse
 
 from oauthcore.audit import Actor
 from oauthcore.models import Connection, User
 from oauthcore.services.connection_setup import setup_link_create
+from oauthcore.services.connections import connection_create
+from tests.e2e.console import WIDTHS, overflow
 from tests.federation.oidc_idp import BASIC_CLIENT, PASSWORD, start_identity_provider, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,3 +115,29 @@ def test_an_it_admin_sets_up_their_saml_provider_from_the_link(live_server, page
     page.click("#activate-connection")
     page.wait_for_selector("text=Your connection is active")
     assert Connection.objects.get(name="acme-saml").is_enabled
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_enterprise_connection_page_and_the_setup_page_fit_the_window(console, identity_provider, width):
+    from tests.oauthcore.federation_fixtures import oidc_fields
+
+    options = {name: value for name, value in oidc_fields(identity_provider).items() if value}
+    connection = connection_create(
+        actor=Actor.system("tests"),
+        name="acme-with-a-rather-long-connection-name",
+        strategy="oidc",
+        options={**options, "domain_aliases": ["acme.test"]},
+    )
+    page = console.open(f"/admin/oauthcore/connection/{quote(connection.pk)}/change/", width=width)
+    assert page.locator("#test-connection").is_visible()
+    assert page.locator("#id_client_secret").input_value() == ""  # never rendered back
+    assert overflow(page) == 0
+    console.shoot(page, "connection-oidc", width)
+
+    issued = setup_link_create(
+        actor=Actor.system("tests"), strategy="samlp", connection_name="acme-saml", customer_label="Acme Corp"
+    )
+    setup = console.open(reverse("connection-setup-link", args=[issued.token]), width=width, username=None)
+    assert setup.locator("#details").is_visible()
+    assert overflow(setup) == 0
+    console.shoot(setup, "connection-setup", width)
