@@ -55,6 +55,7 @@ $(NODE_CLIENTS): tests/conformance/node/package.json tests/conformance/node/pack
 	@touch $@
 
 test: $(INSTALLED) $(NODE_CLIENTS)
+	@command -v xmlsec1 >/dev/null || { echo "SAML connections sign and verify with xmlsec1 (Debian: apt-get install xmlsec1)."; exit 2; }
 	@$(PY) -m pytest -q tests --ignore=tests/bench
 
 # The benchmark (not part of make test): PostgreSQL, wrk, Node.js for its peer (oidc-provider) and the

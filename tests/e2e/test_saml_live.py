@@ -1,0 +1,141 @@
+"""Signing in to a partner's app through a customer's SAML identity provider, over real HTTP: the
+live server, the pysaml2 test IdP on its own port, and an authlib client.
+
+``/authorize?connection=`` goes straight to the provider (HTTP-Redirect binding), the provider
+posts its signed Response to the ACS URL (SAML 2.0 Profiles §4.1.4), the same-site ``resume``
+step signs the user in just in time, consent, then the code is exchanged: the token's ``sub`` is
+``samlp|{connection}|{NameID}``.
+"""
+
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+
+from oauthcore.conf import portcullis_settings
+from oauthcore.constants import AppType, ConnectionStrategy, GrantType, SubjectType, UserPolicy
+from oauthcore.federation import saml
+from oauthcore.models import FederatedAssertion
+from oauthcore.services.applications import application_create
+from oauthcore.services.connections import connection_create
+from tests.e2e.oauth_helpers import Browser, oauth_client, verify_jwt
+from tests.federation.saml_idp import SamlIdp, form_fields
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CALLBACK = "http://127.0.0.1:9999/callback"
+VERIFIER = "s" * 50
+
+
+@pytest.fixture
+def saml_idp(live_server):
+    idp = SamlIdp()
+    # Our public URL (the issuer) stands in front of the live server, as a reverse proxy would.
+    idp.post_to = lambda acs: acs.replace(portcullis_settings.issuer, live_server.url)
+    yield idp
+    idp.close()
+
+
+@pytest.fixture
+def acme(actor, saml_idp):
+    """The customer's connection, set up from its IdP's metadata URL, open to third-party apps."""
+    connection = connection_create(
+        actor=actor,
+        name="acme-corp",
+        strategy=ConnectionStrategy.SAML,
+        is_domain_connection=True,
+        options={"metadataUrl": saml_idp.entity_id, "domain_aliases": ["acme.example"]},
+    )
+    saml_idp.trust_sp(saml.sp_metadata(connection))
+    return connection
+
+
+@pytest.fixture
+def partner(actor, make_api, make_grant):
+    orders = make_api(
+        identifier="https://orders.example.com/",
+        scopes=[("read:orders", "Read your orders")],
+        user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
+    )
+    issued = application_create(
+        actor=actor,
+        name="Partner App",
+        app_type=AppType.REGULAR_WEB,
+        is_first_party=False,
+        callbacks=[CALLBACK],
+        grant_types=[GrantType.AUTHORIZATION_CODE],
+    )
+    make_grant(orders, client=issued.application, scope=["read:orders"], subject_type=SubjectType.USER)
+    return issued.application, issued.client_secret, orders
+
+
+def test_sign_in_through_saml_to_a_token(live_server, acme, partner, saml_idp):
+    app, secret, orders = partner
+    client = oauth_client(app, secret, CALLBACK, "read:orders")
+    browser = Browser(live_server.url)
+    saml_idp.login("E1234", mail="jane@acme.example", givenName="Jane", sn="Doe")
+
+    url, _ = client.create_authorization_url(
+        f"{live_server.url}/authorize", code_verifier=VERIFIER, audience=orders.identifier, connection=acme.name
+    )
+    to_idp = browser.authorize(url)
+    assert to_idp.kind == "redirect" and to_idp.location.startswith(f"{saml_idp.base}/sso/redirect?")
+
+    posted = form_fields(browser.session.get(to_idp.location, timeout=10).text)
+    back = browser.session.post(
+        f"{live_server.url}/login/callback?connection={acme.name}", data=posted, allow_redirects=False
+    )
+    assert back.status_code == 303, back.text
+    consent = browser.authorize(browser.url(back.headers["Location"]))
+    assert consent.kind == "consent", consent.page_text
+    done = browser.answer_consent(consent, accept=True)
+    assert done.kind == "redirect" and done.location.startswith(CALLBACK)
+
+    token = client.fetch_token(
+        f"{live_server.url}/oauth/token", authorization_response=done.location, code_verifier=VERIFIER
+    )
+    claims = verify_jwt(live_server.url, token["access_token"], orders.identifier, portcullis_settings.issuer)
+    assert claims["sub"] == "samlp|acme-corp|E1234"
+    assert FederatedAssertion.objects.filter(connection=acme).count() == 1
+
+    # The same Response posted again (a replay from the browser's history) signs no one in.
+    again = requests.post(f"{live_server.url}/login/callback?connection={acme.name}", data=posted, timeout=10)
+    assert again.status_code == 400 and "already used" in again.text
+
+
+def test_sp_metadata_is_served_for_the_customers_admin(live_server, acme):
+    answer = requests.get(f"{live_server.url}/samlp/metadata?connection={acme.name}", timeout=10)
+
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/samlmetadata+xml"
+    assert saml.sp_entity_id(acme).encode() in answer.content
+    assert urlsplit(saml.acs_url(acme)).query.encode() in answer.content
+
+
+def test_home_realm_discovery_sends_an_email_of_the_domain_to_its_idp(live_server, acme, partner, saml_idp):
+    """Identifier first at /login: an address of a domain in ``domain_aliases`` needs no password
+    here, it goes to the connection's provider; the user arrives with the provider's attributes."""
+    app, secret, orders = partner
+    client = oauth_client(app, secret, CALLBACK, "read:orders")
+    browser = Browser(live_server.url)
+    saml_idp.login("E777", mail="kim@acme.example", givenName="Kim")
+    url, _ = client.create_authorization_url(
+        f"{live_server.url}/authorize", code_verifier=VERIFIER, audience=orders.identifier
+    )
+    login_page = browser.authorize(url).response
+    assert "/login" in login_page.url
+
+    sent = browser.submit_login(login_page, "kim@acme.example", password="")
+    to_idp = browser.authorize(browser.url(sent.headers["Location"]))
+    assert to_idp.kind == "redirect" and to_idp.location.startswith(f"{saml_idp.base}/sso/redirect?")
+    posted = form_fields(browser.session.get(to_idp.location, timeout=10).text)
+    back = browser.session.post(
+        f"{live_server.url}/login/callback?connection={acme.name}", data=posted, allow_redirects=False
+    )
+    consent = browser.authorize(browser.url(back.headers["Location"]))
+
+    assert consent.kind == "consent", consent.page_text
+    user = get_user_model().objects.get(connection=acme, uid="acme-corp|E777")
+    assert user.user_id == "samlp|acme-corp|E777"
+    assert (user.email, user.first_name) == ("kim@acme.example", "Kim")
