@@ -275,3 +275,25 @@ def test_a_disabled_connection_can_still_be_tested_by_the_admin(admin_client, id
     result = admin_client.get(identity_provider.sign_in(to_provider["Location"]))
 
     assert "The connection works" in result.text
+
+
+def test_changing_a_saml_connection_keeps_our_key_so_the_providers_copy_of_our_metadata_stays_valid(
+    admin_client, saml_idp
+):
+    add_saml(admin_client, saml_idp)
+    connection = Connection.objects.get(name="acme-saml")
+    metadata, key = saml.sp_metadata(connection), connection.secrets["signing_key"]
+    page = admin_client.get(change_url(connection))
+    assert "signInEndpoint" not in page.context["adminform"].form.initial  # it came from the metadata
+
+    changed = admin_client.post(change_url(connection), post_data(page, fieldsMap='{"email": "mail"}'))
+
+    assert changed.status_code == 302, form_errors(changed)
+    connection.refresh_from_db()
+    assert connection.options["fieldsMap"] == {"email": "mail"}
+    assert connection.secrets["signing_key"] == key and saml.sp_metadata(connection) == metadata
+    refused = admin_client.post(
+        change_url(connection), post_data(admin_client.get(change_url(connection)), metadataXml="<broken")
+    )
+    assert "metadataXml" in form_errors(refused)
+    assert key.splitlines()[1] not in pages_of(admin_client, connection)
