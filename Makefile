@@ -54,7 +54,15 @@ $(NODE_CLIENTS): tests/conformance/node/package.json tests/conformance/node/pack
 	@cd tests/conformance/node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-test: $(INSTALLED) $(NODE_CLIENTS)
+# The enterprise connections' OpenID provider (panva's oidc-provider), pinned in its lockfile.
+FEDERATION_IDP := tests/federation/oidc_provider/node_modules/.package-lock.json
+$(FEDERATION_IDP): tests/federation/oidc_provider/package.json tests/federation/oidc_provider/package-lock.json
+	@command -v npm >/dev/null || { echo "The federation tests need Node.js 20 and npm (Debian: apt-get install nodejs npm)."; exit 2; }
+	@echo "Installing oidc-provider into tests/federation/oidc_provider"
+	@cd tests/federation/oidc_provider && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: $(INSTALLED) $(NODE_CLIENTS) $(FEDERATION_IDP)
 	@command -v xmlsec1 >/dev/null || { echo "SAML connections sign and verify with xmlsec1 (Debian: apt-get install xmlsec1)."; exit 2; }
 	@$(PY) -m pytest -q tests --ignore=tests/bench
 
