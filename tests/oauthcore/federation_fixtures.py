@@ -5,21 +5,11 @@ customer's IT admin would type about them.
 The fixtures are imported by tests/oauthcore/conftest.py and tests/e2e/conftest.py.
 """
 
-import pytest
 
-from tests.federation.conftest import saml_idp  # noqa: F401 - a fixture, re-exported
-from tests.federation.oidc_idp import BASIC_CLIENT, start_identity_provider, stop
+from tests.federation.conftest import identity_provider, saml_idp  # noqa: F401 - fixtures, re-exported
+from tests.federation.oidc_idp import BASIC_CLIENT
 
 JANE = {"name_id": "jane-saml", "email": "jane@acme.test", "name": "Jane Doe"}
-CALLBACK = "http://127.0.0.1:8000/login/callback"  # {ISSUER}/login/callback with the test settings
-
-
-@pytest.fixture(scope="session")
-def identity_provider(tmp_path_factory):
-    """panva's oidc-provider, accepting Portcullis's redirect URI."""
-    provider = start_identity_provider([CALLBACK], tmp_path_factory.mktemp("oidc") / "oidc-provider.log")
-    yield provider
-    stop(provider)
 
 
 def oidc_fields(provider, **overrides) -> dict:

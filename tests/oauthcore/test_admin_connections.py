@@ -139,7 +139,7 @@ def test_a_change_without_a_secret_keeps_the_sealed_one_and_a_new_one_replaces_i
     connection.refresh_from_db()
     assert replaced.status_code == 302, form_errors(replaced)
     assert connection.secrets["client_secret"] == "a-brand-new-secret-value"
-    update = AuditEvent.objects.filter(action="connection.update", target_id=connection.pk).latest("sequence")
+    update = AuditEvent.objects.filter(action="connection.update", target_id=connection.pk).latest("id")
     assert update.data["secrets"] == ["client_secret"]
     assert "a-brand-new-secret-value" not in pages_of(admin_client, connection)
 

@@ -31,7 +31,7 @@ def new_link(strategy="oidc", **fields):
 def setup_actions(link) -> list[str]:
     return list(
         AuditEvent.objects.filter(target_type="oauthcore.connectionsetuplink", target_id=str(link.pk))
-        .order_by("sequence")
+        .order_by("id")
         .values_list("action", flat=True)
     )
 
