@@ -154,7 +154,6 @@ class SetupView(View):
             else:
                 request.session.pop(RESULT_KEY, None)
                 return HttpResponseRedirect(reverse("connection-setup") + "#test")
-        self.link.refresh_from_db()
         return self.page(request, form=form, status=400)
 
     def test(self, request):
