@@ -5,7 +5,6 @@ customer's IT admin would type about them.
 The fixtures are imported by tests/oauthcore/conftest.py and tests/e2e/conftest.py.
 """
 
-
 from tests.federation.conftest import identity_provider, saml_idp  # noqa: F401 - fixtures, re-exported
 from tests.federation.oidc_idp import BASIC_CLIENT
 
