@@ -3,7 +3,7 @@
 import pytest
 
 from oauthcore.audit import Actor
-from oauthcore.constants import AppType, SubjectType
+from oauthcore.constants import AppType, GrantType, SubjectType, UserPolicy
 from oauthcore.services.applications import application_create
 from oauthcore.services.client_grants import client_grant_create
 from oauthcore.services.resource_servers import resource_server_create
@@ -98,6 +98,32 @@ def make_grant(actor):
             subject_type=subject_type,
             **fields,
         )
+
+    return make
+
+
+@pytest.fixture
+def make_partner_app(actor, make_api, make_grant):
+    """A partner's strict third-party web app with a user grant on an Orders API (``read:orders``):
+    the app a customer's users sign in to. Returns (application, client secret, the API)."""
+
+    def make(callback: str, *, name: str = "Partner App", identifier: str = "https://orders.example.com/"):
+        orders = make_api(
+            identifier=identifier,
+            name="Orders API",
+            scopes=[("read:orders", "Read your orders")],
+            user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
+        )
+        issued = application_create(
+            actor=actor,
+            name=name,
+            app_type=AppType.REGULAR_WEB,
+            is_first_party=False,
+            callbacks=[callback],
+            grant_types=[GrantType.AUTHORIZATION_CODE],
+        )
+        make_grant(orders, client=issued.application, scope=["read:orders"], subject_type=SubjectType.USER)
+        return issued.application, issued.client_secret, orders
 
     return make
 

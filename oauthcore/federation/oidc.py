@@ -15,8 +15,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from oauthcore.federation import oidc_options
 from oauthcore.federation.base import FederatedProfile, FederationError, OptionsCheck
+from oauthcore.federation.http import quoted
 from oauthcore.federation.oidc_claims import map_profile, needs_userinfo
-from oauthcore.federation.oidc_http import quoted
 from oauthcore.federation.oidc_tokens import exchange_code, fetch_userinfo, redirect_uri, verify_id_token
 from oauthcore.models import Connection
 

@@ -16,11 +16,10 @@ endpoints is followed by saving the connection again; sign-ins only read the sto
 import re
 
 from oauthcore.federation.base import FederationError, OptionsCheck
+from oauthcore.federation.common_options import domain_aliases, icon_url_error, provider_url_error
+from oauthcore.federation.http import get_json, quoted
 from oauthcore.federation.oidc_claims import attribute_map_error, normalised_attribute_map
-from oauthcore.federation.oidc_http import get_json, quoted
-from oauthcore.loopback import is_loopback_host
 from oauthcore.sealed import SealBroken
-from oauthcore.validation import logo_uri_error, split_url
 
 WELL_KNOWN = "/.well-known/openid-configuration"
 DEFAULT_SCOPE = "openid profile email"
@@ -61,20 +60,8 @@ KNOWN_OPTIONS = {
     "oidc_metadata",
 }
 SCOPE_TOKEN_RE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 section 3.3
-DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-MAX_DOMAIN_ALIASES = 50
 SECRET_REQUIRED = "Required: the client secret the provider issued for Portcullis."  # noqa: S105 (a message)
 SECRET_TOO_LONG = "At most 1024 characters."  # noqa: S105 (a message)
-
-
-def provider_url_error(url) -> str | None:
-    """Why ``url`` cannot be one of the provider's URLs: https, or http on this machine only."""
-    parts = split_url(url) if isinstance(url, str) and len(url) <= 2000 else None
-    if parts is None or not parts.hostname or parts.scheme not in ("https", "http") or parts.fragment:
-        return "Must be an https URL."
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        return "Must be an https URL (http only for a provider on this machine)."
-    return None
 
 
 def check_options(options: dict, *, current) -> OptionsCheck:
@@ -106,7 +93,7 @@ def check_options(options: dict, *, current) -> OptionsCheck:
     _domain_aliases(options, result, errors)
     icon_url = options.get("icon_url")
     if icon_url:
-        if error := logo_uri_error(icon_url if isinstance(icon_url, str) else None):
+        if error := icon_url_error(icon_url):
             errors["icon_url"] = error
         else:
             result["icon_url"] = icon_url
@@ -153,17 +140,11 @@ def _scope(options: dict, result: dict, errors: dict) -> None:
 
 
 def _domain_aliases(options: dict, result: dict, errors: dict) -> None:
-    """The email domains home-realm discovery sends here (that no other connection has one of them is
-    checked where the domain index is kept, ``oauthcore.services.connections``)."""
-    aliases = options.get("domain_aliases") or []
-    if not isinstance(aliases, list) or len(aliases) > MAX_DOMAIN_ALIASES:
-        errors["domain_aliases"] = f"A list of at most {MAX_DOMAIN_ALIASES} email domains."
-        return
-    bad = [alias for alias in aliases if not isinstance(alias, str) or not DOMAIN_RE.match(alias)]
-    if bad:
-        errors["domain_aliases"] = f"Not a lowercase email domain (such as acme.com): {str(bad[0])[:100]}"
-        return
-    result["domain_aliases"] = list(dict.fromkeys(aliases))
+    aliases, error = domain_aliases(options.get("domain_aliases"))
+    if error:
+        errors["domain_aliases"] = error
+    else:
+        result["domain_aliases"] = aliases
 
 
 def discovery_location(options: dict) -> tuple[str, str, str | None]:

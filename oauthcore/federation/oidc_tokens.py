@@ -22,7 +22,7 @@ from joserfc.jwk import ECKey, JWKRegistry, RSAKey
 
 from oauthcore.conf import portcullis_settings
 from oauthcore.federation.base import FederationError
-from oauthcore.federation.oidc_http import get_json, quoted, read_body, timeout, transport_error
+from oauthcore.federation.http import get_json, quoted, read_body, timeout, transport_error
 from oauthcore.federation.oidc_options import ID_TOKEN_ALGORITHMS
 from oauthcore.models import Connection
 from oauthcore.sealed import SealBroken

@@ -6,16 +6,14 @@ entity id, its sign-in URLs, its signing certificates) is kept in the options: a
 waits on the provider's metadata URL, and a change there never takes effect unseen.
 """
 
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, md, samlp
 from saml2.metadata import do_key_descriptor
 from saml2.saml import NAMEID_FORMAT_UNSPECIFIED
 
-from oauthcore.conf import portcullis_settings
-from oauthcore.federation import saml_certs
+from oauthcore.federation import http, saml_certs
+from oauthcore.federation.base import FederationError
 
 MAX_METADATA_BYTES = 1024 * 1024
 SSO_BINDINGS = (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST)
@@ -33,21 +31,12 @@ class IdpMetadata:
 
 
 def fetch(url: str) -> bytes:
-    """The document at ``url``, within ``FEDERATION_TIMEOUT``; ``MetadataError`` otherwise."""
-    if not url.startswith(("https://", "http://")):
-        raise MetadataError("Use an http:// or https:// URL.")
+    """The document at ``url``, within ``FEDERATION_TIMEOUT`` and 1 MiB; ``MetadataError`` otherwise."""
     accept = {"Accept": "application/samlmetadata+xml, application/xml"}
-    request = urllib.request.Request(url, headers=accept)  # noqa: S310 (scheme checked)
     try:
-        with urllib.request.urlopen(request, timeout=portcullis_settings.FEDERATION_TIMEOUT) as response:  # noqa: S310 (scheme checked)
-            body = response.read(MAX_METADATA_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        raise MetadataError(f"The metadata URL answered HTTP {exc.code}.") from exc
-    except (urllib.error.URLError, OSError) as exc:  # refused, unknown host, timed out, reset
-        raise MetadataError("The metadata URL could not be reached in time.") from exc
-    if len(body) > MAX_METADATA_BYTES:
-        raise MetadataError("The metadata document is larger than 1 MiB.")
-    return body
+        return http.get_bytes(url, what="its metadata", headers=accept, max_bytes=MAX_METADATA_BYTES)
+    except FederationError as exc:
+        raise MetadataError(exc.message) from exc
 
 
 def _entity_descriptors(xml: str | bytes) -> list:

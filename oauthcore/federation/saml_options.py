@@ -8,13 +8,11 @@ hold the result, normalised: ``idpEntityId``, ``signInEndpoint`` (for ``protocol
 none is given); its certificate (``sp_signing_cert``) is public, it goes in our SP metadata.
 """
 
-import re
-from urllib.parse import urlsplit
-
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
 from oauthcore.federation import saml_certs, saml_metadata
 from oauthcore.federation.base import PROFILE_FIELDS, OptionsCheck
+from oauthcore.federation.common_options import domain_aliases, icon_url_error, provider_url_error
 
 SECRET_OPTIONS = frozenset({"signing_key"})
 SIGNATURE_ALGORITHMS = {
@@ -26,7 +24,6 @@ DIGEST_ALGORITHMS = {
     "sha1": "http://www.w3.org/2000/09/xmldsig#sha1",
 }
 BINDINGS = (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST)
-DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](-*[a-z0-9])*)(\.[a-z0-9](-*[a-z0-9])*)+$")
 DERIVED = ("idpEntityId", "signInEndpoint", "signingCert", "thumbprints", "expires")
 
 
@@ -39,9 +36,8 @@ class OptionError(ValueError):
 
 def _url(options: dict, name: str) -> str:
     value = options.get(name)
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if not parts or parts.scheme not in ("https", "http") or not parts.hostname:
-        raise OptionError(name, "Give an http:// or https:// URL.")
+    if error := provider_url_error(value):
+        raise OptionError(name, error)
     return value
 
 
@@ -111,17 +107,9 @@ def _fields_map(value) -> dict:
 
 
 def _domains(value) -> list[str]:
-    if value in (None, ""):
-        return []
-    if not isinstance(value, list) or not all(isinstance(d, str) for d in value):
-        raise OptionError("domain_aliases", "Give a list of domain names.")
-    domains = []
-    for domain in value:
-        domain = domain.strip().lower()
-        if not DOMAIN_RE.match(domain):
-            raise OptionError("domain_aliases", f"'{domain}' is not a domain name.")
-        if domain not in domains:
-            domains.append(domain)
+    domains, error = domain_aliases(value)
+    if error:
+        raise OptionError("domain_aliases", error)
     return domains
 
 
@@ -203,7 +191,9 @@ def check(options: dict, *, current, label: str) -> OptionsCheck:
 
     def icon_step():
         if options.get("icon_url"):
-            out["icon_url"] = _url(options, "icon_url")
+            if error := icon_url_error(options["icon_url"]):
+                raise OptionError("icon_url", error)
+            out["icon_url"] = options["icon_url"]
 
     def key_step():
         key, out["sp_signing_cert"] = _sp_key(options, kept, label)

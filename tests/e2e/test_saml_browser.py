@@ -11,9 +11,8 @@ import pytest
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 
 from oauthcore.conf import portcullis_settings
-from oauthcore.constants import AppType, ConnectionStrategy, GrantType, SubjectType, UserPolicy
+from oauthcore.constants import ConnectionStrategy
 from oauthcore.federation import saml
-from oauthcore.services.applications import application_create
 from oauthcore.services.connections import connection_create
 from tests.e2e.oauth_helpers import oauth_client
 from tests.federation.saml_idp import SamlIdp
@@ -31,22 +30,9 @@ def saml_idp(live_server):
 
 
 @pytest.fixture
-def partner(actor, make_api, make_grant, fake_app):
-    orders = make_api(
-        identifier="https://orders.example.com/",
-        scopes=[("read:orders", "Read your orders")],
-        user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
-    )
-    issued = application_create(
-        actor=actor,
-        name="Partner App",
-        app_type=AppType.REGULAR_WEB,
-        is_first_party=False,
-        callbacks=[f"{fake_app}/callback"],
-        grant_types=[GrantType.AUTHORIZATION_CODE],
-    )
-    make_grant(orders, client=issued.application, scope=["read:orders"], subject_type=SubjectType.USER)
-    return issued.application, orders
+def partner(make_partner_app, fake_app):
+    application, _secret, orders = make_partner_app(f"{fake_app}/callback")
+    return application, orders
 
 
 @pytest.mark.parametrize("binding", [BINDING_HTTP_REDIRECT, BINDING_HTTP_POST])

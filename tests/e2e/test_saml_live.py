@@ -14,10 +14,9 @@ import requests
 from django.contrib.auth import get_user_model
 
 from oauthcore.conf import portcullis_settings
-from oauthcore.constants import AppType, ConnectionStrategy, GrantType, SubjectType, UserPolicy
+from oauthcore.constants import ConnectionStrategy
 from oauthcore.federation import saml
 from oauthcore.models import FederatedAssertion
-from oauthcore.services.applications import application_create
 from oauthcore.services.connections import connection_create
 from tests.e2e.oauth_helpers import Browser, oauth_client, verify_jwt
 from tests.federation.saml_idp import SamlIdp, form_fields
@@ -52,22 +51,8 @@ def acme(actor, saml_idp):
 
 
 @pytest.fixture
-def partner(actor, make_api, make_grant):
-    orders = make_api(
-        identifier="https://orders.example.com/",
-        scopes=[("read:orders", "Read your orders")],
-        user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
-    )
-    issued = application_create(
-        actor=actor,
-        name="Partner App",
-        app_type=AppType.REGULAR_WEB,
-        is_first_party=False,
-        callbacks=[CALLBACK],
-        grant_types=[GrantType.AUTHORIZATION_CODE],
-    )
-    make_grant(orders, client=issued.application, scope=["read:orders"], subject_type=SubjectType.USER)
-    return issued.application, issued.client_secret, orders
+def partner(make_partner_app):
+    return make_partner_app(CALLBACK)
 
 
 def test_sign_in_through_saml_to_a_token(live_server, acme, partner, saml_idp):

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import RequestFactory
 
-from oauthcore.constants import AppType, ConnectionStrategy, GrantType, SubjectType, UserPolicy
+from oauthcore.constants import ConnectionStrategy
 from oauthcore.federation import saml, strategy_for
-from oauthcore.services.applications import application_create
 from oauthcore.services.connections import connection_create, connection_set_domain_level
 from tests.federation.e2e import ORDERS
 from tests.federation.fake_idp import FakeProvider
@@ -97,7 +96,7 @@ class Cast:
 
 
 @pytest.fixture
-def cast(live_server, settings, actor, make_api, make_grant, live_identity_provider, make_oidc_connection):
+def cast(live_server, settings, actor, make_partner_app, live_identity_provider, make_oidc_connection):
     """The end-to-end sign-ins' cast: the live server as its own issuer (so the redirect URI
     ``{issuer}/login/callback`` reaches it), a domain-level oidc connection to the live provider with
     the alias acme.test, and a partner's strict third-party app with a grant on the Orders API."""
@@ -112,22 +111,8 @@ def cast(live_server, settings, actor, make_api, make_grant, live_identity_provi
             domain_aliases=["acme.test"],
         )
         connection_set_domain_level(actor=actor, connection=connection, is_domain_connection=True)
-        orders = make_api(
-            identifier=ORDERS,
-            name="Orders API",
-            scopes=[("read:orders", "Read your orders")],
-            user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
-        )
-        issued = application_create(
-            actor=actor,
-            name="Acme Order Sync",
-            app_type=AppType.REGULAR_WEB,
-            is_first_party=False,
-            callbacks=[callback],
-            grant_types=[GrantType.AUTHORIZATION_CODE],
-        )
-        make_grant(orders, client=issued.application, scope=["read:orders"], subject_type=SubjectType.USER)
-        return Cast(connection=connection, app=issued.application, secret=issued.client_secret)
+        application, secret, _orders = make_partner_app(callback, name="Acme Order Sync", identifier=ORDERS)
+        return Cast(connection=connection, app=application, secret=secret)
 
     return make
 

@@ -128,7 +128,7 @@ def test_front_channel_is_refused_with_what_to_use_instead(oidc, identity_provid
     [
         ({"scope": "profile email"}, "scope"),
         ({"scope": 'openid "quoted"'}, "scope"),
-        ({"domain_aliases": ["Acme.test"]}, "domain_aliases"),
+        ({"domain_aliases": ["acme..test"]}, "domain_aliases"),
         ({"domain_aliases": ["acme"]}, "domain_aliases"),
         ({"domain_aliases": "acme.test"}, "domain_aliases"),
         ({"icon_url": "javascript:alert(1)"}, "icon_url"),

@@ -122,7 +122,8 @@ def closed_port() -> int:
         ({}, "metadataUrl", "Give metadataUrl, metadataXml"),
         ({"metadataXml": "<EntityDescriptor"}, "metadataXml", "not well-formed XML"),
         ({"metadataXml": "<a><b/></a>"}, "metadataXml", "neither an EntityDescriptor"),
-        ({"metadataUrl": "ftp://idp.example/metadata"}, "metadataUrl", "http:// or https://"),
+        ({"metadataUrl": "ftp://idp.example/metadata"}, "metadataUrl", "Must be an https URL"),
+        ({"metadataUrl": "http://idp.example/metadata"}, "metadataUrl", "http only for a provider on this machine"),
         ({"signInEndpoint": "https://idp.example/sso", "signingCert": "not a cert"}, "signingCert", "cannot be read"),
         ({"signInEndpoint": "https://idp.example/sso"}, "signingCert", "signing certificate"),
         ({"signatureAlgorithm": "hmac-md5"}, "signatureAlgorithm", "rsa-sha256"),
@@ -130,7 +131,7 @@ def closed_port() -> int:
         ({"protocolBinding": "urn:oasis:names:tc:SAML:2.0:bindings:SOAP"}, "protocolBinding", "HTTP-POST"),
         ({"fieldsMap": {"email": 7}}, "fieldsMap", "email"),
         ({"fieldsMap": {"password": "pw"}}, "fieldsMap", "Unknown profile field"),
-        ({"domain_aliases": ["not a domain"]}, "domain_aliases", "not a domain name"),
+        ({"domain_aliases": ["not a domain"]}, "domain_aliases", "Not an email domain"),
         ({"signSAMLRequest": "yes"}, "signSAMLRequest", "true or false"),
         ({"signing_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}, "signing_key", "RSA"),
     ],
@@ -172,14 +173,16 @@ def test_metadata_without_the_chosen_binding_is_refused(saml_idp):
 def test_unreachable_metadata_url():
     result = check({"metadataUrl": f"http://127.0.0.1:{closed_port()}/metadata"}, current=None)
 
-    assert result.errors == {"metadataUrl": "The metadata URL could not be reached in time."}
+    assert result.errors == {
+        "metadataUrl": "The identity provider could not be reached (its metadata). Try again later."
+    }
 
 
 def test_metadata_url_answering_an_error(saml_idp):
     saml_idp.metadata_mode = "error"
 
     assert check({"metadataUrl": saml_idp.entity_id}, current=None).errors == {
-        "metadataUrl": "The metadata URL answered HTTP 500."
+        "metadataUrl": "The identity provider answered HTTP 500 (its metadata)."
     }
 
 
@@ -189,5 +192,5 @@ def test_slow_metadata_url_times_out_within_federation_timeout(saml_idp, setting
     saml_idp.metadata_mode, saml_idp.metadata_delay = "slow", 2
 
     assert check({"metadataUrl": saml_idp.entity_id}, current=None).errors == {
-        "metadataUrl": "The metadata URL could not be reached in time."
+        "metadataUrl": "The identity provider did not answer in time (its metadata, 0.5 s). Try again in a moment."
     }

@@ -1,4 +1,5 @@
-"""Every HTTP call to an OpenID Connect provider: bounded in time and size, its failures said plainly.
+"""Every HTTP call to an identity provider (OpenID Connect discovery, tokens, keys and userinfo; SAML
+metadata): bounded in time and size, its failures said plainly.
 
 The provider is somebody else's server: it may be down, slow, or answer a gateway's HTML page. Each
 call gets ``FEDERATION_TIMEOUT`` to connect and the same between bytes read (and a GET the same for
@@ -41,10 +42,15 @@ def transport_error(error: requests.RequestException, what: str, url: str) -> Fe
 
 def get_json(url: str, *, what: str, headers: dict | None = None) -> dict:
     """GET a JSON object (a discovery document, a key set, a userinfo response)."""
+    return parse_json_object(get_bytes(url, what=what, headers=headers), what=what, url=url)
+
+
+def get_bytes(url: str, *, what: str, headers: dict | None = None, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """GET a document (redirects are not followed: the URL given is the one trusted)."""
     deadline = time.monotonic() + float(portcullis_settings.FEDERATION_TIMEOUT)
     try:
         with requests.get(url, headers=headers, timeout=timeout(), stream=True, allow_redirects=False) as response:
-            body = read_body(response, url=url, what=what, deadline=deadline)
+            body = read_body(response, url=url, what=what, deadline=deadline, max_bytes=max_bytes)
     except requests.RequestException as error:
         raise transport_error(error, what, url) from error
     if response.status_code != 200:
@@ -53,21 +59,23 @@ def get_json(url: str, *, what: str, headers: dict | None = None) -> dict:
             reason="upstream_error",
             detail=f"{url}: {body[:200]!r}",
         )
-    return parse_json_object(body, what=what, url=url)
+    return body
 
 
-def read_body(response: requests.Response, *, url: str, what: str, deadline: float) -> bytes:
-    """The body of a response opened with ``stream=True``, by ``deadline`` and within ``MAX_BODY_BYTES``."""
+def read_body(
+    response: requests.Response, *, url: str, what: str, deadline: float, max_bytes: int = MAX_BODY_BYTES
+) -> bytes:
+    """The body of a response opened with ``stream=True``, by ``deadline`` and within ``max_bytes``."""
     body = b""
     for chunk in _chunks(response):
         body += chunk
         if time.monotonic() > deadline:
             raise requests.Timeout(f"the body took longer than {portcullis_settings.FEDERATION_TIMEOUT} s")
-        if len(body) > MAX_BODY_BYTES:
+        if len(body) > max_bytes:
             raise FederationError(
                 f"The identity provider's answer is too large ({what}).",
                 reason="upstream_error",
-                detail=f"{url}: more than {MAX_BODY_BYTES} bytes",
+                detail=f"{url}: more than {max_bytes} bytes",
             )
     return body
 
