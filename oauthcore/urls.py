@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oauthcore.views import accounts, device, discovery, federation, registration
+from oauthcore.views import accounts, connection_setup, device, discovery, federation, registration
 from oauthcore.views.authorize import AuthorizeView
 from oauthcore.views.tokens import IntrospectView, RevokeView, TokenView, UserInfoView
 
@@ -26,4 +26,6 @@ urlpatterns = [
     path("login/connection/<str:name>", federation.StartView.as_view(), name="federation-start"),
     path("login/callback", federation.CallbackView.as_view(), name="federation-callback"),
     path("samlp/metadata", federation.saml_metadata, name="saml-metadata"),
+    path("connection-setup/", connection_setup.SetupView.as_view(), name="connection-setup"),
+    path("connection-setup/<str:token>", connection_setup.SetupLinkView.as_view(), name="connection-setup-link"),
 ]

@@ -7,7 +7,15 @@ package registers every other model of the app.
 
 from django.contrib import admin
 
-from oauthcore.admin import activity, client_grants, directory, resource_servers, simulator
+from oauthcore.admin import (
+    activity,
+    client_grants,
+    connection_setup,
+    connections,
+    directory,
+    resource_servers,
+    simulator,
+)
 from oauthcore.admin.applications import ApplicationAdmin
 from oauthcore.admin.tokens import AccessTokenAdmin, GrantAdmin, IDTokenAdmin, RefreshTokenAdmin
 from oauthcore.views.accounts import AdminSignInForm
@@ -22,6 +30,8 @@ __all__ = [
     "RefreshTokenAdmin",
     "activity",
     "client_grants",
+    "connection_setup",
+    "connections",
     "directory",
     "resource_servers",
     "simulator",

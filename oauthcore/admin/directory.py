@@ -1,14 +1,10 @@
-"""Connections, users, tenant settings and the audit log."""
+"""Users, tenant settings and the audit log (connections: oauthcore.admin.connections)."""
 
 import json
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Count
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -19,211 +15,15 @@ from oauthcore.admin.base import (
     TokenCascadeMixin,
     admin_actor,
     adopt,
-    counted,
     service_errors_to_form,
 )
 from oauthcore.audit import DENIAL_ACTION, record_event, recorded_denial
 from oauthcore.constants import DATABASE_CONNECTION_NAME
 from oauthcore.models import AuditEvent, Connection, TenantSettings, User
 from oauthcore.models.tenant import SINGLETON_ID
-from oauthcore.reach import connection_users, third_party_sign_in_apps
-from oauthcore.services.connections import (
-    connection_create,
-    connection_delete,
-    connection_set_domain_level,
-    connection_set_enabled_clients,
-    connection_update,
-)
 from oauthcore.services.tenant import UPDATABLE_FIELDS as TENANT_FIELDS
 from oauthcore.services.tenant import tenant_settings_update
 from oauthcore.services.users import user_delete, user_update
-
-# -- connections ---------------------------------------------------------------------------------------------
-
-
-CONFIRM_DEMOTION_FIELD = "confirm_demotion"
-
-
-def demotion_warning(connection: Connection, *, apps: int | None = None, users: int | None = None) -> str:
-    """What taking ``connection`` off domain level does, in words, with how many it reaches today
-    (``apps`` and ``users`` when counted already)."""
-    apps = counted(third_party_sign_in_apps() if apps is None else apps, "third-party app")
-    users = counted(connection_users(connection) if users is None else users, "user")
-    return (
-        f"Demoting {connection.name} from domain level: {apps} can no longer sign users in through it, "
-        f"and its {users} can no longer sign in to any third-party app. Their consents, and the tokens "
-        "already issued, stay."
-    )
-
-
-class ConnectionForm(ServiceModelForm):
-    # Shown (by ConnectionAdmin) when a domain-level connection is sent back unticked.
-    confirm_demotion = forms.BooleanField(
-        required=False,
-        label="Yes, demote it",
-        help_text="Third-party apps sign users in only through domain-level connections.",
-    )
-
-    class Meta:
-        model = Connection
-        fields = ["name", "display_name", "strategy", "is_domain_connection", "enabled_clients"]
-
-    def demotes(self, data) -> bool:
-        return bool(
-            not self.instance._state.adding
-            and self.initial.get("is_domain_connection")
-            and "is_domain_connection" in data
-            and not data["is_domain_connection"]
-        )
-
-    def clean(self):
-        cleaned_data = super().clean()
-        if self.demotes(cleaned_data) and not cleaned_data.get(CONFIRM_DEMOTION_FIELD):
-            self.add_error(CONFIRM_DEMOTION_FIELD, f"{demotion_warning(self.instance)} Tick the box to confirm.")
-        return cleaned_data
-
-
-@admin.register(Connection)
-class ConnectionAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    form = ConnectionForm
-    list_display = (
-        "name",
-        "display_name",
-        "strategy",
-        "is_domain_connection",
-        "enabled_client_count",
-        "user_count",
-        "created_at",
-    )
-    list_filter = ("strategy", "is_domain_connection")
-    search_fields = ("name", "display_name", "id")
-    autocomplete_fields = ("enabled_clients",)
-    actions = ("promote", "demote", "delete_selected")
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ("name", "display_name", "strategy", "is_domain_connection", "enabled_clients")
-        fields = ("id", "name", "display_name", "strategy", "is_domain_connection", "who_signs_in")
-        if request.method == "POST" and obj.is_domain_connection and not request.POST.get("is_domain_connection"):
-            fields = (*fields, CONFIRM_DEMOTION_FIELD)  # a demotion sent: the form asks to confirm it
-        return (*fields, "enabled_clients", "created_at", "updated_at")
-
-    def get_readonly_fields(self, request, obj=None):
-        return ("id", "name", "strategy", "who_signs_in", "created_at", "updated_at") if obj is not None else ()
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(client_total=Count("enabled_clients", distinct=True), user_total=Count("users", distinct=True))
-        )
-
-    @admin.display(description="who signs in through it")
-    def who_signs_in(self, obj):
-        users = counted(connection_users(obj), "user")
-        if not obj.is_domain_connection:
-            return f"Its {users}, in first-party apps only: third-party apps cannot sign them in."
-        return (
-            f"Its {users}, in first-party apps and, being at domain level, in third-party apps "
-            f"(those that sign users in: {third_party_sign_in_apps()} today)."
-        )
-
-    @admin.display(description="enabled apps", ordering="client_total")
-    def enabled_client_count(self, obj):
-        return obj.client_total
-
-    @admin.display(description="users", ordering="user_total")
-    def user_count(self, obj):
-        return obj.user_total
-
-    def has_delete_permission(self, request, obj=None):
-        # Every user without another connection lands in the database connection.
-        return super().has_delete_permission(request, obj) and not (
-            obj is not None and obj.name == DATABASE_CONNECTION_NAME
-        )
-
-    def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
-        actor = self.actor(request)
-        with service_errors_to_form():
-            if change:
-                domain_level = obj.is_domain_connection
-                obj.is_domain_connection = form.initial["is_domain_connection"]  # changed by its own service
-                fields = {name: data[name] for name in form.changed_data if name == "display_name"}
-                if fields:
-                    connection_update(actor=actor, connection=obj, **fields)
-                obj.is_domain_connection = domain_level
-                if "is_domain_connection" in form.changed_data:
-                    connection_set_domain_level(
-                        actor=actor, connection=obj, is_domain_connection=data["is_domain_connection"]
-                    )
-                return
-            created = connection_create(
-                actor=actor,
-                name=data["name"],
-                strategy=data["strategy"],
-                display_name=data["display_name"],
-                is_domain_connection=data["is_domain_connection"],
-            )
-        adopt(obj, created)
-
-    def save_related(self, request, form, formsets, change):
-        """Enabled clients through the service (audited), not form.save_m2m()."""
-        obj = form.instance
-        before = set(obj.enabled_clients.values_list("pk", flat=True)) if change else set()
-        after = {app.pk for app in form.cleaned_data.get("enabled_clients", ())}
-        changes = {pk: True for pk in after - before} | {pk: False for pk in before - after}
-        if changes:
-            connection_set_enabled_clients(actor=self.actor(request), connection=obj, changes=changes)
-        for formset in formsets:  # pragma: no cover - no inlines
-            self.save_formset(request, form, formset, change=change)
-
-    def delete_model(self, request, obj):
-        connection_delete(actor=self.actor(request), connection=obj)
-
-    def delete_queryset(self, request, queryset):
-        self.delete_each(request, queryset, lambda connection: self.delete_model(request, connection))
-
-    def _set_domain_level(self, request, queryset, value: bool) -> None:
-        changed = 0
-        for connection in queryset:
-            if connection.is_domain_connection != value:
-                connection_set_domain_level(
-                    actor=self.actor(request), connection=connection, is_domain_connection=value
-                )
-                changed += 1
-        verb = "promoted to" if value else "demoted from"
-        self.message_user(request, f"{changed} connection(s) {verb} domain level.", messages.SUCCESS)
-
-    @admin.action(description="Promote to domain level (open to every third-party app)", permissions=["change"])
-    def promote(self, request, queryset):
-        self._set_domain_level(request, queryset, True)
-
-    @admin.action(description="Demote from domain level (asks to confirm)", permissions=["change"])
-    def demote(self, request, queryset):
-        if request.POST.get("confirm") == "yes":
-            self._set_domain_level(request, queryset, False)
-            return None
-        return self.demotion_confirmation(request, queryset)
-
-    def demotion_confirmation(self, request, queryset):
-        """The step before a demotion: what it does to each domain-level connection selected, in words."""
-        connections = [connection for connection in queryset if connection.is_domain_connection]
-        if not connections:
-            self.message_user(request, "None of the selected connections is at domain level.", messages.WARNING)
-            return None
-        apps = third_party_sign_in_apps()
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Demote from domain level?",
-            "opts": self.model._meta,
-            "warnings": [demotion_warning(c, apps=apps, users=c.user_total) for c in connections],
-            "connections": connections,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "media": self.media,
-        }
-        return TemplateResponse(request, "admin/oauthcore/connection/demote_confirmation.html", context)
-
 
 # -- users -----------------------------------------------------------------------------------------------------
 

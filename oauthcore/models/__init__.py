@@ -2,6 +2,7 @@ from oauthcore.models.activity import TokenActivity
 from oauthcore.models.applications import Application, PreviousClientSecret
 from oauthcore.models.audit import ActorType, AuditChainHead, AuditEvent
 from oauthcore.models.client_grants import ClientGrant
+from oauthcore.models.connection_setup import ConnectionSetupLink
 from oauthcore.models.connections import Connection, ConnectionDomain, FederatedAssertion, FederationFlow
 from oauthcore.models.keys import SigningKey
 from oauthcore.models.policy_version import PolicyVersion
@@ -21,6 +22,7 @@ __all__ = [
     "ClientGrant",
     "Connection",
     "ConnectionDomain",
+    "ConnectionSetupLink",
     "DeviceGrant",
     "FederatedAssertion",
     "FederationFlow",

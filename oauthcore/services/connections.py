@@ -58,10 +58,12 @@ def connection_create(
     display_name: str = "",
     is_domain_connection: bool = False,
     show_as_button: bool = True,
+    is_enabled: bool = True,
     options: dict | None = None,
     enabled_clients: list[int] | None = None,
 ) -> Connection:
-    """A connection; an enterprise one with its options checked (and its provider asked) first."""
+    """A connection; an enterprise one with its options checked (and its provider asked) first.
+    A setup link's starts disabled (``is_enabled``): nobody signs in through it until it is activated."""
     stored, secrets = checked_options(strategy, options or {}, current=None)
     connection = Connection(
         name=name,
@@ -69,6 +71,7 @@ def connection_create(
         display_name=display_name,
         is_domain_connection=is_domain_connection,
         show_as_button=show_as_button,
+        is_enabled=is_enabled,
         options=stored,
     )
     connection.set_secrets(secrets)

@@ -23,6 +23,7 @@ from oauthcore.federation.base import FederatedProfile, FederationError
 from oauthcore.federation.discovery import application_of_next, connection_open_to
 from oauthcore.models import Connection, FederationFlow
 from oauthcore.services.federated_users import federated_user_sign_in
+from oauthcore.views.connection_setup import show_setup_result
 from portal.platform.csp import decision_page
 
 ERROR_TEMPLATE = "oauthcore/federation_error.html"
@@ -61,6 +62,8 @@ class StartView(View):
             connection = enterprise_connection(name)
             next_url = safe_next(request, request.GET.get("next", ""))
             application = application_of_next(next_url)
+            if not connection.is_enabled:  # a connection still being set up (no app to name then)
+                raise FederationError("This connection is not enabled.", reason="connection_disabled")
             if not connection_open_to(connection, application):
                 raise FederationError(
                     f"{application.name} cannot sign users in through {connection.label}.",
@@ -91,8 +94,8 @@ def show_test_result(request, federation: FederationFlow, profile: FederatedProf
     return render(request, TEST_TEMPLATE, context)
 
 
-# What a completed flow leads to, by its purpose (the self-service setup adds its own).
-PURPOSES = {"login": sign_in, "test": show_test_result}
+# What a completed flow leads to, by its purpose ("setup": a setup link's test, oauthcore.views.connection_setup).
+PURPOSES = {"login": sign_in, "test": show_test_result, "setup": show_setup_result}
 
 
 @method_decorator([never_cache, decision_page, csrf_exempt], name="dispatch")

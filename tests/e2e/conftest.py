@@ -22,3 +22,6 @@ def alice(db):
 
 # The admin console's fixtures (tests/e2e/console.py): the demo tenant and a signed-in admin.
 from tests.e2e.console import console, demo_tenant  # noqa: E402, F401
+
+# The enterprise strategies' test providers (started only by the tests that ask for them).
+from tests.oauthcore.federation_fixtures import identity_provider, saml_idp  # noqa: E402, F401

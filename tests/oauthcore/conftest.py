@@ -39,3 +39,7 @@ def partner_web(actor, crowded, make_grant):
 def three_failures_lock(settings):
     """The third wrong password for a name or an account locks it out from that address."""
     settings.PORTCULLIS = {**settings.PORTCULLIS, "RATE_LIMITS": {"login_failures": "3/15m"}}
+
+
+# The enterprise strategies' test providers (started only by the tests that ask for them).
+from tests.oauthcore.federation_fixtures import identity_provider, saml_idp  # noqa: E402, F401

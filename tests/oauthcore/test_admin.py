@@ -22,6 +22,7 @@ from oauthcore.models import (
     AuditEvent,
     ClientGrant,
     Connection,
+    ConnectionSetupLink,
     Grant,
     IDToken,
     RefreshToken,
@@ -30,6 +31,7 @@ from oauthcore.models import (
     User,
 )
 from oauthcore.services.applications import application_create
+from oauthcore.services.connection_setup import setup_link_create
 from oauthcore.services.connections import connection_create
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -145,6 +147,9 @@ def world(make_app, make_api, make_grant, actor, user):
         ResourceServer: api,
         ClientGrant: grant,
         Connection: connection,
+        ConnectionSetupLink: setup_link_create(
+            actor=actor, strategy="oidc", connection_name="shop-sso", customer_label="Shop Inc"
+        ).link,
         User: user,
         TenantSettings: TenantSettings.load(),
         AuditEvent: AuditEvent.objects.first(),
@@ -169,6 +174,7 @@ def test_admin_configuration_passes_the_system_checks():
         ResourceServer,
         ClientGrant,
         Connection,
+        ConnectionSetupLink,
         User,
         TenantSettings,
         AuditEvent,
@@ -186,7 +192,7 @@ def test_changelist_search_and_change_pages_render(admin_client, world, model):
     assert admin_client.get(url(model, "change", obj.pk)).status_code == 200
 
 
-@pytest.mark.parametrize("model", [Application, ResourceServer, ClientGrant, Connection, User])
+@pytest.mark.parametrize("model", [Application, ResourceServer, ClientGrant, Connection, ConnectionSetupLink, User])
 def test_add_pages_render(admin_client, model):
     assert admin_client.get(url(model, "add")).status_code == 200
 
@@ -194,7 +200,8 @@ def test_add_pages_render(admin_client, model):
 def test_admin_index_lists_the_models(admin_client):
     response = admin_client.get(reverse("admin:index"))
     assert response.status_code == 200
-    for name in ("Applications", "APIs", "Client grants", "Connections", "Tenant settings", "Audit events"):
+    names = ("Applications", "APIs", "Client grants", "Connections", "Connection setup links", "Tenant settings")
+    for name in (*names, "Audit events"):
         assert name in response.text
 
 
@@ -651,11 +658,10 @@ def test_adding_a_connection_and_its_enabled_clients(admin_client, make_app):
     app = make_app()
 
     response = admin_client.post(
-        url(Connection, "add"),
+        url(Connection, "add") + "?strategy=auth0",  # the kind is chosen on the step before the form
         {
             "name": "staff",
             "display_name": "Staff",
-            "strategy": "auth0",
             "enabled_clients": [app.pk],
         },
     )
