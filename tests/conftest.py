@@ -9,7 +9,7 @@ from oauthcore.services.client_grants import client_grant_create
 from oauthcore.services.resource_servers import resource_server_create
 from portal.partners.services.apps import partner_application_create
 
-pytest_plugins = ["tests.celery_worker", "tests.smtp", "tests.browser"]
+pytest_plugins = ["tests.celery_worker", "tests.smtp", "tests.browser", "tests.management_sdk"]
 
 
 def _on_postgresql() -> bool:

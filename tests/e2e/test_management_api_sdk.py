@@ -1,10 +1,6 @@
 """The management API driven by Auth0's own Python SDK (typed models), over HTTP against the live server."""
 
-import io
-import json
-
 import pytest
-from auth0.management import Auth0
 from auth0.management.core.api_error import ApiError
 from auth0.management.types import (
     ResourceServerScope,
@@ -12,38 +8,15 @@ from auth0.management.types import (
     ResourceServerSubjectTypeAuthorizationClient,
     ResourceServerSubjectTypeAuthorizationUser,
 )
-from authlib.integrations.requests_client import OAuth2Session
-from django.core.management import call_command
 
 from oauthcore.models import AuditEvent
 from tests.e2e.oauth_helpers import verify_jwt
+from tests.management_sdk import client_credentials
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ISSUER = "http://127.0.0.1:8000"
 ORDERS = "https://orders.example.com/"
-
-
-@pytest.fixture
-def bootstrap():
-    out = io.StringIO()
-    call_command("create_management_client", "--name", "Tests", stdout=out)
-    return json.loads(out.getvalue())
-
-
-def client_credentials(live_server, client_id, secret, audience, scope=None):
-    session = OAuth2Session(client_id=client_id, client_secret=secret, token_endpoint_auth_method="client_secret_post")
-    params = {"audience": audience}
-    if scope:
-        params["scope"] = scope
-    return session.fetch_token(f"{live_server.url}/oauth/token", grant_type="client_credentials", **params)
-
-
-@pytest.fixture
-def sdk(live_server, bootstrap):
-    token = client_credentials(live_server, bootstrap["client_id"], bootstrap["client_secret"], bootstrap["audience"])
-    assert "create:client_grants" in token["scope"].split()
-    return Auth0(base_url=f"{live_server.url}/api/v2", token=token["access_token"], max_retries=0)
 
 
 def test_bootstrap_prints_one_json_object(bootstrap):
