@@ -45,7 +45,7 @@ def start(request, connection: Connection, *, purpose: str = "login", next_url: 
     state = secrets.token_urlsafe(32)
     response, data = strategy_for(connection.strategy).begin(request, connection, state=state)
     now = timezone.now()
-    FederationFlow.objects.filter(expires_at__lt=now).delete()  # expired flows are never read again
+    # Expired flows are never read again; the periodic clear_expired_tokens task deletes them.
     FederationFlow.objects.create(
         state=state,
         connection=connection,

@@ -15,7 +15,15 @@ from oauth2_provider.models import clear_expired
 from oauthcore.audit import Actor, record_event
 from oauthcore.client_tokens import forget_withdrawals, withdraw_client_tokens
 from oauthcore.constants import MAX_TOKEN_LIFETIME, SubjectType
-from oauthcore.models import AccessToken, Application, DeviceGrant, Grant, RefreshToken
+from oauthcore.models import (
+    AccessToken,
+    Application,
+    DeviceGrant,
+    FederatedAssertion,
+    FederationFlow,
+    Grant,
+    RefreshToken,
+)
 
 
 @dataclass(frozen=True)
@@ -117,8 +125,10 @@ def token_family_revoke(*, actor: Actor, application: Application, family, actio
 
 def expired_tokens_clear(*, now=None) -> None:
     """Delete expired and revoked tokens and authorization codes, expired device authorizations
-    (which frees their user codes), and the withdrawals of client-credentials tokens that have all
-    expired since.
+    (which frees their user codes), the withdrawals of client-credentials tokens that have all
+    expired since, sign-ins at identity providers never completed in time, and the identity
+    providers' one-time assertion ids once those assertions have expired (past their expiry they
+    are refused for that reason alone).
 
     Not one transaction: django-oauth-toolkit's ``clear_expired`` deletes in batches, each committed
     on its own, so a large cleanup never holds its locks for long. Not audited: every row it deletes
@@ -126,4 +136,6 @@ def expired_tokens_clear(*, now=None) -> None:
     """
     clear_expired()
     DeviceGrant.objects.filter(expires__lt=now or timezone.now()).delete()
+    FederationFlow.objects.filter(expires_at__lt=now or timezone.now()).delete()
+    FederatedAssertion.objects.filter(expires_at__lt=now or timezone.now()).delete()
     forget_withdrawals(now=(now or timezone.now()).timestamp(), longest_lifetime=MAX_TOKEN_LIFETIME)

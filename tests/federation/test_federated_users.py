@@ -1,12 +1,16 @@
 """Users of enterprise connections: created just in time, updated at each sign-in, never linked by email."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import authenticate
+from django.utils import timezone
 
 from oauthcore.constants import ConnectionStrategy
 from oauthcore.federation.base import FederatedProfile
-from oauthcore.models import AuditEvent, Connection
+from oauthcore.models import AuditEvent, Connection, FederatedAssertion, FederationFlow
 from oauthcore.services.federated_users import federated_user_sign_in
+from oauthcore.services.tokens import expired_tokens_clear
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +87,16 @@ def test_a_subject_the_provider_should_never_send_is_refused(acme):
         federated_user_sign_in(connection=acme, profile=profile(subject=""))
     with pytest.raises(ValueError, match="1 to 255"):
         federated_user_sign_in(connection=acme, profile=profile(subject="x" * 256))
+
+
+def test_the_periodic_cleanup_forgets_expired_sign_ins_and_assertion_ids(acme):
+    """Both only ever refuse once expired: keeping them would only grow the tables."""
+    now = timezone.now()
+    for name, expires_at in (("old", now - timedelta(seconds=1)), ("live", now + timedelta(minutes=5))):
+        FederationFlow.objects.create(state=name, connection=acme, binding="b", expires_at=expires_at)
+        FederatedAssertion.objects.create(connection=acme, assertion_id=name, expires_at=expires_at)
+
+    expired_tokens_clear()
+
+    assert list(FederationFlow.objects.values_list("state", flat=True)) == ["live"]
+    assert list(FederatedAssertion.objects.values_list("assertion_id", flat=True)) == ["live"]
