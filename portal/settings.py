@@ -199,6 +199,11 @@ PORTCULLIS = {
     # Partner portal: how long emailed links work.
     "PORTAL_INVITATION_DAYS": env_int("PORTAL_INVITATION_DAYS", 7),
     "PORTAL_VERIFICATION_DAYS": env_int("PORTAL_VERIFICATION_DAYS", 3),
+    # Enterprise connections: how long an identity provider may take, the clock difference
+    # tolerated, and how long a customer's setup link works.
+    "FEDERATION_TIMEOUT": env_int("FEDERATION_TIMEOUT", 10),
+    "FEDERATION_CLOCK_SKEW": env_int("FEDERATION_CLOCK_SKEW", 120),
+    "CONNECTION_SETUP_LINK_DAYS": env_int("CONNECTION_SETUP_LINK_DAYS", 7),
     # Rate limits ("N/period"): RATE_LIMIT_<NAME> overrides one; the others keep their defaults
     # (the limits and their defaults are listed in oauthcore.conf).
     "RATE_LIMITS": env_prefixed("RATE_LIMIT_"),
