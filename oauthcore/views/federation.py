@@ -23,6 +23,7 @@ from oauthcore.federation.base import FederatedProfile, FederationError
 from oauthcore.federation.discovery import application_of_next, connection_open_to
 from oauthcore.models import Connection, FederationFlow
 from oauthcore.services.federated_users import federated_user_sign_in
+from oauthcore.throttle import LOGIN_ADDRESS, client_address, retry_message
 from oauthcore.views.connection_setup import show_setup_result
 from portal.platform.csp import decision_page
 
@@ -41,8 +42,8 @@ def safe_next(request, next_url: str) -> str:
     return settings.LOGIN_REDIRECT_URL
 
 
-def error_page(request, error: FederationError, connection: Connection | None = None):
-    status = 502 if error.reason.startswith("upstream_") else 400
+def error_page(request, error: FederationError, connection: Connection | None = None, *, status: int | None = None):
+    status = status or (502 if error.reason.startswith("upstream_") else 400)
     context = {"message": error.message, "connection": connection, "reason": error.reason}
     return render(request, ERROR_TEMPLATE, context, status=status)
 
@@ -56,8 +57,17 @@ def enterprise_connection(name: str) -> Connection:
 
 @method_decorator([never_cache, decision_page], name="dispatch")
 class StartView(View):
+    """Each start keeps a flow row and sends a request to the provider: it counts as a sign-in
+    attempt from its address (``RATE_LIMITS["login_address"]``), like a password typed at /login."""
+
     def get(self, request, name: str):
         connection = None
+        verdict = LOGIN_ADDRESS.hit(client_address(request))
+        if not verdict:
+            error = FederationError(retry_message(verdict.retry_after), reason="rate_limited")
+            response = error_page(request, error, status=429)
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
         try:
             connection = enterprise_connection(name)
             next_url = safe_next(request, request.GET.get("next", ""))

@@ -145,3 +145,14 @@ def test_the_login_page_offers_a_third_party_app_only_domain_level_connections(
     connection_set_domain_level(actor=actor, connection=tenant.connection, is_domain_connection=False)
     _browser, out, _client = start(live_server, tenant)
     assert "/login/connection/acme" not in out.response.text
+
+
+def test_starting_sign_ins_counts_against_the_addresss_login_limit(live_server, settings, cast):
+    """Every start writes a flow and sends a request to the provider: an address that starts them
+    in a loop is held to the same limit as password attempts (429 with Retry-After)."""
+    cast(CALLBACK)
+    settings.PORTCULLIS = {**settings.PORTCULLIS, "RATE_LIMITS": {"login_address": "2/m"}}
+    browser = Browser(live_server.url)
+    answers = [browser.session.get(f"{live_server.url}/login/connection/acme", allow_redirects=False) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [302, 302, 429]
+    assert int(answers[2].headers["Retry-After"]) > 0 and "Too many requests" in answers[2].text
