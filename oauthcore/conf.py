@@ -41,7 +41,9 @@ DEFAULTS = {
     # Enterprise connections (a customer's own OpenID Connect or SAML identity provider).
     "FEDERATION_TIMEOUT": 10.0,  # seconds the provider has to answer each request (connect and read)
     "FEDERATION_CLOCK_SKEW": 120,  # seconds of clock difference tolerated in ID tokens and assertions
-    "FEDERATION_FLOW_SECONDS": 600,  # how long a sign-in may stay at the provider before it must restart
+    "FEDERATION_FLOW_SECONDS": 600,
+    # Whether a provider may be on this machine (loopback): for local development and tests only.
+    "FEDERATION_ALLOW_LOOPBACK": False,  # how long a sign-in may stay at the provider before it must restart
     "CONNECTION_SETUP_LINK_DAYS": 7,  # how long a self-service setup link for a customer's IT admin works
     "PORTAL_INVITATION_DAYS": 7,
     "PORTAL_VERIFICATION_DAYS": 3,

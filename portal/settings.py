@@ -204,6 +204,8 @@ PORTCULLIS = {
     "FEDERATION_TIMEOUT": env_int("FEDERATION_TIMEOUT", 10),
     "FEDERATION_CLOCK_SKEW": env_int("FEDERATION_CLOCK_SKEW", 120),
     "CONNECTION_SETUP_LINK_DAYS": env_int("CONNECTION_SETUP_LINK_DAYS", 7),
+    # A provider on this machine: allowed while developing (DEBUG), refused in production.
+    "FEDERATION_ALLOW_LOOPBACK": env_bool("FEDERATION_ALLOW_LOOPBACK", DEBUG),
     # Rate limits ("N/period"): RATE_LIMIT_<NAME> overrides one; the others keep their defaults
     # (the limits and their defaults are listed in oauthcore.conf).
     "RATE_LIMITS": env_prefixed("RATE_LIMIT_"),

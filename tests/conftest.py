@@ -38,6 +38,8 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The tests' identity providers listen on loopback (production refuses providers there).
+    settings.PORTCULLIS["FEDERATION_ALLOW_LOOPBACK"] = True
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ provider's URLs. Each function returns an error message, or None when the value 
 
 import re
 
+from oauthcore.conf import portcullis_settings
 from oauthcore.loopback import is_loopback_host
 from oauthcore.validation import logo_uri_error, split_url
 
@@ -31,10 +32,18 @@ def icon_url_error(value) -> str | None:
 
 
 def provider_url_error(url) -> str | None:
-    """Why ``url`` cannot be one of the provider's URLs: https, or http on this machine only."""
+    """Why ``url`` cannot be one of the provider's URLs: https, or http on this machine only, and
+    this machine only where ``FEDERATION_ALLOW_LOOPBACK`` allows it (local development and tests).
+
+    Portcullis itself fetches these URLs (discovery, keys, tokens, metadata), and a setup link lets
+    someone without an account give them: a provider on this machine would let them reach services
+    that listen on loopback only."""
     parts = split_url(url) if isinstance(url, str) and len(url) <= 2000 else None
     if parts is None or not parts.hostname or parts.scheme not in ("https", "http") or parts.fragment:
         return "Must be an https URL."
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    on_this_machine = is_loopback_host(parts.hostname)
+    if on_this_machine and not portcullis_settings.FEDERATION_ALLOW_LOOPBACK:
+        return "Must be the provider's own address: this server's loopback addresses are refused."
+    if parts.scheme == "http" and not on_this_machine:
         return "Must be an https URL (http only for a provider on this machine)."
     return None
