@@ -14,10 +14,11 @@ import requests
 from django.contrib.auth import get_user_model
 
 from oauthcore.conf import portcullis_settings
-from oauthcore.constants import ConnectionStrategy
+from oauthcore.constants import AppType, ConnectionStrategy, GrantType, SubjectType
 from oauthcore.federation import saml
 from oauthcore.models import FederatedAssertion
-from oauthcore.services.connections import connection_create
+from oauthcore.services.applications import application_create
+from oauthcore.services.connections import connection_create, connection_set_enabled_clients
 from tests.e2e.oauth_helpers import Browser, oauth_client, verify_jwt
 from tests.federation.saml_idp import SamlIdp, form_fields
 
@@ -124,3 +125,50 @@ def test_home_realm_discovery_sends_an_email_of_the_domain_to_its_idp(live_serve
     user = get_user_model().objects.get(connection=acme, uid="acme-corp|E777")
     assert user.user_id == "samlp|acme-corp|E777"
     assert (user.email, user.first_name) == ("kim@acme.example", "Kim")
+
+
+def test_a_first_party_app_signs_in_through_the_saml_connection_enabled_for_it(
+    live_server, actor, acme, saml_idp, make_api, make_grant
+):
+    """The tenant's own app: refused until the connection is enabled for it (rule 6), then the same
+    sign-in ends with a token for the federated user."""
+    orders = make_api(identifier="https://orders.example.com/", scopes=[("read:orders", "Read your orders")])
+    issued = application_create(
+        actor=actor,
+        name="Acme Intranet",
+        app_type=AppType.REGULAR_WEB,
+        callbacks=[CALLBACK],
+        grant_types=[GrantType.AUTHORIZATION_CODE],
+    )
+    app, secret = issued.application, issued.client_secret
+    make_grant(orders, client=app, scope=["read:orders"], subject_type=SubjectType.USER)
+    client = oauth_client(app, secret, CALLBACK, "read:orders")
+    saml_idp.login("E1234", mail="jane@acme.example")
+
+    def authorize():
+        url, _ = client.create_authorization_url(
+            f"{live_server.url}/authorize", code_verifier=VERIFIER, audience=orders.identifier, connection=acme.name
+        )
+        return Browser(live_server.url), url
+
+    browser, url = authorize()
+    refused = browser.authorize(url)
+    assert refused.kind == "redirect" and refused.params["error"] == "invalid_request"  # its errors redirect
+
+    connection_set_enabled_clients(actor=actor, connection=acme, changes={app.pk: True})
+    browser, url = authorize()
+    to_idp = browser.authorize(url)
+    assert to_idp.kind == "redirect" and to_idp.location.startswith(f"{saml_idp.base}/sso/redirect?")
+    posted = form_fields(browser.session.get(to_idp.location, timeout=10).text)
+    back = browser.session.post(
+        f"{live_server.url}/login/callback?connection={acme.name}", data=posted, allow_redirects=False
+    )
+    done = browser.authorize(browser.url(back.headers["Location"]))
+    if done.kind == "consent":
+        done = browser.answer_consent(done, accept=True)
+    assert done.kind == "redirect" and done.location.startswith(CALLBACK)
+    token = client.fetch_token(
+        f"{live_server.url}/oauth/token", authorization_response=done.location, code_verifier=VERIFIER
+    )
+    claims = verify_jwt(live_server.url, token["access_token"], orders.identifier, portcullis_settings.issuer)
+    assert claims["sub"] == "samlp|acme-corp|E1234"
