@@ -51,6 +51,16 @@ def acme(actor, saml_idp):
     return connection
 
 
+def post_idp_answer(browser: Browser, idp_location: str, connection):
+    """What the signed-in IdP answers at ``idp_location`` (its auto-posting form's fields), posted
+    back to our ACS as the browser would: (the fields, our answer)."""
+    posted = form_fields(browser.session.get(idp_location, timeout=10).text)
+    back = browser.session.post(
+        browser.url(f"/login/callback?connection={connection.name}"), data=posted, allow_redirects=False
+    )
+    return posted, back
+
+
 @pytest.fixture
 def partner(make_partner_app):
     return make_partner_app(CALLBACK)
@@ -68,10 +78,7 @@ def test_sign_in_through_saml_to_a_token(live_server, acme, partner, saml_idp):
     to_idp = browser.authorize(url)
     assert to_idp.kind == "redirect" and to_idp.location.startswith(f"{saml_idp.base}/sso/redirect?")
 
-    posted = form_fields(browser.session.get(to_idp.location, timeout=10).text)
-    back = browser.session.post(
-        f"{live_server.url}/login/callback?connection={acme.name}", data=posted, allow_redirects=False
-    )
+    posted, back = post_idp_answer(browser, to_idp.location, acme)
     assert back.status_code == 303, back.text
     consent = browser.authorize(browser.url(back.headers["Location"]))
     assert consent.kind == "consent", consent.page_text
@@ -115,10 +122,7 @@ def test_home_realm_discovery_sends_an_email_of_the_domain_to_its_idp(live_serve
     sent = browser.submit_login(login_page, "kim@acme.example", password="")
     to_idp = browser.authorize(browser.url(sent.headers["Location"]))
     assert to_idp.kind == "redirect" and to_idp.location.startswith(f"{saml_idp.base}/sso/redirect?")
-    posted = form_fields(browser.session.get(to_idp.location, timeout=10).text)
-    back = browser.session.post(
-        f"{live_server.url}/login/callback?connection={acme.name}", data=posted, allow_redirects=False
-    )
+    _posted, back = post_idp_answer(browser, to_idp.location, acme)
     consent = browser.authorize(browser.url(back.headers["Location"]))
 
     assert consent.kind == "consent", consent.page_text
@@ -159,10 +163,7 @@ def test_a_first_party_app_signs_in_through_the_saml_connection_enabled_for_it(
     browser, url = authorize()
     to_idp = browser.authorize(url)
     assert to_idp.kind == "redirect" and to_idp.location.startswith(f"{saml_idp.base}/sso/redirect?")
-    posted = form_fields(browser.session.get(to_idp.location, timeout=10).text)
-    back = browser.session.post(
-        f"{live_server.url}/login/callback?connection={acme.name}", data=posted, allow_redirects=False
-    )
+    _posted, back = post_idp_answer(browser, to_idp.location, acme)
     done = browser.authorize(browser.url(back.headers["Location"]))
     if done.kind == "consent":
         done = browser.answer_consent(done, accept=True)
