@@ -169,10 +169,14 @@ class DecisionInputs:
 
 
 def user_connection_facts(user, client: ClientFacts) -> dict:
-    """Rule 6's facts about the user's connection: whether it is domain level, and whether it is
+    """Rule 6's facts about the user's connection (``connection_facts``)."""
+    return connection_facts(user.connection, client)
+
+
+def connection_facts(connection, client: ClientFacts) -> dict:
+    """Rule 6's facts about a user's connection: whether it is domain level, and whether it is
     enabled for this client (asked only of an enterprise connection, which a first-party app may use
     only when enabled for it; the database connection serves every first-party app)."""
-    connection = user.connection
     enabled = True
     if connection.is_enterprise:
         enabled = connection.enabled_clients.filter(client_id=client.client_id).exists()

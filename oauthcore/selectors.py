@@ -6,21 +6,22 @@ cache (``oauthcore.policy_cache``); the pages here always read afresh. The acces
 whole tenant in four statements, whatever its size, and decides in memory.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Q
 
-from oauthcore.constants import SELF_REGISTERED
+from oauthcore.constants import SELF_REGISTERED, SubjectType
 from oauthcore.decision_inputs import (
     Target,
     apis_with_scopes,
     client_facts,
+    connection_facts,
     read_target,
     stored_grant_inputs,
     target,
     well_formed_inputs,
 )
-from oauthcore.models import Application, ClientGrant, ResourceServer
+from oauthcore.models import Application, ClientGrant, Connection, ResourceServer
 from oauthcore.policy import AudienceSource, ClientFacts, Decision, Flow
 
 
@@ -47,6 +48,7 @@ class SimulatedRequest:
     scope_given: bool = True
     audience_source: AudienceSource = AudienceSource.AUDIENCE
     original_scopes: frozenset[str] | None = None  # refresh: what the refresh token carries
+    connection: Connection | None = None  # the connection a user signed in through (user flows only)
 
 
 def simulate(request: SimulatedRequest) -> Decision:
@@ -65,6 +67,9 @@ def simulate(request: SimulatedRequest) -> Decision:
         redirect_uri=callbacks[0] if callbacks else None,
         original_scopes=request.original_scopes if request.original_scopes is not None else request.scopes,
     )
+    if request.connection is not None and request.flow.subject_type == SubjectType.USER:
+        facts = connection_facts(request.connection, inputs.client)
+        inputs = replace(inputs, request=replace(inputs.request, **facts))
     return inputs.decide(request.flow)
 
 

@@ -24,7 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from oauthcore.decision_inputs import default_audience
-from oauthcore.models import Application, ClientGrant, ResourceServer
+from oauthcore.models import Application, ClientGrant, Connection, ResourceServer
 from oauthcore.policy import AudienceSource, Flow, resolve_audience
 from oauthcore.selectors import SimulatedRequest, access_matrix, simulate
 
@@ -84,6 +84,15 @@ class SimulatorForm(forms.Form):
         help_text="The API the request asks for. “None” is a request that names no API.",
     )
     flow = forms.ChoiceField(choices=[(flow.value, FLOW_LABELS[flow]) for flow in Flow], initial=Flow.AUTHORIZE)
+    connection = forms.ModelChoiceField(
+        label="User's connection",
+        queryset=Connection.objects.order_by("name"),
+        required=False,
+        empty_label="Not known yet (before the user signs in)",
+        help_text="User flows: the connection the user signed in through (rule 6: a third-party app needs a "
+        "domain-level one; a first-party app an enterprise one enabled for it).",
+        error_messages={"invalid_choice": "No connection with this id."},
+    )
     scopes = forms.CharField(
         required=False,
         max_length=4000,
@@ -165,6 +174,7 @@ def run_simulation(site, request, data: dict) -> dict:
             scopes=frozenset(scopes),
             scope_given=bool(scopes),
             audience_source=source or AudienceSource.AUDIENCE,
+            connection=data.get("connection"),
         )
     )
     api = ResourceServer.objects.filter(identifier=audience).only("user_policy", "client_policy").first()
@@ -194,7 +204,7 @@ def simulator_view(request, *, site):
     if "flow" in request.GET:  # submitted (a prefilled link without a flow only fills the form in)
         form = SimulatorForm(request.GET)
     else:
-        prefilled = ("application", "api", "scopes")
+        prefilled = ("application", "api", "scopes", "connection")
         form = SimulatorForm(initial={name: request.GET[name] for name in prefilled if name in request.GET})
     result = run_simulation(site, request, form.cleaned_data) if form.is_bound and form.is_valid() else None
     context = page_context(site, request, "Access simulator", form=form, result=result, media=form.media)

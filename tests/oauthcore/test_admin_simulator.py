@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from oauthcore.admin import simulator
 from oauthcore.conf import portcullis_settings
-from oauthcore.constants import AppType, DefaultFor, SubjectType
-from oauthcore.models import Application, TenantSettings, User
+from oauthcore.constants import AppType, ConnectionStrategy, DefaultFor, SubjectType
+from oauthcore.models import Application, Connection, TenantSettings, User
 from oauthcore.policy import DENIAL_REASONS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -448,3 +448,49 @@ def test_the_matrix_does_not_query_per_app_or_api(
     assert len({app for app, _ in cells}) == 12
     assert len({api for _, api in cells}) == 5  # the Management API and four others
     assert cells[("App 11", "API 4")] == ("user ✘ Grant type not allowed for this app", "client ✔ read:things")
+
+
+def test_the_users_connection_is_rule_6_in_the_simulator(admin_client, make_app, orders, make_grant):
+    """A third-party app and a connection that is not domain level; a first-party app and an
+    enterprise connection not enabled for it: both denied by rule 6, with its words and trace."""
+    partner = make_app(name="Partner", is_first_party=False, third_party_security_mode="strict")
+    make_grant(orders, client=partner, scope=["read:orders"], subject_type=SubjectType.USER)
+    closed = Connection.objects.create(name="partners-db")
+    acme = Connection.objects.create(name="acme", strategy=ConnectionStrategy.OIDC, is_domain_connection=True)
+
+    def simulate_with(app, connection):
+        return admin_client.get(
+            SIMULATOR,
+            {
+                "application": app.pk,
+                "api": orders.identifier,
+                "flow": "authorize",
+                "scopes": "read:orders",
+                "connection": connection.pk,
+            },
+        )
+
+    denied = simulate_with(partner, closed)
+    assert outcome(denied) == "✘ Denied by rule 6: Domain-level connection"
+    assert DENIAL_REASONS["connection_not_domain_level"].sentence in denied.text
+    assert outcome(simulate_with(partner, acme)) == "✔ Allowed"
+    assert any(step.startswith("6.") for step in trace(simulate_with(partner, acme)))
+
+    shop = make_app(name="Shop")
+    assert DENIAL_REASONS["connection_not_enabled"].sentence in simulate_with(shop, acme).text
+    acme.enabled_clients.add(shop)
+    assert outcome(simulate_with(shop, acme)) == "✔ Allowed"
+    # Client credentials have no user: the connection plays no part.
+    assert "6." not in " ".join(
+        trace(
+            admin_client.get(
+                SIMULATOR,
+                {
+                    "application": partner.pk,
+                    "api": orders.identifier,
+                    "flow": "client_credentials",
+                    "connection": closed.pk,
+                },
+            )
+        )
+    )
