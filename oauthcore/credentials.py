@@ -38,6 +38,12 @@ def new_client_secret() -> str:
     return secrets.token_urlsafe(max(32, portcullis_settings.CLIENT_SECRET_BYTES))
 
 
+def link_token_digest(token: str) -> str:
+    """What is stored of a one-time link's token (an invitation, a connection setup link): its
+    SHA-256, so the table holds no working link, and a lookup by digest finds only the real one."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def new_client_grant_id() -> str:
     return "cgr_" + random_alphanumeric(16)
 

@@ -161,24 +161,20 @@ class DecisionInputs:
         and ``prompt`` (rule 7)."""
         request = replace(
             self.request,
-            **user_connection_facts(user, self.client),
+            **connection_facts(user.connection, self.client),
             consented_scopes=consented_scopes,
             prompt=prompt,
         )
         return replace(self, request=request)
 
 
-def user_connection_facts(user, client: ClientFacts) -> dict:
-    """Rule 6's facts about the user's connection (``connection_facts``)."""
-    return connection_facts(user.connection, client)
-
-
 def connection_facts(connection, client: ClientFacts) -> dict:
     """Rule 6's facts about a user's connection: whether it is domain level, and whether it is
-    enabled for this client (asked only of an enterprise connection, which a first-party app may use
-    only when enabled for it; the database connection serves every first-party app)."""
+    enabled for this client. Enabled is asked only where rule 6 reads it: of an enterprise connection,
+    which a first-party app may use only when enabled for it (the database connection serves every
+    first-party app, and a third-party app needs domain level, enabled or not)."""
     enabled = True
-    if connection.is_enterprise:
+    if connection.is_enterprise and client.is_first_party:
         enabled = connection.enabled_clients.filter(client_id=client.client_id).exists()
     return {"user_connection_is_domain": connection.is_domain_connection, "user_connection_enabled": enabled}
 
@@ -209,7 +205,7 @@ def request_inputs(
         parameters=parameters,
         code_challenge_method=code_challenge_method,
         redirect_uri=redirect_uri,
-        **(user_connection_facts(user, client) if user is not None else {}),
+        **(connection_facts(user.connection, client) if user is not None else {}),
         original_scopes=original_scopes,
     )
     return DecisionInputs(client, target.api, request)

@@ -710,23 +710,33 @@ def _narrow_refresh(request: RequestFacts, original: frozenset[str], trace: _Tra
     return request.requested_scopes
 
 
+def connection_refusal(client: ClientFacts, *, is_domain: bool, enabled: bool) -> str | None:
+    """``Rule.CONNECTION`` alone: the denial reason for a user of a connection with these facts
+    (``decision_inputs.connection_facts``), or None when the client may sign them in. The login
+    page asks it too, before the user is known, of the connections it offers."""
+    if client.is_third_party and not is_domain:
+        return "connection_not_domain_level"
+    if client.is_first_party and not enabled:
+        return "connection_not_enabled"
+    return None
+
+
 def _check_connection(client: ClientFacts, request: RequestFacts, trace: _Trace) -> None:
     """``Rule.CONNECTION``, once the user is known."""
     if request.user_connection_is_domain is None:
         return
-    if client.is_third_party and not request.user_connection_is_domain:
+    enabled = request.user_connection_enabled is not False
+    reason = connection_refusal(client, is_domain=request.user_connection_is_domain, enabled=enabled)
+    if reason == "connection_not_domain_level":
         raise _Denied(
             "access_denied",
             "Third-party applications can only authenticate users through domain-level connections.",
             "connection_not_domain_level",
             403,
         )
-    if client.is_first_party and request.user_connection_enabled is False:
+    if reason == "connection_not_enabled":
         raise _Denied(
-            "access_denied",
-            "The user's connection is not enabled for this client.",
-            "connection_not_enabled",
-            403,
+            "access_denied", "The user's connection is not enabled for this client.", "connection_not_enabled", 403
         )
     trace.note(Rule.CONNECTION, "the user's connection is open to this client")
 

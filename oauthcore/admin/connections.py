@@ -30,6 +30,7 @@ from oauthcore.federation import flow
 from oauthcore.federation.base import FederationError
 from oauthcore.federation.option_forms import (
     SECRET_FIELDS,
+    field_name,
     initial_options,
     option_fields,
     options_from,
@@ -121,7 +122,7 @@ def option_errors_to_form():
         yield
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
-            exc = ValidationError({key.removeprefix("options."): value for key, value in exc.error_dict.items()})
+            exc = ValidationError({field_name(key): value for key, value in exc.error_dict.items()})
         raise ServiceRejected(exc) from exc
 
 

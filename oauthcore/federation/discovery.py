@@ -8,9 +8,12 @@ for them (the same rule the access decision applies once the user is known, rule
 from urllib.parse import parse_qs, urlsplit
 
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from oauthcore.constants import ENTERPRISE_STRATEGIES
+from oauthcore.decision_inputs import client_facts, connection_facts
 from oauthcore.models import Application, Connection, ConnectionDomain
+from oauthcore.policy import connection_refusal
 
 
 def application_of_next(next_url: str) -> Application | None:
@@ -23,19 +26,24 @@ def application_of_next(next_url: str) -> Application | None:
 
 
 def connection_open_to(connection: Connection, application: Application | None) -> bool:
-    """Whether ``application``'s users may sign in through ``connection`` (no app: a sign-in to
-    Portcullis itself, such as the account pages, may use any connection)."""
+    """Whether ``application``'s users may sign in through ``connection``: rule 6 of the decision
+    (``policy.connection_refusal``), and never through a disabled connection. No app: a sign-in to
+    Portcullis itself, such as the account pages, may use any enabled connection."""
     if not connection.is_enabled:
         return False
     if application is None:
         return True
-    if not application.is_first_party:
-        return connection.is_domain_connection
-    return not connection.is_enterprise or connection.enabled_clients.filter(pk=application.pk).exists()
+    client = client_facts(application)
+    facts = connection_facts(connection, client)
+    refusal = connection_refusal(
+        client, is_domain=facts["user_connection_is_domain"], enabled=facts["user_connection_enabled"]
+    )
+    return refusal is None
 
 
 def enterprise_connections_for(application: Application | None) -> list[Connection]:
-    """The enterprise connections offered as buttons on the login page for ``application``."""
+    """The enterprise connections offered as buttons on the login page for ``application``: rule 6
+    as one query (``connection_open_to`` asks it of one connection)."""
     rows = Connection.objects.filter(strategy__in=ENTERPRISE_STRATEGIES, show_as_button=True, is_enabled=True)
     if application is None:
         return list(rows)
@@ -56,6 +64,4 @@ def connection_for_email(identifier: str, application: Application | None) -> Co
 
 
 def start_url(connection: Connection, next_url: str) -> str:
-    from django.utils.http import urlencode
-
     return f"{reverse('federation-start', args=[connection.name])}?{urlencode({'next': next_url})}"

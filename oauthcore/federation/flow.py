@@ -58,11 +58,18 @@ def start(request, connection: Connection, *, purpose: str = "login", next_url: 
     return response
 
 
-def _use(state: str) -> FederationFlow:
-    """The flow ``state`` names, used up now: a second answer for it is refused."""
+def _find(state: str) -> FederationFlow | None:
+    return FederationFlow.objects.select_related("connection").filter(state=state).first()
+
+
+def _use(flow: FederationFlow | None) -> FederationFlow:
+    """``flow``, used up now if it is still usable: a second answer for it is refused."""
     now = timezone.now()
-    flow = FederationFlow.objects.select_related("connection").filter(state=state, expires_at__gt=now).first()
-    if flow is None or not FederationFlow.objects.filter(pk=state, completed_at__isnull=True).update(completed_at=now):
+    if (
+        flow is None
+        or flow.expires_at <= now
+        or not FederationFlow.objects.filter(pk=flow.pk, completed_at__isnull=True).update(completed_at=now)
+    ):
         raise FederationError(UNKNOWN, reason="unknown_state")
     return flow
 
@@ -83,16 +90,16 @@ def _verify(request, flow: FederationFlow) -> FederatedProfile:
 
 def finish(request, *, state: str) -> tuple[FederationFlow, FederatedProfile]:
     """The answer to a flow started in this browser (OpenID Connect: the session came back with it)."""
-    flow = FederationFlow.objects.filter(state=state).only("binding").first()
+    flow = _find(state)
     if flow is not None and not secrets.compare_digest(flow.binding, _binding(request, create=False)):
         raise FederationError(OTHER_BROWSER, reason="other_browser")
-    flow = _use(state)
+    flow = _use(flow)
     return flow, _verify(request, flow)
 
 
 def verify_posted(request, *, state: str, connection_name: str) -> str:
     """A posted answer (SAML) verified and kept on its flow; returns the flow's state for ``resume``."""
-    flow = _use(state)
+    flow = _use(_find(state))
     if flow.connection.name != connection_name:
         raise FederationError(UNKNOWN, reason="wrong_connection")
     profile = _verify(request, flow)

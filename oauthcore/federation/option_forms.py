@@ -201,13 +201,18 @@ def options_from(cleaned_data: dict, strategy: str, current: Connection | None) 
     return kept | given
 
 
+def field_name(error_key: str) -> str:
+    """The form field a service's error key is about: ``options.<name>`` is the field ``name``."""
+    return error_key.removeprefix("options.")
+
+
 def put_option_errors(form: forms.BaseForm, error: ValidationError) -> None:
     """A service's errors on the form: ``options.<name>`` on the field ``name``, the rest above."""
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
         return
     for key, errors in error.error_dict.items():
-        name = key.removeprefix("options.")
+        name = field_name(key)
         if name in form.fields:
             form.add_error(name, errors)
         elif key in form.fields:

@@ -9,7 +9,6 @@ the domain aliases asked for apply then). Activation uses the link up. Every ste
 is every refusal of a link that exists (expired, used up); an unknown token finds nothing at all.
 """
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +21,7 @@ from django.utils import timezone
 from oauthcore.audit import Actor, record_event
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import ENTERPRISE_STRATEGIES
+from oauthcore.credentials import link_token_digest
 from oauthcore.federation.base import FederatedProfile
 from oauthcore.models import Connection, ConnectionDomain, ConnectionSetupLink
 from oauthcore.models.connections import CONNECTION_NAME_RE
@@ -48,10 +48,6 @@ class SetupLinkRefused(Exception):
 class IssuedSetupLink:
     link: ConnectionSetupLink
     token: str  # shown once, in the link; the database keeps its digest
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def setup_actor(link: ConnectionSetupLink) -> Actor:
@@ -97,7 +93,7 @@ def setup_link_create(
         customer_label=customer_label.strip(),
         may_be_domain_level=may_be_domain_level,
         created_by=created_by,
-        token_digest=token_digest(token),
+        token_digest=link_token_digest(token),
         expires_at=timezone.now() + timedelta(days=portcullis_settings.CONNECTION_SETUP_LINK_DAYS),
     )
     with transaction.atomic():
@@ -126,7 +122,7 @@ def setup_link_find(token: str, *, lock: bool = False) -> ConnectionSetupLink:
     links = ConnectionSetupLink.objects.select_related("connection")
     if lock:
         links = links.select_for_update(of=("self",))
-    link = links.filter(token_digest=token_digest(token or "")).first() if token else None
+    link = links.filter(token_digest=link_token_digest(token or "")).first() if token else None
     if link is None:
         raise SetupLinkRefused(NOT_FOUND, status=404)
     if link.used_at is not None:

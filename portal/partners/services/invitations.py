@@ -1,6 +1,5 @@
 """Invitations: a member invites a colleague by email; the emailed link joins them, once."""
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from oauthcore.audit import Actor, record_event
 from oauthcore.conf import portcullis_settings
+from oauthcore.credentials import link_token_digest
 from oauthcore.exceptions import ConflictError
 from oauthcore.services.users import user_create
 from portal.partners import emails, roles
@@ -18,10 +18,6 @@ from portal.partners.models import Invitation, PartnerMembership, Role
 from portal.partners.services._base import database_connection
 from portal.partners.services.memberships import membership_add
 from portal.partners.services.signup import address_verify
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -52,7 +48,7 @@ def invitation_create(*, actor: Actor, by: PartnerMembership, email: str, role: 
         partner=partner,
         email=email,
         role=role,
-        token_digest=token_digest(token),
+        token_digest=link_token_digest(token),
         invited_by=by.user,
         expires_at=timezone.now() + timedelta(days=days),
     )
@@ -86,7 +82,9 @@ def invitation_find(token: str, *, lock: bool = False) -> Invitation:
 
     ``lock`` holds its row until the caller's transaction ends (accepting it is single use).
     """
-    invitations = Invitation.objects.select_related("partner", "invited_by").filter(token_digest=token_digest(token))
+    invitations = Invitation.objects.select_related("partner", "invited_by").filter(
+        token_digest=link_token_digest(token)
+    )
     if lock:
         invitations = invitations.select_for_update(of=("self",))
     return _usable(invitations.first())
