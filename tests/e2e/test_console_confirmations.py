@@ -44,6 +44,8 @@ def sign_in_through_acme(count: int = 2) -> None:
 
 
 def notices(page) -> str:
+    # A click that submits a form returns once the next page starts arriving: read it whole.
+    page.wait_for_load_state()
     return page.locator("#content").inner_text()
 
 
