@@ -16,6 +16,10 @@ class UserGrant(models.Model):
         settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="user_grants"
     )
     audience = models.CharField(max_length=600)
+    # Consent given while logging in to an organization covers that organization only.
+    organization = models.ForeignKey(
+        "oauthcore.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="user_grants"
+    )
     scope = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -26,8 +30,15 @@ class UserGrant(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "client", "audience"],
+                condition=models.Q(organization__isnull=True),
                 name="usergrant_one_per_user_client_audience",
                 violation_error_message="This user already has a consent for this application and API.",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "client", "audience", "organization"],
+                condition=models.Q(organization__isnull=False),
+                name="usergrant_one_per_organization",
+                violation_error_message="This user already has a consent for this application, API and organization.",
             ),
         ]
         indexes = [

@@ -7,9 +7,10 @@ from oauthcore.models import ResourceServer, ResourceServerScope
 from oauthcore.selectors import app_is_unverified
 
 
-def consented_scopes(*, user, client, audience: str) -> frozenset[str] | None:
-    """The scopes the user has approved for this app and API, or None if never asked."""
-    stored = UserGrant.objects.filter(user=user, client=client, audience=audience)
+def consented_scopes(*, user, client, audience: str, organization=None) -> frozenset[str] | None:
+    """The scopes the user has approved for this app and API (in ``organization``, or outside any),
+    or None if never asked."""
+    stored = UserGrant.objects.filter(user=user, client=client, audience=audience, organization=organization)
     scope = stored.values_list("scope", flat=True).first()
     return None if scope is None else frozenset(scope)
 
@@ -20,7 +21,9 @@ def authorized_apps(user) -> list[UserGrant]:
     or its identifier if it is gone) and ``api_identifier`` (shown small beside the name, for an API
     only): three statements, however many consents."""
     grants = list(
-        UserGrant.objects.filter(user=user).select_related("client__partner_link__partner").order_by("-updated_at")
+        UserGrant.objects.filter(user=user)
+        .select_related("client__partner_link__partner", "organization")
+        .order_by("-updated_at")
     )
     audiences = {grant.audience for grant in grants}
     descriptions = {

@@ -24,6 +24,9 @@ def user_grant_revoke(*, actor: Actor, grant: UserGrant) -> None:
             user=grant.user,
             # A /userinfo-only consent is kept under the userinfo URL; its tokens carry no audience.
             audience="" if grant.audience == userinfo_audience() else grant.audience,
+            # A consent given in an organization covers the tokens issued there; one outside any
+            # covers the others.
+            organization=grant.organization,
             reason="consent revoked",
             target=grant,
         )
@@ -47,20 +50,27 @@ def user_grants_forget_api(*, actor: Actor, audience: str) -> int:
     return deleted
 
 
-def user_grant_record(*, user, client, audience: str, scopes, shown=()) -> UserGrant:
-    """Remember what the user approved (``scopes``) for this API, added to what they had approved
-    before; of the scopes the consent screen showed (``shown``), those not approved now are taken out:
-    the latest answer about a scope is the one that stands."""
+def user_grant_record(*, user, client, audience: str, scopes, shown=(), organization=None) -> UserGrant:
+    """Remember what the user approved (``scopes``) for this API (in ``organization``: a consent
+    there covers that organization only), added to what they had approved before; of the scopes the
+    consent screen showed (``shown``), those not approved now are taken out: the latest answer about a
+    scope is the one that stands."""
     approved, withdrawn = set(scopes), set(shown) - set(scopes)
     with transaction.atomic():
         grant, created = UserGrant.objects.select_for_update().get_or_create(
-            user=user, client=client, audience=audience, defaults={"scope": sorted(approved)}
+            user=user,
+            client=client,
+            audience=audience,
+            organization=organization,
+            defaults={"scope": sorted(approved)},
         )
         withdrawn &= set(grant.scope)
         if not created:
             grant.scope = sorted((set(grant.scope) - withdrawn) | approved)
             grant.save(update_fields=["scope", "updated_at"])
         data = {"client_id": client.client_id, "audience": audience, "scope": sorted(approved)}
+        if organization is not None:
+            data["organization"] = organization.pk
         if withdrawn:
             data["withdrawn"] = sorted(withdrawn)
         record_event(actor=Actor.user(user), action="consent.grant", target=grant, data=data)

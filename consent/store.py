@@ -9,14 +9,18 @@ from consent.services import user_grant_record, user_grants_forget_api, user_gra
 class UserGrantStore:
     """oauthcore.consents.ConsentStore over the consent app's selectors and services."""
 
-    def consented_scopes(self, *, user, client, audience: str) -> frozenset[str] | None:
-        return consented_scopes(user=user, client=client, audience=audience)
+    def consented_scopes(self, *, user, client, audience: str, organization=None) -> frozenset[str] | None:
+        return consented_scopes(user=user, client=client, audience=audience, organization=organization)
 
-    def record(self, *, user, client, audience: str, scopes: Iterable[str]) -> None:
-        user_grant_record(user=user, client=client, audience=audience, scopes=scopes)
+    def record(self, *, user, client, audience: str, scopes: Iterable[str], organization=None) -> None:
+        user_grant_record(user=user, client=client, audience=audience, scopes=scopes, organization=organization)
 
-    def answer(self, *, user, client, audience: str, shown: Iterable[str], approved: Iterable[str]) -> None:
-        user_grant_record(user=user, client=client, audience=audience, scopes=approved, shown=shown)
+    def answer(
+        self, *, user, client, audience: str, shown: Iterable[str], approved: Iterable[str], organization=None
+    ) -> None:
+        user_grant_record(
+            user=user, client=client, audience=audience, scopes=approved, shown=shown, organization=organization
+        )
 
     def revoke_all(self, *, actor, user) -> None:
         user_grants_revoke_all(actor=actor, user=user)

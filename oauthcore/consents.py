@@ -26,15 +26,26 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from oauthcore.audit import Actor
-    from oauthcore.models import Application
+    from oauthcore.models import Application, Organization
 
 
 @runtime_checkable
 class ConsentStore(Protocol):
-    def consented_scopes(self, *, user: AbstractBaseUser, client: Application, audience: str) -> frozenset[str] | None:
-        """The scopes the user has approved for this app and API, or None if they were never asked."""
+    def consented_scopes(
+        self, *, user: AbstractBaseUser, client: Application, audience: str, organization: Organization | None = None
+    ) -> frozenset[str] | None:
+        """The scopes the user has approved for this app and API, or None if they were never asked.
+        Consent is kept per organization: given in one, it covers that one only."""
 
-    def record(self, *, user: AbstractBaseUser, client: Application, audience: str, scopes: Iterable[str]) -> None:
+    def record(
+        self,
+        *,
+        user: AbstractBaseUser,
+        client: Application,
+        audience: str,
+        scopes: Iterable[str],
+        organization: Organization | None = None,
+    ) -> None:
         """Remember that the user approved these scopes, on top of what they approved before."""
 
     def answer(
@@ -45,6 +56,7 @@ class ConsentStore(Protocol):
         audience: str,
         shown: Iterable[str],
         approved: Iterable[str],
+        organization: Organization | None = None,
     ) -> None:
         """Remember the user's answer on the consent screen: of the scopes it showed, the approved ones
         are kept and the others taken out of what they approved before (the scopes not shown stay)."""

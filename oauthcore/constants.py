@@ -86,6 +86,21 @@ class OrganizationUsage(models.TextChoices):
     REQUIRE = "require", "Require"
 
 
+class ThirdPartyClientAccess(models.TextChoices):
+    """Whether an organization may be used in user flows of third-party apps (Auth0's values)."""
+
+    BLOCK = "block", "Blocked"
+    ALLOW = "allow", "Allowed"
+
+
+class OrganizationRequireBehavior(models.TextChoices):
+    """What /authorize does for an app whose organization_usage is require, when no organization is sent."""
+
+    NO_PROMPT = "no_prompt", "No prompt: the request must name the organization"
+    PRE_LOGIN_PROMPT = "pre_login_prompt", "Ask for the organization before login"
+    POST_LOGIN_PROMPT = "post_login_prompt", "Let the user pick one of theirs after login"
+
+
 class ConnectionStrategy(models.TextChoices):
     DATABASE = "auth0", "Database (Django users)"
     OIDC = "oidc", "OpenID Connect (a customer's identity provider)"
@@ -104,6 +119,8 @@ MAX_TOKEN_LIFETIME = 2_592_000
 DEFAULT_TOKEN_LIFETIME = 86_400
 
 MANAGEMENT_API_NAME = "Portcullis Management API"
+MY_ORGANIZATION_API_NAME = "Portcullis My Organization API"
+MY_ORGANIZATION_API_PATH = "/my-org/"
 # The Management API's scopes: one per action a resource supports.
 MANAGEMENT_API_SCOPES = {
     "clients": ("read", "create", "update", "delete"),
@@ -113,6 +130,10 @@ MANAGEMENT_API_SCOPES = {
     "grants": ("read", "delete"),
     "users": ("read", "create", "update", "delete"),
     "tenant_settings": ("read", "update"),
+    "organizations": ("read", "create", "update", "delete"),
+    "organization_members": ("read", "create", "delete"),
+    "organization_connections": ("read", "create", "update", "delete"),
+    "organization_client_grants": ("read", "create", "delete"),
 }
 
 

@@ -48,6 +48,10 @@ def new_client_grant_id() -> str:
     return "cgr_" + random_alphanumeric(16)
 
 
+def new_organization_id() -> str:
+    return "org_" + random_alphanumeric(16)
+
+
 def new_connection_id() -> str:
     return "con_" + random_alphanumeric(16)
 

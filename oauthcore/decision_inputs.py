@@ -25,8 +25,28 @@ from dataclasses import dataclass, replace
 from django.db.models import Prefetch, Q, QuerySet
 
 from oauthcore.constants import SELF_REGISTERED, DefaultFor
-from oauthcore.models import Application, ClientGrant, ResourceServer, ResourceServerScope, TenantSettings
-from oauthcore.policy import ApiFacts, AudienceSource, ClientFacts, Decision, Flow, GrantFacts, RequestFacts, decide
+from oauthcore.models import (
+    Application,
+    ClientGrant,
+    Organization,
+    OrganizationClientGrant,
+    OrganizationConnection,
+    OrganizationMember,
+    ResourceServer,
+    ResourceServerScope,
+    TenantSettings,
+)
+from oauthcore.policy import (
+    ApiFacts,
+    AudienceSource,
+    ClientFacts,
+    Decision,
+    Flow,
+    GrantFacts,
+    OrganizationFacts,
+    RequestFacts,
+    decide,
+)
 
 # The redirect URI of a well-formed request: verifiable (not loopback), so consent may be skipped
 # where the API allows it, as for a first-party app on its real domain.
@@ -47,6 +67,8 @@ def client_facts(application: Application) -> ClientFacts:
         is_confidential=application.is_confidential,
         dynamically_registered=application.created_via in SELF_REGISTERED,
         suspended=application.suspended,
+        organization_usage=application.organization_usage,
+        organization_require_behavior=application.organization_require_behavior,
     )
 
 
@@ -73,7 +95,58 @@ def grant_facts(grant: ClientGrant | None) -> GrantFacts | None:
         scope=frozenset(grant.scope),
         allow_all_scopes=grant.allow_all_scopes,
         is_default=grant.default_for is not None,
+        organization_usage=grant.organization_usage,
+        allow_any_organization=grant.allow_any_organization,
     )
+
+
+# -- the organization a request names -------------------------------------------------------------
+
+ORGANIZATION_ID_PREFIX = "org_"
+
+
+def find_organization(value: str | None) -> Organization | None:
+    """The organization ``value`` names: an ``org_…`` id, or else a name (one indexed statement)."""
+    if not value or len(value) > Organization._meta.get_field("name").max_length:
+        return None
+    field = "id" if value.startswith(ORGANIZATION_ID_PREFIX) else "name"
+    return Organization.objects.filter(**{field: value}).first()
+
+
+def organization_facts(organization: Organization | None, *, user=None) -> OrganizationFacts | None:
+    """The organization as the decision sees it; with ``user``, their membership and whether their
+    connection is enabled for it (two indexed statements)."""
+    if organization is None:
+        return None
+    facts = OrganizationFacts(
+        id=organization.id, name=organization.name, allows_third_party=organization.allows_third_party
+    )
+    return member_facts(facts, user) if user is not None else facts
+
+
+def member_facts(facts: OrganizationFacts, user) -> OrganizationFacts:
+    """``facts`` with what rule 6 asks of ``user`` there: member, and through an enabled connection."""
+    is_member = OrganizationMember.objects.filter(organization_id=facts.id, user=user).exists()
+    link = (
+        OrganizationConnection.objects.filter(organization_id=facts.id, connection_id=user.connection_id)
+        .values_list("assign_membership_on_login", flat=True)
+        .first()
+    )
+    return replace(
+        facts,
+        user_is_member=is_member,
+        user_connection_enabled=link is not None,
+        user_connection_assigns_membership=bool(link),
+    )
+
+
+def grant_organization_facts(organization: Organization | None, grant: GrantFacts | None) -> OrganizationFacts | None:
+    """The organization of a client-credentials request, with whether it authorized ``grant``."""
+    facts = organization_facts(organization)
+    if facts is None or grant is None or grant.allow_any_organization:
+        return facts
+    associated = OrganizationClientGrant.objects.filter(organization_id=facts.id, client_grant_id=grant.id).exists()
+    return replace(facts, grant_associated=associated)
 
 
 # -- the API a request is for ---------------------------------------------------------------------
@@ -159,12 +232,19 @@ class DecisionInputs:
     def with_user(self, *, user, consented_scopes: frozenset[str] | None, prompt: frozenset[str]) -> DecisionInputs:
         """The same request once its user is known: their connection (rule 6), their stored consent
         and ``prompt`` (rule 7)."""
+        organization = self.request.organization
         request = replace(
             self.request,
             **connection_facts(user.connection, self.client),
             consented_scopes=consented_scopes,
             prompt=prompt,
+            organization=member_facts(organization, user) if organization is not None else None,
         )
+        return replace(self, request=request)
+
+    def with_organization(self, organization: Organization | None, *, asked: str | None) -> DecisionInputs:
+        """The same request for another organization (``/authorize`` once the user picked one)."""
+        request = replace(self.request, organization_asked=asked, organization=organization_facts(organization))
         return replace(self, request=request)
 
 
@@ -191,10 +271,13 @@ def request_inputs(
     redirect_uri: str | None = None,
     original_scopes: frozenset[str] | None = None,
     user=None,
+    organization_asked: str | None = None,
+    organization: OrganizationFacts | None = None,
 ) -> DecisionInputs:
     """The inputs for a request for ``target``: what it asked for (``scopes``; ``scope_given``: it
     sent a ``scope`` parameter), how it named the API (``source``), the ``/authorize`` parameters,
-    the scopes a refresh token carries (``original_scopes``) and, once known, its ``user``."""
+    the scopes a refresh token carries (``original_scopes``), once known its ``user``, and the
+    organization it names (``organization_asked`` as sent, ``organization`` what it names)."""
     request = RequestFacts(
         requested_scopes=frozenset(scopes),
         scope_given=scope_given,
@@ -207,6 +290,8 @@ def request_inputs(
         redirect_uri=redirect_uri,
         **(connection_facts(user.connection, client) if user is not None else {}),
         original_scopes=original_scopes,
+        organization_asked=organization_asked,
+        organization=organization,
     )
     return DecisionInputs(client, target.api, request)
 
@@ -219,18 +304,41 @@ def refresh_inputs(
     scope_given: bool,
     original_scopes: frozenset[str],
     consented_scopes: frozenset[str] | None,
+    organization: Organization | None = None,
+    user=None,
 ) -> DecisionInputs:
     """A refresh: the scopes its token carries (``original_scopes``) and what its user's stored
-    consent holds today (``consented_scopes``, None: none), which rule 7 holds the refresh to."""
-    inputs = request_inputs(client, target, scopes=scopes, scope_given=scope_given, original_scopes=original_scopes)
+    consent holds today (``consented_scopes``, None: none), which rule 7 holds the refresh to.
+    A refresh token of an ``organization`` is held to its ``user``'s membership there today."""
+    inputs = request_inputs(
+        client,
+        target,
+        scopes=scopes,
+        scope_given=scope_given,
+        original_scopes=original_scopes,
+        user=user if organization is not None else None,
+        organization_asked=organization.id if organization is not None else None,
+        organization=organization_facts(organization, user=user) if organization is not None else None,
+    )
     request = replace(inputs.request, consented_scopes=consented_scopes, consent_read=True)
     return replace(inputs, request=request)
 
 
-def stored_grant_inputs(client: ClientFacts, target: Target, *, scopes: Iterable[str], user) -> DecisionInputs:
+def stored_grant_inputs(
+    client: ClientFacts, target: Target, *, scopes: Iterable[str], user, organization: Organization | None = None
+) -> DecisionInputs:
     """A user-delegated grant stored earlier (an authorization code, a device authorization), now
-    redeemed: the grant or the policy may have changed since, so it is decided again."""
-    return request_inputs(client, target, scopes=scopes, scope_given=True, user=user)
+    redeemed: the grant or the policy may have changed since, so it is decided again (for the
+    ``organization`` it was issued for, if any)."""
+    return request_inputs(
+        client,
+        target,
+        scopes=scopes,
+        scope_given=True,
+        user=user,
+        organization_asked=organization.id if organization is not None else None,
+        organization=organization_facts(organization, user=user),
+    )
 
 
 def well_formed_inputs(

@@ -9,10 +9,17 @@ trace that starts with its number. docs/architecture.md says where each rule liv
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from oauthcore.constants import ClientPolicy, GrantType, SecurityMode, UserPolicy
+from oauthcore.constants import (
+    ClientPolicy,
+    GrantType,
+    OrganizationRequireBehavior,
+    OrganizationUsage,
+    SecurityMode,
+    UserPolicy,
+)
 from oauthcore.loopback import is_loopback_uri
 
 # Scopes that are not API permissions. OIDC identity scopes are only for first-party and
@@ -115,12 +122,22 @@ class Rule(enum.IntEnum):
     )
     CONNECTION = (
         6,
-        "Domain-level connection",
+        "Connections and organizations",
         "Once the user is known, a third-party app authenticates users only through domain-level "
         "connections (database or enterprise): a user of another connection is access_denied, shown on "
         "an error page and never redirected. A first-party app authenticates users of an enterprise "
         "connection only when the connection is enabled for it (the database connection serves every "
-        "first-party app). (Organizations are not enforced yet: a grant's organization fields are stored only.)",
+        "first-party app). Organizations, in user flows: the app's organization_usage decides whether "
+        "one may (allow) or must (require) be named; permissive third-party apps get none; with require "
+        "and none named, the app's organization_require_behavior may ask the user for it, otherwise "
+        "invalid_request. The organization must exist; a third-party app also needs its "
+        "third_party_client_access to be allow and, once the user is known, a domain-level connection "
+        'enabled for it, else invalid_request, "parameter organization is invalid: {org_id}". The user '
+        "signs in through a connection enabled for the organization and is a member, or becomes one "
+        "when that connection assigns membership on login; else access_denied. Client credentials: the "
+        "grant's organization_usage says whether an organization may or must be named, and the "
+        "organization must have been associated with the grant (unless it allows any organization); "
+        "third_party_client_access is not looked at.",
     )
     CONSENT = (
         7,
@@ -239,6 +256,60 @@ DENIAL_REASONS = {
         "Connection not enabled for the app",
         "The user signs in through an enterprise connection that is not enabled for this first-party app.",
     ),
+    "organization_not_allowed": Denial(
+        Rule.CONNECTION,
+        "Organizations off for this app",
+        "The request named an organization, and the app does not use organizations (its organization usage is deny).",
+    ),
+    "organization_permissive_client": Denial(
+        Rule.CONNECTION,
+        "No organizations for permissive apps",
+        "The request named an organization, and permissive third-party apps get no organization flows.",
+    ),
+    "organization_required": Denial(
+        Rule.CONNECTION,
+        "Organization required",
+        "The app requires an organization, and none was named or chosen.",
+    ),
+    "organization_not_found": Denial(
+        Rule.CONNECTION, "No such organization", "No organization has the id or name the request sent."
+    ),
+    "organization_blocks_third_party": Denial(
+        Rule.CONNECTION,
+        "Organization blocks third-party apps",
+        "The organization does not allow third-party apps (its third-party access is blocked).",
+    ),
+    "organization_connection_not_enabled": Denial(
+        Rule.CONNECTION,
+        "Connection not enabled for the organization",
+        "The user signs in through a connection that is not enabled for the organization.",
+    ),
+    "organization_connection_not_domain_level": Denial(
+        Rule.CONNECTION,
+        "Organization login needs a domain-level connection",
+        "A third-party app logs users in to an organization only through a domain-level connection, and "
+        "the user's connection is not one.",
+    ),
+    "organization_membership_missing": Denial(
+        Rule.CONNECTION,
+        "Not a member of the organization",
+        "The user is not a member of the organization, and their connection does not make them one.",
+    ),
+    "grant_organization_denied": Denial(
+        Rule.CONNECTION,
+        "Client grant allows no organization",
+        "The request named an organization, and the client grant allows none (its organization usage is deny).",
+    ),
+    "grant_organization_required": Denial(
+        Rule.CONNECTION,
+        "Client grant requires an organization",
+        "The client grant requires an organization, and the request named none.",
+    ),
+    "grant_organization_not_associated": Denial(
+        Rule.CONNECTION,
+        "Organization has not authorized the grant",
+        "The organization has not authorized this client grant, and the grant does not allow any organization.",
+    ),
     "consent_required": Denial(
         Rule.CONSENT,
         "Consent needed (prompt=none)",
@@ -305,6 +376,8 @@ class ClientFacts:
     is_confidential: bool
     dynamically_registered: bool = False
     suspended: bool = False
+    organization_usage: str = OrganizationUsage.DENY
+    organization_require_behavior: str = OrganizationRequireBehavior.NO_PROMPT
 
     @property
     def is_third_party(self) -> bool:
@@ -334,6 +407,23 @@ class GrantFacts:
     scope: frozenset[str]
     allow_all_scopes: bool = False
     is_default: bool = False
+    organization_usage: str | None = None  # client access only; None is deny
+    allow_any_organization: bool = False
+
+
+@dataclass(frozen=True)
+class OrganizationFacts:
+    """The organization a request names, and what is known of its user there so far."""
+
+    id: str
+    name: str
+    allows_third_party: bool
+    # once the user is known (user_is_member None: not yet)
+    user_is_member: bool | None = None
+    user_connection_enabled: bool = False  # the user's connection is enabled for the organization
+    user_connection_assigns_membership: bool = False  # ... with assign_membership_on_login
+    # client credentials: the organization has authorized the request's client grant
+    grant_associated: bool = False
 
 
 @dataclass(frozen=True)
@@ -354,6 +444,10 @@ class RequestFacts:
     user_connection_is_domain: bool | None = None  # None: no user authenticated yet
     user_connection_enabled: bool | None = None  # the user's connection is enabled for the client
     consented_scopes: frozenset[str] | None = None  # the stored UserGrant's scopes, None if none
+    # the organization parameter as sent (or the organization a code or refresh token was issued
+    # for), and the organization it names (None when none does)
+    organization_asked: str | None = None
+    organization: OrganizationFacts | None = None
     # refresh only
     original_scopes: frozenset[str] | None = None
     consent_read: bool = False  # consented_scopes holds the user's stored consent (None: there is none)
@@ -378,6 +472,8 @@ class Decision:
     issue_id_token: bool = False
     issue_refresh_token: bool = False
     grant_id: str | None = None
+    organization: OrganizationFacts | None = None  # the organization the token is for
+    join_organization: bool = False  # the user becomes a member (assign_membership_on_login)
 
     @property
     def denied(self) -> bool:
@@ -482,9 +578,13 @@ def _decide(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, fl
     ceiling = api.scopes if grant is None or grant.allow_all_scopes else grant.scope & api.scopes
     special = _special_scopes(client, api, request, flow, trace)
     if flow is Flow.CLIENT_CREDENTIALS:
-        return _client_credentials_scopes(client, api, request, ceiling, grant, trace)
+        organization = _check_client_organization(client, request, grant, trace)
+        return replace(
+            _client_credentials_scopes(client, api, request, ceiling, grant, trace), organization=organization
+        )
     if flow is Flow.REFRESH_TOKEN:
-        return _refresh_scopes(client, api, request, ceiling, special, grant, trace)
+        organization, _join = _check_organization(client, request, flow, trace)
+        return replace(_refresh_scopes(client, api, request, ceiling, special, grant, trace), organization=organization)
     effective = (request.requested_scopes & ceiling) | special
     trace.note(
         Rule.SCOPES, f"granted: {_fmt(effective)} (the scopes asked for among those it may get: {_fmt(ceiling)})"
@@ -496,6 +596,7 @@ def _decide(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, fl
             "nothing_grantable",
             400,
         )
+    organization, join = _check_organization(client, request, flow, trace)
     _check_connection(client, request, trace)
     consent_required, to_consent = _consent(client, api, request, effective, flow, trace)
     return Decision(
@@ -508,6 +609,8 @@ def _decide(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, fl
         issue_id_token="openid" in effective,
         issue_refresh_token=OFFLINE_ACCESS in effective,
         grant_id=grant.id if grant else None,
+        organization=organization,
+        join_organization=join,
     )
 
 
@@ -584,6 +687,7 @@ def _userinfo_only(client: ClientFacts, request: RequestFacts, flow: Flow, trace
     if flow is Flow.REFRESH_TOKEN and request.original_scopes is not None:
         scopes = _narrow_refresh(request, request.original_scopes & OIDC_SCOPES, trace)
         scopes = _refresh_consent(client, None, request, scopes, trace)
+    organization, join = _check_organization(client, request, flow, trace)
     _check_connection(client, request, trace)
     consent_required, to_consent = False, frozenset()
     if flow is Flow.AUTHORIZE:
@@ -596,6 +700,8 @@ def _userinfo_only(client: ClientFacts, request: RequestFacts, flow: Flow, trace
         consent_required=consent_required,
         scopes_to_consent=to_consent,
         issue_id_token="openid" in scopes,
+        organization=organization,
+        join_organization=join,
     )
 
 
@@ -739,6 +845,111 @@ def _check_connection(client: ClientFacts, request: RequestFacts, trace: _Trace)
             "access_denied", "The user's connection is not enabled for this client.", "connection_not_enabled", 403
         )
     trace.note(Rule.CONNECTION, "the user's connection is open to this client")
+
+
+def organization_invalid(organization: str) -> str:
+    return f"parameter organization is invalid: {organization}"
+
+
+def _check_organization(
+    client: ClientFacts, request: RequestFacts, flow: Flow, trace: _Trace
+) -> tuple[OrganizationFacts | None, bool]:
+    """``Rule.CONNECTION`` for organizations in user flows: the organization the token is for (None:
+    none), and whether the user joins it now. What needs the user waits until the user is known."""
+    asked, organization = request.organization_asked, request.organization
+    user_known = request.user_connection_is_domain is not None
+    if not asked:
+        if client.organization_usage != OrganizationUsage.REQUIRE:
+            return None, False
+        prompting = client.organization_require_behavior != OrganizationRequireBehavior.NO_PROMPT
+        if flow is Flow.AUTHORIZE and prompting and not user_known:
+            trace.note(Rule.CONNECTION, "the app requires an organization: the user is asked for it")
+            return None, False
+        raise _Denied(
+            "invalid_request", "parameter organization is required for this client", "organization_required", 400
+        )
+    if client.is_third_party and not client.is_strict:
+        raise _Denied("invalid_request", organization_invalid(asked), "organization_permissive_client", 400)
+    if client.organization_usage == OrganizationUsage.DENY:
+        raise _Denied(
+            "invalid_request",
+            "parameter organization is not allowed for this client",
+            "organization_not_allowed",
+            400,
+        )
+    if organization is None:
+        raise _Denied("invalid_request", organization_invalid(asked), "organization_not_found", 400)
+    if client.is_third_party and not organization.allows_third_party:
+        raise _Denied("invalid_request", organization_invalid(organization.id), "organization_blocks_third_party", 400)
+    named = f"the organization {organization.name} ({organization.id})"
+    if not user_known or organization.user_is_member is None:
+        allowed = ", which allows third-party apps" if client.is_third_party else ""
+        trace.note(Rule.CONNECTION, f"{named}{allowed}")
+        return organization, False
+    if not organization.user_connection_enabled:
+        if client.is_third_party:
+            raise _Denied(
+                "invalid_request", organization_invalid(organization.id), "organization_connection_not_enabled", 400
+            )
+        raise _Denied(
+            "access_denied",
+            f"The user's connection is not enabled for the organization {organization.id}.",
+            "organization_connection_not_enabled",
+            403,
+        )
+    if client.is_third_party and not request.user_connection_is_domain:
+        raise _Denied(
+            "invalid_request", organization_invalid(organization.id), "organization_connection_not_domain_level", 400
+        )
+    if organization.user_is_member:
+        trace.note(Rule.CONNECTION, f"{named}: the user is a member and signs in through a connection enabled for it")
+        return organization, False
+    if organization.user_connection_assigns_membership and flow is Flow.AUTHORIZE:
+        trace.note(Rule.CONNECTION, f"{named}: the user becomes a member (their connection assigns membership)")
+        return organization, True
+    raise _Denied(
+        "access_denied",
+        f"The user is not a member of the organization {organization.id}.",
+        "organization_membership_missing",
+        403,
+    )
+
+
+def _check_client_organization(
+    client: ClientFacts, request: RequestFacts, grant: GrantFacts | None, trace: _Trace
+) -> OrganizationFacts | None:
+    """``Rule.CONNECTION`` for client credentials: the grant's organization_usage and the
+    organization's association with the grant (its third_party_client_access is not looked at)."""
+    asked, organization = request.organization_asked, request.organization
+    usage = (grant.organization_usage if grant is not None else None) or OrganizationUsage.DENY
+    if not asked:
+        if usage == OrganizationUsage.REQUIRE:
+            raise _Denied(
+                "invalid_request",
+                "parameter organization is required for this client grant",
+                "grant_organization_required",
+                400,
+            )
+        return None
+    if usage == OrganizationUsage.DENY:
+        raise _Denied(
+            "invalid_request",
+            "parameter organization is not allowed for this client grant",
+            "grant_organization_denied",
+            400,
+        )
+    if organization is None:
+        raise _Denied("invalid_request", organization_invalid(asked), "organization_not_found", 400)
+    if not (grant.allow_any_organization or organization.grant_associated):
+        raise _Denied(
+            "access_denied",
+            f'Client "{client.client_id}" is not authorized to access organization "{organization.id}".',
+            "grant_organization_not_associated",
+            403,
+        )
+    how = "any organization" if grant.allow_any_organization else "this organization, which authorized it"
+    trace.note(Rule.CONNECTION, f"the organization {organization.name} ({organization.id}): the grant allows {how}")
+    return organization
 
 
 def _consent(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, effective, flow: Flow, trace: _Trace):

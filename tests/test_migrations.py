@@ -27,8 +27,17 @@ DROPPED_COLUMNS = {"oauthcore_application": {"partner_id"}}
 # Columns added since, with the value each old row gets: no user's address was proved by a
 # confirmed link or an accepted invitation in this data set, so none is vouched for.
 ADDED_COLUMNS = {
-    "oauthcore_application": {"suspended": False},
+    "oauthcore_application": {
+        "suspended": False,
+        "organization_usage": "deny",
+        "organization_require_behavior": "no_prompt",
+    },
     "oauthcore_user": {"email_verified": False, "federated_profile": "{}"},
+    "consent_usergrant": {"organization_id": None},
+    "oauthcore_accesstoken": {"organization_id": None},
+    "oauthcore_refreshtoken": {"organization_id": None},
+    "oauthcore_grant": {"organization_id": None},
+    "oauthcore_tenantsettings": {"allow_organization_name_in_authentication_api": False},
     "oauthcore_connection": {"options": "{}", "sealed_secrets": "", "show_as_button": True, "is_enabled": True},
 }
 # Not a real digest: a value Django recognises as hashed, so that saving it costs no hashing.

@@ -5,6 +5,12 @@ from oauthcore.models.client_grants import ClientGrant
 from oauthcore.models.connection_setup import ConnectionSetupLink
 from oauthcore.models.connections import Connection, ConnectionDomain, FederatedAssertion, FederationFlow
 from oauthcore.models.keys import SigningKey
+from oauthcore.models.organizations import (
+    Organization,
+    OrganizationClientGrant,
+    OrganizationConnection,
+    OrganizationMember,
+)
 from oauthcore.models.policy_version import PolicyVersion
 from oauthcore.models.resource_servers import ResourceServer, ResourceServerScope
 from oauthcore.models.tenant import TenantSettings
@@ -28,6 +34,10 @@ __all__ = [
     "FederationFlow",
     "Grant",
     "IDToken",
+    "Organization",
+    "OrganizationClientGrant",
+    "OrganizationConnection",
+    "OrganizationMember",
     "PolicyVersion",
     "PreviousClientSecret",
     "RefreshToken",

@@ -15,6 +15,8 @@ from oauthcore.constants import (
     AppType,
     CreatedVia,
     GrantType,
+    OrganizationRequireBehavior,
+    OrganizationUsage,
     RedirectionPolicy,
     SecurityMode,
     TokenEndpointAuthMethod,
@@ -83,6 +85,19 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
     # nothing from any grant type until it is lifted. Not editable on its own: it follows the owner.
     suspended = models.BooleanField(
         default=False, editable=False, help_text="Suspended apps get no token from any grant type."
+    )
+
+    organization_usage = models.CharField(
+        max_length=7,
+        choices=OrganizationUsage.choices,
+        default=OrganizationUsage.DENY,
+        help_text="Whether users log in to an organization: deny (never), allow (when asked), require (always).",
+    )
+    organization_require_behavior = models.CharField(
+        max_length=17,
+        choices=OrganizationRequireBehavior.choices,
+        default=OrganizationRequireBehavior.NO_PROMPT,
+        help_text="With organization_usage require, what /authorize does when the request names no organization.",
     )
 
     objects = ApplicationManager()
@@ -247,6 +262,13 @@ class Application(ImmutableFieldsMixin, AbstractApplication):
                     add("grant_types", "client_credentials is not available to dynamically registered applications.")
             if len(set(grant_types)) != len(grant_types):
                 add("grant_types", "grant_types must not repeat a grant type.")
+
+        if not self.is_first_party and not strict and self.organization_usage != OrganizationUsage.DENY:
+            add("organization_usage", "Permissive third-party applications do not support organizations.")
+        if self.organization_usage not in OrganizationUsage.values:
+            add("organization_usage", f"Must be one of: {', '.join(OrganizationUsage.values)}.")
+        if self.organization_require_behavior not in OrganizationRequireBehavior.values:
+            add("organization_require_behavior", f"Must be one of: {', '.join(OrganizationRequireBehavior.values)}.")
 
         if self.logo_uri != getattr(self, "_stored_logo_uri", None) and (message := logo_uri_error(self.logo_uri)):
             add("logo_uri", message)

@@ -108,8 +108,13 @@ class ClientGrant(ImmutableFieldsMixin, models.Model):
             # A user token for the Management API would hand tenant administration to whoever can
             # sign in to the app: system APIs accept only the app's own client-credentials tokens.
             add("subject_type", SYSTEM_API_USER_GRANT_ERROR)
-        if self.client_id and not self.client.is_first_party and self.allow_any_organization:
+        if self.allow_any_organization and (self.default_for or (self.client_id and not self.client.is_first_party)):
             add("allow_any_organization", "allow_any_organization is not available to third-party applications.")
+        if self.subject_type == SubjectType.USER and (
+            self.allow_any_organization or self.organization_usage not in (None, "", OrganizationUsage.DENY)
+        ):
+            # User flows take their organization from the request and the app's own organization_usage.
+            add("organization_usage", "organization_usage and allow_any_organization apply to client access only.")
         known = set(rs.scopes.values_list("value", flat=True))
         unknown = [s for s in self.scope if s not in known]
         if unknown:

@@ -21,6 +21,11 @@ class TenantSettings(models.Model):
     default_audience = models.CharField(
         max_length=600, blank=True, help_text="The API used when a token request names none."
     )
+    allow_organization_name_in_authentication_api = models.BooleanField(
+        default=False,
+        help_text="Tokens of an organization carry its name (org_name) besides its id (org_id), and "
+        "requests may name an organization by its name.",
+    )
     require_partner_approval = models.BooleanField(
         default=False, help_text="New partners wait for a tenant admin's approval."
     )

@@ -11,6 +11,19 @@ from oauth2_provider.models import (
 )
 
 AUDIENCE_HELP = "The API identifier the token is for; empty for /userinfo-only tokens."
+ORGANIZATION_HELP = "The organization the user logged in to, if any: the token carries its org_id."
+
+
+def organization_field():
+    """The organization a user-delegated token was issued for (deleting it takes its tokens)."""
+    return models.ForeignKey(
+        "oauthcore.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=ORGANIZATION_HELP,
+    )
 
 
 class AudienceFromResourceMixin:
@@ -29,6 +42,7 @@ class Grant(AudienceFromResourceMixin, AbstractGrant):
     """An authorization code."""
 
     audience = models.CharField(max_length=600, blank=True, default="", help_text=AUDIENCE_HELP)
+    organization = organization_field()
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
@@ -42,6 +56,7 @@ class AccessToken(AudienceFromResourceMixin, AbstractAccessToken):
     # shares this family with those refresh tokens, so that a replayed code revokes them all
     # (RFC 6749 §4.1.2). Empty for client credentials.
     token_family = models.UUIDField(null=True, blank=True, editable=False)
+    organization = organization_field()
 
     class Meta(AbstractAccessToken.Meta):
         swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
@@ -49,17 +64,21 @@ class AccessToken(AudienceFromResourceMixin, AbstractAccessToken):
             models.Index(fields=["expires"], name="at_expires"),
             models.Index(fields=["token_family"], name="at_token_family", condition=Q(token_family__isnull=False)),
             models.Index(fields=["application", "audience", "user"], name="at_application_audience_user"),
+            # A member removed from an organization, or its third-party access blocked: its tokens go.
+            models.Index(fields=["organization", "user"], name="at_organization_user"),
         ]
 
 
 class RefreshToken(AudienceFromResourceMixin, AbstractRefreshToken):
     audience = models.CharField(max_length=600, blank=True, default="", help_text=AUDIENCE_HELP)
+    organization = organization_field()
 
     class Meta(AbstractRefreshToken.Meta):
         swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"
         indexes = [
             *AbstractRefreshToken.Meta.indexes,
             models.Index(fields=["application", "audience", "user"], name="rt_application_audience_user"),
+            models.Index(fields=["organization", "user"], name="rt_organization_user"),
         ]
 
 

@@ -39,8 +39,10 @@ class RevokedCount:
         )
 
 
-def _scope_filter(*, applications=None, user=None, audience=None, subject_type=None) -> Q:
+def _scope_filter(*, applications=None, user=None, audience=None, subject_type=None, organization=None) -> Q:
     condition = Q()
+    if organization is not None:
+        condition &= Q(organization=organization)
     if subject_type is not None:
         # Client-credentials tokens have no user; user-delegated ones always have one.
         condition &= Q(user__isnull=subject_type == SubjectType.CLIENT)
@@ -60,13 +62,19 @@ def tokens_revoke(
     user=None,
     audience: str | None = None,
     subject_type: str | None = None,
+    organization=None,
     reason: str,
     target=None,
 ) -> RevokedCount:
-    """Revoke every live token matching all the given filters (``applications`` is an iterable or queryset)."""
-    if applications is None and user is None and audience is None:
+    """Revoke every live token matching all the given filters (``applications`` is an iterable or
+    queryset; ``organization``: only the user tokens issued for that organization)."""
+    if applications is None and user is None and audience is None and organization is None:
         raise ValueError("tokens_revoke needs at least one filter")
-    condition = _scope_filter(applications=applications, user=user, audience=audience, subject_type=subject_type)
+    if organization is not None:
+        subject_type = SubjectType.USER  # client-credentials tokens of an organization are not stored
+    condition = _scope_filter(
+        applications=applications, user=user, audience=audience, subject_type=subject_type, organization=organization
+    )
     with transaction.atomic():
         if user is None and subject_type in (None, SubjectType.CLIENT):
             # Client-credentials tokens have no row to delete: a "not before" stamp withdraws them.
@@ -89,6 +97,7 @@ def tokens_revoke(
                 "authorization_codes": codes,
                 "user": getattr(user, "pk", None),
                 "audience": audience,
+                **({"organization": getattr(organization, "pk", organization)} if organization is not None else {}),
             },
         )
     return counts
