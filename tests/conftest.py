@@ -6,6 +6,11 @@ from oauthcore.audit import Actor
 from oauthcore.constants import AppType, GrantType, SubjectType, UserPolicy
 from oauthcore.services.applications import application_create
 from oauthcore.services.client_grants import client_grant_create
+from oauthcore.services.organizations import (
+    organization_connection_add,
+    organization_create,
+    organization_members_add,
+)
 from oauthcore.services.resource_servers import resource_server_create
 from portal.partners.services.apps import partner_application_create
 
@@ -100,6 +105,25 @@ def make_grant(actor):
             subject_type=subject_type,
             **fields,
         )
+
+    return make
+
+
+@pytest.fixture
+def make_organization(actor):
+    """An organization made through its services: ``members`` (users), ``connections`` (a
+    Connection, or a (Connection, {assign_membership_on_login, show_as_button, is_signup_enabled})
+    pair), ``third_party`` True for third_party_client_access allow."""
+
+    def make(name="acme", *, members=(), connections=(), third_party=False, **fields):
+        access = {"third_party_client_access": "allow"} if third_party else {}
+        organization = organization_create(actor=actor, name=name, **access, **fields)
+        for item in connections:
+            connection, options = item if isinstance(item, tuple) else (item, {})
+            organization_connection_add(actor=actor, organization=organization, connection=connection, **options)
+        if members:
+            organization_members_add(actor=actor, organization=organization, users=members)
+        return organization
 
     return make
 
