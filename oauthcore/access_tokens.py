@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from oauthcore.conf import portcullis_settings
 from oauthcore.keys import active_signing_key
+from oauthcore.models import TenantSettings
 from oauthcore.request_context import context_of
 
 
@@ -40,6 +41,19 @@ def token_audience(request) -> str | list[str]:
     if "openid" in (request.scopes or ()):
         return [audience, userinfo_audience()]
     return audience
+
+
+def organization_claims(request) -> dict:
+    """``org_id`` of the organization the decision issued the token for (and ``org_name`` when the
+    tenant's ``allow_organization_name_in_authentication_api`` is on); nothing without one."""
+    decision = context_of(request).decision
+    organization = decision.organization if decision is not None else None
+    if organization is None:
+        return {}
+    claims = {"org_id": organization.id}
+    if TenantSettings.load().allow_organization_name_in_authentication_api:
+        claims["org_name"] = organization.name
+    return claims
 
 
 # Auth0's claim for the grant a token came from; a client-credentials token is not stored, and
@@ -79,6 +93,7 @@ def generate_access_token(request) -> str:
     }
     if request.grant_type == "client_credentials":
         claims["gty"] = CLIENT_CREDENTIALS_GTY
+    claims.update(organization_claims(request))
     return sign_rs256({"alg": "RS256", "typ": "at+jwt", "kid": key.kid}, claims, key.private_key)
 
 

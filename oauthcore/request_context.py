@@ -18,7 +18,7 @@ from oauthcore.constants import DEFAULT_TOKEN_LIFETIME
 
 if TYPE_CHECKING:
     from oauthcore.decision_inputs import DecisionInputs
-    from oauthcore.models import Application, Grant
+    from oauthcore.models import Application, Grant, Organization
     from oauthcore.policy import Decision
 
 CONTEXT_ATTRIBUTE = "portcullis_context"
@@ -47,6 +47,8 @@ class OAuthRequestContext:
     # The shared policy stamp the client was read under (client credentials' short path): the
     # signing key is kept under it too, so it is not read again.
     shared_stamp: str | None = None
+    # ``/authorize``: the organization the user logs in to, handed by the view to the code it saves.
+    organization: Organization | None = None
 
     @property
     def audience(self) -> str | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from oauthcore.views import accounts, connection_setup, device, discovery, federation, registration
+from oauthcore.views import accounts, connection_setup, device, discovery, federation, organizations, registration
 from oauthcore.views.authorize import AuthorizeView
 from oauthcore.views.tokens import IntrospectView, RevokeView, TokenView, UserInfoView
 
@@ -24,6 +24,8 @@ urlpatterns = [
     path("login", accounts.LoginView.as_view(), name="login"),
     path("logout", accounts.LogoutView.as_view(), name="logout"),
     path("login/connection/<str:name>", federation.StartView.as_view(), name="federation-start"),
+    path("login/organization", organizations.OrganizationPromptView.as_view(), name="organization-prompt"),
+    path("login/organization/choose", organizations.OrganizationPickerView.as_view(), name="organization-choose"),
     path("login/callback", federation.CallbackView.as_view(), name="federation-callback"),
     path("samlp/metadata", federation.saml_metadata, name="saml-metadata"),
     path("connection-setup/", connection_setup.SetupView.as_view(), name="connection-setup"),

@@ -32,7 +32,7 @@ from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
-from oauthcore.access_tokens import userinfo_audience
+from oauthcore.access_tokens import organization_claims, userinfo_audience
 from oauthcore.activity import count_denied, count_issued
 from oauthcore.audit import DENIAL_ACTION, Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
@@ -44,6 +44,9 @@ from oauthcore.decision_inputs import (
     DecisionInputs,
     Target,
     client_facts,
+    find_organization,
+    grant_organization_facts,
+    organization_facts,
     refresh_inputs,
     request_inputs,
     stored_grant_inputs,
@@ -250,8 +253,15 @@ class PolicyValidator(OAuth2Validator):
         return True
 
     def request_decision_inputs(self, request, flow: Flow, scopes) -> tuple[DecisionInputs, Target]:
-        """What the decision reads for a request that names its API (authorize, client credentials)."""
+        """What the decision reads for a request that names its API (authorize, client credentials),
+        and the organization it names, if any (read only when it names one)."""
         target, source = self._target(request, None, flow.subject_type)
+        asked = request_param(request, "organization")
+        organization = context_of(request).organization = find_organization(asked) if asked else None
+        if flow is Flow.CLIENT_CREDENTIALS:
+            organization_seen = grant_organization_facts(organization, target.own_grant or target.default_grant)
+        else:
+            organization_seen = organization_facts(organization)
         inputs = request_inputs(
             client_facts(request.client),
             target,
@@ -261,6 +271,8 @@ class PolicyValidator(OAuth2Validator):
             parameters=frozenset(name for name, _ in parse_qsl(urlsplit(request.uri).query)),
             code_challenge_method=request.code_challenge_method,
             redirect_uri=request.redirect_uri,
+            organization_asked=asked,
+            organization=organization_seen,
         )
         return inputs, target
 
@@ -274,7 +286,9 @@ class PolicyValidator(OAuth2Validator):
         context = context_of(request)
         grant = context.code_grant
         if grant is None or grant.code != code:
-            grant = context.code_grant = Grant.objects.select_related("user__connection").filter(code=code).first()
+            grant = context.code_grant = (
+                Grant.objects.select_related("user__connection", "organization").filter(code=code).first()
+            )
         if grant is None or (client is not None and grant.application_id != client.pk):
             return None
         return grant
@@ -324,7 +338,9 @@ class PolicyValidator(OAuth2Validator):
         if grant.claims:
             request.claims = json.loads(grant.claims)
         # The grant or the policy may have changed since /authorize: decide again.
-        self._decide_again(request, Flow.AUTHORIZATION_CODE, grant.audience, request.scopes, grant.user)
+        self._decide_again(
+            request, Flow.AUTHORIZATION_CODE, grant.audience, request.scopes, grant.user, grant.organization
+        )
         return True
 
     @staticmethod
@@ -334,11 +350,13 @@ class PolicyValidator(OAuth2Validator):
         if not user.is_active:
             raise errors.InvalidGrantError(description="The user's account is deactivated.", request=request)
 
-    def _decide_again(self, request, flow: Flow, audience: str, scopes, user) -> None:
+    def _decide_again(self, request, flow: Flow, audience: str, scopes, user, organization=None) -> None:
         """A user-delegated grant stored earlier (a code, a device authorization), now redeemed."""
         self._check_user_active(user, request)
         target, _source = self._target(request, audience, "user")
-        inputs = stored_grant_inputs(client_facts(request.client), target, scopes=scopes, user=user)
+        inputs = stored_grant_inputs(
+            client_facts(request.client), target, scopes=scopes, user=user, organization=organization
+        )
         decision = self._decide(request, flow, inputs, target)
         request.scopes = sorted(decision.scopes)
 
@@ -351,9 +369,14 @@ class PolicyValidator(OAuth2Validator):
         check_resource(request, stored.audience)
         original = frozenset(super().get_original_scopes(refresh_token, request).split())
         target, _source = self._target(request, stored.audience, "user")
+        # The organization it was issued for, if any: held to the user's membership there today.
+        organization = stored.organization if stored.organization_id else None
         # Read fresh, never cached: a consent taken back stops the refresh at once (rule 7).
         consented = consent_store().consented_scopes(
-            user=stored.user, client=request.client, audience=stored.audience or userinfo_audience()
+            user=stored.user,
+            client=request.client,
+            audience=stored.audience or userinfo_audience(),
+            organization=organization,
         )
         inputs = refresh_inputs(
             client_facts(request.client),
@@ -362,6 +385,8 @@ class PolicyValidator(OAuth2Validator):
             scope_given=bool(request.scope),
             original_scopes=original,
             consented_scopes=consented,
+            organization=organization,
+            user=stored.user,
         )
         self._decide(request, Flow.REFRESH_TOKEN, inputs, target)
         return True
@@ -504,6 +529,20 @@ class PolicyValidator(OAuth2Validator):
             return code_family(request.code)
         return None
 
+    @staticmethod
+    def _organization_id(request) -> str | None:
+        """The organization the decision issued the tokens for (a code's, a refresh token's)."""
+        decision = context_of(request).decision
+        return decision.organization.id if decision is not None and decision.organization is not None else None
+
+    def save_authorization_code(self, client_id, code, request, *args, **kwargs):
+        """DOT's, and the code remembers the organization ``/authorize`` decided for (set by the view
+        in the request's context): one more statement, for organization logins only."""
+        super().save_authorization_code(client_id, code, request, *args, **kwargs)
+        organization = context_of(request).organization
+        if organization is not None:
+            Grant.objects.filter(code=code["code"], application=request.client).update(organization=organization)
+
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         # django-oauth-toolkit 3.4.1's body, plus token_family (one INSERT, as before).
         id_token = token.get("id_token", None)
@@ -518,6 +557,7 @@ class PolicyValidator(OAuth2Validator):
             source_refresh_token=source_refresh_token,
             resource=getattr(request, "resource", []),
             token_family=self._token_family(request, source_refresh_token),
+            organization_id=self._organization_id(request),
         )
         self._set_token_value(access_token, token["access_token"])
         access_token.save()
@@ -531,6 +571,7 @@ class PolicyValidator(OAuth2Validator):
             access_token=access_token,
             token_family=self._token_family(request, previous_refresh_token) or uuid.uuid4(),
             resource=getattr(request, "resource", []),
+            organization_id=self._organization_id(request),
         )
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
@@ -572,6 +613,8 @@ class PolicyValidator(OAuth2Validator):
             # Only proof counts (User.email_verified): an address typed into a sign-up form is a claim.
             "email_verified": bool(user.email) and user.email_verified,
             "updated_at": int(user.date_joined.timestamp()),
+            # The ID token of an organization login names it, as its access token does.
+            **organization_claims(request),
         }
 
     oidc_claim_scope = {
@@ -581,6 +624,8 @@ class PolicyValidator(OAuth2Validator):
         "updated_at": "profile",
         "email": "email",
         "email_verified": "email",
+        "org_id": "openid",
+        "org_name": "openid",
     }
 
     def get_oidc_issuer_endpoint(self, request):

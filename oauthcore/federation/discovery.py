@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from oauthcore.constants import ENTERPRISE_STRATEGIES
-from oauthcore.decision_inputs import client_facts, connection_facts
-from oauthcore.models import Application, Connection, ConnectionDomain
+from oauthcore.decision_inputs import client_facts, connection_facts, find_organization
+from oauthcore.models import Application, Connection, ConnectionDomain, Organization
 from oauthcore.policy import connection_refusal
 
 
@@ -23,6 +23,14 @@ def application_of_next(next_url: str) -> Application | None:
         return None
     client_id = (parse_qs(parts.query).get("client_id") or [""])[0]
     return Application.objects.filter(client_id=client_id).first() if client_id else None
+
+
+def organization_of_next(next_url: str) -> Organization | None:
+    """The organization an ``/authorize`` request waiting behind the login page names, if any."""
+    parts = urlsplit(next_url or "")
+    if parts.path != reverse("authorize"):
+        return None
+    return find_organization((parse_qs(parts.query).get("organization") or [""])[0])
 
 
 def connection_open_to(connection: Connection, application: Application | None) -> bool:
@@ -41,10 +49,17 @@ def connection_open_to(connection: Connection, application: Application | None) 
     return refusal is None
 
 
-def enterprise_connections_for(application: Application | None) -> list[Connection]:
+def enterprise_connections_for(
+    application: Application | None, organization: Organization | None = None
+) -> list[Connection]:
     """The enterprise connections offered as buttons on the login page for ``application``: rule 6
-    as one query (``connection_open_to`` asks it of one connection)."""
-    rows = Connection.objects.filter(strategy__in=ENTERPRISE_STRATEGIES, show_as_button=True, is_enabled=True)
+    as one query (``connection_open_to`` asks it of one connection). Logging in to an
+    ``organization``: those enabled for it that it shows as buttons (its choice, not the connection's)."""
+    rows = Connection.objects.filter(strategy__in=ENTERPRISE_STRATEGIES, is_enabled=True)
+    if organization is None:
+        rows = rows.filter(show_as_button=True)
+    else:
+        rows = rows.filter(organization_links__organization=organization, organization_links__show_as_button=True)
     if application is None:
         return list(rows)
     if not application.is_first_party:

@@ -31,6 +31,8 @@ UPDATABLE_FIELDS = frozenset(
         "token_endpoint_auth_method",
         "redirection_policy",
         "client_metadata",
+        "organization_usage",
+        "organization_require_behavior",
         # Sent again with the same value is fine; a change is refused by the model.
         "is_first_party",
         "third_party_security_mode",

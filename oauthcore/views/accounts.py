@@ -13,6 +13,7 @@ from oauthcore.federation.discovery import (
     application_of_next,
     connection_for_email,
     enterprise_connections_for,
+    organization_of_next,
     start_url,
 )
 from oauthcore.models import TenantSettings
@@ -76,10 +77,12 @@ class LoginView(DjangoLoginView):
         return super().post(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        application = application_of_next(self.get_redirect_url())
+        next_url = self.get_redirect_url()
+        application, organization = application_of_next(next_url), organization_of_next(next_url)
         return super().get_context_data(**kwargs) | {
             "tenant_name": TenantSettings.load().friendly_name,
-            "enterprise_connections": enterprise_connections_for(application),
+            "organization": organization,
+            "enterprise_connections": enterprise_connections_for(application, organization),
         }
 
 

@@ -29,13 +29,15 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthcore.access_tokens import userinfo_audience
 from oauthcore.conf import portcullis_settings
 from oauthcore.consents import ACCOUNT_TITLE, consent_store
-from oauthcore.constants import RedirectionPolicy
+from oauthcore.constants import OrganizationRequireBehavior, OrganizationUsage, RedirectionPolicy
 from oauthcore.federation.discovery import connection_open_to, start_url
 from oauthcore.models import Application, Connection, ResourceServerScope
 from oauthcore.policy import Decision, Flow
-from oauthcore.request_context import context_of
+from oauthcore.request_context import CONTEXT_ATTRIBUTE, OAuthRequestContext, context_of
 from oauthcore.selectors import app_is_unverified
+from oauthcore.services.organizations import organization_member_join
 from oauthcore.validator import audit_denial
+from oauthcore.views.organizations import prompt_url
 from portal.platform.csp import decision_page
 
 ERROR_TEMPLATE = "oauthcore/authorize_error.html"
@@ -179,6 +181,9 @@ class AuthorizeView(OAuthLibMixin, View):
         connection, refusal = self.requested_connection(request, oauthlib_request)
         if refusal is not None:
             return self.error(request, refusal, application)
+        organization_prompt = self.organization_prompt(application, named=bool(request.GET.get("organization")))
+        if organization_prompt == OrganizationRequireBehavior.PRE_LOGIN_PROMPT and "none" not in prompt:
+            return redirect(prompt_url(request.get_full_path(), after_login=False))
         if self.login_needed(request, prompt, answering=answer is not None, connection=connection):
             if "none" in prompt:
                 return self.error(request, errors.LoginRequired(request=oauthlib_request), application)
@@ -188,9 +193,15 @@ class AuthorizeView(OAuthLibMixin, View):
                 return redirect(start_url(connection, back))
             return redirect_to_login(back, settings.LOGIN_URL)
 
+        if organization_prompt == OrganizationRequireBehavior.POST_LOGIN_PROMPT and "none" not in prompt:
+            return redirect(prompt_url(request.get_full_path(), after_login=True))
+
         context = context_of(oauthlib_request)
         audience = context.audience or userinfo_audience()
-        stored = consent_store().consented_scopes(user=request.user, client=application, audience=audience)
+        organization = context.organization
+        stored = consent_store().consented_scopes(
+            user=request.user, client=application, audience=audience, organization=organization
+        )
         # The answer is decided with the same prompt as the screen it answers: with prompt=consent
         # it covers every scope asked for, not only those the stored consent lacks.
         inputs = context.inputs.with_user(user=request.user, consented_scopes=stored, prompt=prompt)
@@ -204,11 +215,13 @@ class AuthorizeView(OAuthLibMixin, View):
             force_page = decision.reason in ("connection_not_domain_level", "connection_not_enabled")
             return self.error(request, error, application, force_page=force_page)
 
+        # The code (and the tokens) will be for the organization the decision checked.
+        credentials[CONTEXT_ATTRIBUTE] = OAuthRequestContext(organization=organization)
         if answer is not None:
             return self.answer(request, answer, decision, audience, credentials, oauthlib_request)
         if not decision.consent_required:
-            return self.approve(request, decision.scopes, credentials, application)
-        return self.consent_page(request, application, decision, stored, credentials["redirect_uri"])
+            return self.approve(request, decision, decision.scopes, credentials, application)
+        return self.consent_page(request, application, decision, stored, credentials["redirect_uri"], organization)
 
     def answer(self, request, answer: str, decision: Decision, audience: str, credentials, oauthlib_request):
         """The user's answer on the consent screen decides, whatever the stored consent says.
@@ -227,9 +240,14 @@ class AuthorizeView(OAuthLibMixin, View):
             return self.error(request, declined, application, declined_by_user=True)
         if shown:
             consent_store().answer(
-                user=request.user, client=application, audience=audience, shown=shown, approved=approved
+                user=request.user,
+                client=application,
+                audience=audience,
+                shown=shown,
+                approved=approved,
+                organization=context_of(oauthlib_request).organization,
             )
-        return self.approve(request, (decision.scopes - shown) | approved, credentials, application)
+        return self.approve(request, decision, (decision.scopes - shown) | approved, credentials, application)
 
     @staticmethod
     def unsupported(request, oauthlib_request) -> errors.OAuth2Error | None:
@@ -245,6 +263,16 @@ class AuthorizeView(OAuthLibMixin, View):
                 request=oauthlib_request,
             )
         return None
+
+    @staticmethod
+    def organization_prompt(application: Application, *, named: bool) -> str | None:
+        """The prompt to show first, when the app requires an organization and the request names
+        none (``named``): before login, after login, or None (none needed, or rule 6 refuses)."""
+        if named or application.organization_usage != OrganizationUsage.REQUIRE:
+            return None
+        if application.organization_require_behavior == OrganizationRequireBehavior.NO_PROMPT:
+            return None
+        return application.organization_require_behavior
 
     @staticmethod
     def requested_connection(request, oauthlib_request) -> tuple[Connection | None, errors.OAuth2Error | None]:
@@ -280,7 +308,14 @@ class AuthorizeView(OAuthLibMixin, View):
             return (timezone.now() - request.user.last_login).total_seconds() > int(max_age)
         return False
 
-    def approve(self, request, scopes, credentials, application):
+    def approve(self, request, decision: Decision, scopes, credentials, application):
+        if decision.join_organization:
+            # Rule 6 let the user in as a new member: their connection assigns membership on login.
+            organization_member_join(
+                organization=credentials[CONTEXT_ATTRIBUTE].organization,
+                user=request.user,
+                connection=request.user.connection,
+            )
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
                 request=request, scopes=" ".join(sorted(scopes)), credentials=credentials, allow=True
@@ -291,7 +326,9 @@ class AuthorizeView(OAuthLibMixin, View):
 
     # -- pages and errors -----------------------------------------------------------------------
 
-    def consent_page(self, request, application: Application, decision: Decision, stored, redirect_uri: str):
+    def consent_page(
+        self, request, application: Application, decision: Decision, stored, redirect_uri: str, organization=None
+    ):
         context = consent_context(
             request,
             application,
@@ -301,6 +338,7 @@ class AuthorizeView(OAuthLibMixin, View):
             form_action=request.get_full_path(),
             redirect_uri=redirect_uri,
         )
+        context["organization"] = organization
         return render(request, CONSENT_TEMPLATE, context)
 
     @staticmethod

@@ -42,7 +42,9 @@ from oauthcore.validator import PolicyValidator
 logger = logging.getLogger("oauthcore.throttle")
 
 GRANT_TYPE = "client_credentials"
-PLAIN_PARAMETERS = frozenset({"grant_type", "client_id", "client_secret", "audience", "resource", "scope"})
+PLAIN_PARAMETERS = frozenset(
+    {"grant_type", "client_id", "client_secret", "audience", "resource", "scope", "organization"}
+)
 FORM = "application/x-www-form-urlencoded"
 # What oauthlib's grant types put on every token response (RFC 6749 §5.1: no caching).
 RESPONSE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
