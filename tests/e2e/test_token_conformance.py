@@ -12,9 +12,9 @@ from oauthlib.oauth2 import LegacyApplicationClient
 from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 from requests_oauthlib import OAuth2Session as RequestsOAuth2Session
 
-from oauthcore.constants import AppType, GrantType, SubjectType, UserPolicy
-from oauthcore.models import AccessToken, TenantSettings
-from oauthcore.services.applications import application_create
+from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, GrantType, SubjectType, UserPolicy
+from oauthcore.models import AccessToken, Connection, TenantSettings
+from oauthcore.services.applications import application_create, application_update
 from tests.e2e.oauth_helpers import Browser, oauth_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -405,13 +405,23 @@ def test_the_device_flow_without_openid_gives_no_id_token(live_server, actor, al
 # -- discovery: OpenID Connect Discovery §3 ------------------------------------------------------
 
 
-def test_claims_supported_lists_every_claim_the_server_returns(live_server, web_app, alice):
+def test_claims_supported_lists_every_claim_the_server_returns(live_server, actor, web_app, alice, make_organization):
     """OpenID Connect Discovery §3 ``claims_supported``: the claims the provider can supply. Read
-    from what the server really issues (ID token and /userinfo with every scope), not from a list."""
+    from what the server really issues (ID token and /userinfo with every scope, and an ID token of
+    an organization login with the tenant's org_name setting on), not from a list."""
     token = code_flow_token(live_server, web_app, "openid profile email", nonce="n-1")
     id_claims = verified_id_token(live_server, token["id_token"], web_app.application.client_id)
     info = userinfo(live_server, headers={"Authorization": f"Bearer {token['access_token']}"}).json()
     returned = set(id_claims) | set(info)
+    application_update(actor=actor, application=web_app.application, organization_usage="allow")
+    TenantSettings.objects.update(allow_organization_name_in_authentication_api=True)
+    acme = make_organization(
+        "acme", members=[alice], connections=[Connection.objects.get(name=DATABASE_CONNECTION_NAME)]
+    )
+    token = code_flow_token(live_server, web_app, "openid", nonce="n-2", organization=acme.id)
+    org_claims = verified_id_token(live_server, token["id_token"], web_app.application.client_id)
+    assert (org_claims["org_id"], org_claims["org_name"]) == (acme.id, "acme")
+    returned |= set(org_claims)
     advertised = set(
         requests.get(f"{live_server.url}/.well-known/openid-configuration", timeout=10).json()["claims_supported"]
     )

@@ -111,7 +111,7 @@ def start_identity_provider(redirect_uris: list[str], log_path: Path) -> Identit
     log = log_path.open("w")
     process = subprocess.Popen([node, "server.mjs"], cwd=FOLDER, env=env, stdout=log, stderr=subprocess.STDOUT)
     issuer = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a loaded machine: the first start reads many modules
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"oidc-provider exited: {log_path.read_text()[-2000:]}")

@@ -471,7 +471,7 @@ def test_the_users_connection_is_rule_6_in_the_simulator(admin_client, make_app,
         )
 
     denied = simulate_with(partner, closed)
-    assert outcome(denied) == "✘ Denied by rule 6: Domain-level connection"
+    assert outcome(denied) == "✘ Denied by rule 6: Connections and organizations"
     assert DENIAL_REASONS["connection_not_domain_level"].sentence in denied.text
     assert outcome(simulate_with(partner, acme)) == "✔ Allowed"
     assert any(step.startswith("6.") for step in trace(simulate_with(partner, acme)))

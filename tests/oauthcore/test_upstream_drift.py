@@ -100,6 +100,11 @@ PINS = {
         "PolicyValidator.invalidate_authorization_code skips it when _save_bearer_token has deleted the "
         "code already: check it still only deletes the code.",
     ),
+    f"{VALIDATOR}.save_authorization_code": (
+        "ca118115fd692802",
+        "PolicyValidator.save_authorization_code calls it, then stamps the code with the organization "
+        "/authorize decided for: check it still saves one Grant row keyed by the code and the client.",
+    ),
     f"{VALIDATOR}.validate_code": (
         "1756144b9ea1082c",
         "PolicyValidator.validate_code replaces it (the row read once, replay revocation, the policy "
