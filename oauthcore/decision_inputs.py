@@ -106,11 +106,13 @@ ORGANIZATION_ID_PREFIX = "org_"
 
 
 def find_organization(value: str | None) -> Organization | None:
-    """The organization ``value`` names: an ``org_…`` id, or else a name (one indexed statement)."""
+    """The organization ``value`` names: an ``org_…`` id, or else a name, which is lowercase whatever
+    case it is typed in (one indexed statement)."""
     if not value or len(value) > Organization._meta.get_field("name").max_length:
         return None
-    field = "id" if value.startswith(ORGANIZATION_ID_PREFIX) else "name"
-    return Organization.objects.filter(**{field: value}).first()
+    if value.startswith(ORGANIZATION_ID_PREFIX):
+        return Organization.objects.filter(id=value).first()
+    return Organization.objects.filter(name=value.lower()).first()
 
 
 def organization_facts(organization: Organization | None, *, user=None) -> OrganizationFacts | None:
