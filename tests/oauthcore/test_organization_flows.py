@@ -138,7 +138,8 @@ def test_an_organization_may_be_named_by_its_name_and_tokens_carry_org_name_when
     TenantSettings.objects.update(allow_organization_name_in_authentication_api=True)
     issued = make_client()
     client.force_login(user)
-    code = consent_and_code(client, issued.application, orders.identifier, "ACME")  # names are lowercase, whatever case is typed
+    # Names are lowercase slugs: the name is found whatever case it is typed in.
+    code = consent_and_code(client, issued.application, orders.identifier, "ACME")
     claims = claims_of(client.post("/oauth/token", exchange(issued, code)).json()["access_token"])
     assert (claims["org_id"], claims["org_name"]) == (acme.id, "acme")
 
