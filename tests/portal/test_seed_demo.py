@@ -14,6 +14,9 @@ from oauthcore.models import (
     AuditEvent,
     ClientGrant,
     Connection,
+    Organization,
+    OrganizationConnection,
+    OrganizationMember,
     ResourceServer,
     ResourceServerScope,
 )
@@ -52,6 +55,9 @@ def counts() -> dict[str, int]:
         ClientGrant,
         Partner,
         PartnerMembership,
+        Organization,
+        OrganizationMember,
+        OrganizationConnection,
         AuditEvent,
     ]
     counted = {model._meta.label: model.objects.count() for model in models}
@@ -101,6 +107,14 @@ def test_seed_demo_builds_the_demo_tenant(seed):
     assert not alice.is_staff and alice.check_password("alice-demo-password")
     member = PartnerMembership.objects.get(partner=partner)
     assert (member.user.username, member.role) == ("acme-dev", Role.OWNER)
+
+    # A customer organization that lets the partner's app (which may name one) reach alice.
+    globex = Organization.objects.get(name="globex")
+    assert (globex.display_name, globex.third_party_client_access) == ("Globex Corporation", "allow")
+    assert list(globex.memberships.values_list("user__username", flat=True)) == ["alice"]
+    assert list(globex.enabled_connections.values_list("connection__name", flat=True)) == [DATABASE_CONNECTION_NAME]
+    assert third_party.organization_usage == "allow"
+    assert "&organization=globex" in output
 
     # Every write went through the services, so every one of them is in the audit log.
     assert AuditEvent.objects.filter(actor_label="seed_demo").count() >= 10

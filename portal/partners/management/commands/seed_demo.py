@@ -22,14 +22,20 @@ from oauthcore.constants import (
     CreatedVia,
     DefaultFor,
     GrantType,
+    OrganizationUsage,
     SecurityMode,
     SubjectType,
     UserPolicy,
 )
-from oauthcore.models import Application, ClientGrant, Connection, ResourceServer
+from oauthcore.models import Application, ClientGrant, Connection, Organization, ResourceServer
 from oauthcore.services.applications import application_create
 from oauthcore.services.client_grants import client_grant_create
 from oauthcore.services.connections import connection_set_domain_level, connection_set_enabled_clients
+from oauthcore.services.organizations import (
+    organization_connection_add,
+    organization_create,
+    organization_members_add,
+)
 from oauthcore.services.resource_servers import resource_server_create
 from oauthcore.services.users import user_create, user_update
 from portal.partners.models import Partner, PartnerMembership, PartnerStatus, Role
@@ -40,6 +46,8 @@ from portal.partners.services.partners import partner_create, partner_set_status
 ORDERS_API = "https://api.demo.portcullis.test/orders/"
 CATALOG_API = "https://api.demo.portcullis.test/catalog/"
 PARTNER_NAME = "Acme Partners"
+# A business customer of the tenant that lets partners' apps reach its people.
+ORGANIZATION = {"name": "globex", "display_name": "Globex Corporation"}
 CREDENTIALS_FILE = Path(settings.BASE_DIR) / ".demo-credentials.env"
 
 # Demo credentials: published on purpose, which is why DEBUG must be on (or --force given).
@@ -117,7 +125,7 @@ class Command(BaseCommand):
             self.seeded.created.append(f"{connection.name} promoted to a domain-level connection")
 
         self._user(ADMIN, connection, superuser=True)
-        self._user(END_USER, connection)
+        end_user = self._user(END_USER, connection)
         partner_user = self._user(PARTNER_USER, connection)
 
         orders = self._api(
@@ -155,6 +163,7 @@ class Command(BaseCommand):
             third_party_security_mode=SecurityMode.STRICT,
             created_via=CreatedVia.PORTAL,
             description="Syncs a customer's orders into Acme's tools.",
+            organization_usage=OrganizationUsage.ALLOW,
             callbacks=["https://oauth.pstmn.io/v1/callback", "http://127.0.0.1:8080/callback"],
             grant_types=[GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN],
         )
@@ -170,6 +179,8 @@ class Command(BaseCommand):
         if not connection.enabled_clients.filter(pk=web.pk).exists():
             connection_set_enabled_clients(actor=self.actor, connection=connection, changes={web.pk: True})
             self.seeded.created.append(f"{connection.name} enabled for {web.name}")
+
+        self._organization(connection=connection, members=[end_user])
 
         self._grant(
             "default grant for third-party apps on the Catalog API",
@@ -252,6 +263,15 @@ class Command(BaseCommand):
         self.seeded.apps.append(SeededApp(label, application, secret, env))
         return application
 
+    def _organization(self, *, connection: Connection, members) -> None:
+        if Organization.objects.filter(name=ORGANIZATION["name"]).exists():
+            return
+        organization = organization_create(actor=self.actor, **ORGANIZATION, third_party_client_access="allow")
+        organization_connection_add(actor=self.actor, organization=organization, connection=connection)
+        organization_members_add(actor=self.actor, organization=organization, users=members)
+        names = ", ".join(member.username for member in members)
+        self.seeded.created.append(f"organization {organization.name} (third-party apps allowed; members: {names})")
+
     def _grant(self, label: str, *, audience: str, client=None, default_for=None, subject_type: str, scope) -> None:
         exists = ClientGrant.objects.filter(
             client=client, default_for=default_for, resource_server_id=audience, subject_type=subject_type
@@ -295,6 +315,10 @@ class Command(BaseCommand):
             offline = ", refresh tokens allowed" if api.allow_offline_access else ""
             out(f"  {api.name}: {api.identifier}")
             out(f"    user access: {api.user_policy}{offline}; scopes: {scopes}")
+
+        out("")
+        out(f"Organization: {ORGANIZATION['display_name']} ({ORGANIZATION['name']}), third-party apps allowed:")
+        out(f"  add &organization={ORGANIZATION['name']} to an /authorize request of Acme Order Sync, as alice")
 
         out("")
         out("Applications")
