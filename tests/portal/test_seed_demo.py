@@ -1,7 +1,10 @@
 """``manage.py seed_demo``: the demo tenant, built through the services, and safe to run twice."""
 
+import base64
+import json
 import re
 from io import StringIO
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -181,3 +184,43 @@ def test_seed_demo_keeps_the_demo_credentials_for_the_readme(credentials_file, s
     assert values["DEMO_PARTNER_CLIENT_ID"] == partner_app.client_id
     seed(force=True)  # a second run knows no secret, and keeps the ones written before
     assert f"export DEMO_M2M_CLIENT_SECRET={secrets[m2m.client_id]}" in credentials_file.read_text()
+
+
+def test_the_demo_partner_app_logs_alice_in_to_globex_as_the_readme_says(client, credentials_file, seed):
+    """The README's walk-through with ``&organization=globex``: alice consents for Globex and the
+    token the partner's app gets carries its org_id."""
+    seed(force=True)
+    values = dict(re.findall(r"export (\w+)=(\S+)", credentials_file.read_text()))
+    app = Application.objects.get(client_id=values["DEMO_PARTNER_CLIENT_ID"])
+    verifier = "portcullis-demo-code-verifier-0123456789-abcdefghijkl"
+    query = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": "http://127.0.0.1:8080/callback",
+        "audience": ORDERS,
+        "scope": "read:orders",
+        "state": "demo-state",
+        "code_challenge": "TtJ_Tw-JU-gVyjtuTJULZNVEXQZBz0iPsfA_6xwDxS4",
+        "code_challenge_method": "S256",
+        "organization": "globex",
+    }
+    path = "/authorize?" + urlencode(query)
+    client.force_login(get_user_model().objects.get(username="alice"))
+    screen = client.get(path)
+    assert "Globex Corporation" in screen.content.decode()
+    answer = client.post(path, {"decision": "accept", "scope": ["read:orders"]})
+    code = parse_qs(urlsplit(answer["Location"]).query)["code"][0]
+    token = client.post(
+        "/oauth/token",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": app.client_id,
+            "client_secret": values["DEMO_PARTNER_CLIENT_SECRET"],
+            "redirect_uri": "http://127.0.0.1:8080/callback",
+            "code_verifier": verifier,
+        },
+    ).json()
+    payload = token["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["org_id"] == Organization.objects.get(name="globex").id
