@@ -56,8 +56,6 @@ class OrganizationUpdateSerializer(StrictSerializer):
         for name in ("branding", "metadata"):
             if name in attrs and attrs[name] is None:
                 attrs[name] = {}
-        if attrs.get("branding"):
-            attrs["branding"] = {key: dict(value) if key == "colors" else value for key, value in attrs["branding"].items()}
         return attrs
 
 
@@ -154,4 +152,3 @@ class OrganizationClientGrantSerializer(serializers.Serializer):
 
 class OrganizationClientGrantAddSerializer(StrictSerializer):
     grant_id = serializers.CharField(max_length=64, help_text="A client grant of an application, for client access.")
-

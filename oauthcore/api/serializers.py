@@ -162,9 +162,7 @@ class ClientSerializer(serializers.Serializer):
     token_endpoint_auth_method = serializers.ChoiceField(choices=TokenEndpointAuthMethod.choices, read_only=True)
     client_metadata = serializers.DictField(child=serializers.CharField(), read_only=True)
     organization_usage = serializers.ChoiceField(choices=OrganizationUsage.choices, read_only=True)
-    organization_require_behavior = serializers.ChoiceField(
-        choices=OrganizationRequireBehavior.choices, read_only=True
-    )
+    organization_require_behavior = serializers.ChoiceField(choices=OrganizationRequireBehavior.choices, read_only=True)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

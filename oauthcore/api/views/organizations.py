@@ -22,8 +22,8 @@ from oauthcore.api.organization_serializers import (
     OrganizationConnectionSerializer,
     OrganizationConnectionUpdateSerializer,
     OrganizationCreateSerializer,
-    OrganizationMemberSerializer,
     OrganizationMembersChangeSerializer,
+    OrganizationMemberSerializer,
     OrganizationSerializer,
     OrganizationUpdateSerializer,
 )
@@ -184,7 +184,9 @@ class OrganizationMemberViewSet(ManagementViewSet):
     def list(self, request, pk):
         organization = organization_or_404(pk)
         rows = OrganizationMember.objects.filter(organization=organization).select_related("user__connection")
-        return Response(paginate(request, rows.order_by("created_at", "pk"), "members", self.serialize, checkpoint=True))
+        return Response(
+            paginate(request, rows.order_by("created_at", "pk"), "members", self.serialize, checkpoint=True)
+        )
 
     @extend_schema(
         summary="Add members to an organization",

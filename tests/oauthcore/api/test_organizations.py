@@ -159,7 +159,7 @@ def test_organizations_page_by_offset_and_by_checkpoint_in_a_fixed_number_of_que
 ):
     for name in ("delta", "alpha", "echo", "charlie", "bravo"):
         make_organization(name)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(4):
         page = admin.get("/api/v2/organizations?page=1&per_page=2&include_totals=true").json()
     assert page["start"] == 2 and page["limit"] == 2 and page["total"] == 5
     assert [org["name"] for org in page["organizations"]] == ["charlie", "delta"]
@@ -174,7 +174,7 @@ def test_organizations_page_by_offset_and_by_checkpoint_in_a_fixed_number_of_que
     seen, checkpoint = [], None
     while True:
         query = "take=2" + (f"&from={checkpoint}" if checkpoint else "")
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(4):
             body = admin.get(f"/api/v2/organizations?{query}").json()
         seen += [org["id"] for org in body["organizations"]]
         checkpoint = body.get("next")
@@ -248,14 +248,14 @@ def test_members_page_by_checkpoint_in_a_fixed_number_of_queries(
     seen, checkpoint = [], None
     while True:
         query = "take=3" + (f"&from={checkpoint}" if checkpoint else "")
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(4):
             body = admin.get(f"{path}?{query}").json()
         seen += [member["user_id"] for member in body["members"]]
         checkpoint = body.get("next")
         if checkpoint is None:
             break
     assert seen == [user.user_id for user in users]
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(4):
         page = admin.get(f"{path}?per_page=5&include_totals=true").json()
     assert page["total"] == 7 and len(page["members"]) == 5
 
@@ -323,7 +323,7 @@ def test_enabled_connections_list_pages_in_a_fixed_number_of_queries(
         connection_create(actor=actor, name=f"db-{n}", strategy="auth0", display_name=f"DB {n}") for n in range(4)
     ]
     organization = make_organization("acme", connections=[database, *others])
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(4):
         page = admin.get(f"/api/v2/organizations/{organization.pk}/enabled_connections?per_page=3&include_totals=1")
     body = page.json()
     assert body["total"] == 5 and body["limit"] == 3
@@ -392,12 +392,12 @@ def test_grant_lists_take_a_fixed_number_of_queries(
     for organization in organizations:
         for grant in grants:
             admin.post(f"/api/v2/organizations/{organization.pk}/client-grants", {"grant_id": grant.pk}, format="json")
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(4):
         listed = admin.get(f"/api/v2/organizations/{organizations[0].pk}/client-grants?include_totals=true").json()
     assert listed["total"] == 4 and {grant["client_id"] for grant in listed["client_grants"]} == {
         grant.client.client_id for grant in grants
     }
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(4):
         page = admin.get(f"/api/v2/client-grants/{grants[0].pk}/organizations?take=3").json()
     assert len(page["organizations"]) == 3 and page["next"]
 
@@ -492,7 +492,9 @@ def test_tenant_settings_allow_organization_names_in_the_authentication_api(admi
     assert updated.status_code == 200 and updated.json()["allow_organization_name_in_authentication_api"] is True
     assert TenantSettings.load().allow_organization_name_in_authentication_api is True
     assert_error(
-        admin.patch("/api/v2/tenants/settings", {"allow_organization_name_in_authentication_api": "yes"}, format="json"),
+        admin.patch(
+            "/api/v2/tenants/settings", {"allow_organization_name_in_authentication_api": "yes"}, format="json"
+        ),
         400,
         "invalid_body",
         "Expected type boolean",
