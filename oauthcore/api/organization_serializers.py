@@ -5,13 +5,16 @@ The formats the model checks itself (the name's pattern, https logos, ``#RRGGBB`
 metadata's bounds) are left to it: the services' validation errors become the API's 400 envelope.
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oauthcore.api.serializers import StrictSerializer, _omit, enum_field
 from oauthcore.constants import OrganizationUsage, ThirdPartyClientAccess
 
-# Auth0 takes at most this many user ids in one add or remove of members.
+# Auth0 takes at most this many user ids in one add or remove of members, and this many connections
+# enabled with a new organization.
 MEMBERS_PER_REQUEST = 10
+CONNECTIONS_AT_CREATION = 10
 
 
 # -- organizations --------------------------------------------------------------------------------
@@ -42,7 +45,10 @@ class OrganizationSerializer(serializers.Serializer):
 
 
 class OrganizationUpdateSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=50, help_text="Lowercase letters, digits, '-' and '_'.")
+    # Not trimmed: " acme" is refused by the name's pattern, never quietly stored as another name.
+    name = serializers.CharField(
+        max_length=50, trim_whitespace=False, help_text="Lowercase letters, digits, '-' and '_'."
+    )
     display_name = serializers.CharField(max_length=255, allow_blank=True)
     branding = BrandingSerializer(allow_null=True, help_text="Replaces the branding; null removes it.")
     metadata = serializers.DictField(
@@ -57,14 +63,6 @@ class OrganizationUpdateSerializer(StrictSerializer):
             if name in attrs and attrs[name] is None:
                 attrs[name] = {}
         return attrs
-
-
-class OrganizationCreateSerializer(OrganizationUpdateSerializer):
-    def get_fields(self):
-        fields = super().get_fields()
-        for name, field in fields.items():
-            field.required = name == "name"
-        return fields
 
 
 # -- members --------------------------------------------------------------------------------------
@@ -133,6 +131,43 @@ class OrganizationConnectionCreateSerializer(OrganizationConnectionUpdateSeriali
         for name, field in fields.items():
             field.required = name == "connection_id"
         return fields
+
+
+# -- a new organization, with its first connections ---------------------------------------------------
+
+
+class OrganizationCreateSerializer(OrganizationUpdateSerializer):
+    enabled_connections = OrganizationConnectionCreateSerializer(
+        many=True,
+        max_length=CONNECTIONS_AT_CREATION,
+        help_text=f"Connections enabled with it (at most {CONNECTIONS_AT_CREATION}), as in POST enabled_connections.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in fields.items():
+            field.required = name == "name"
+        return fields
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        ids = [link["connection_id"] for link in attrs.get("enabled_connections", [])]
+        if len(set(ids)) != len(ids):
+            raise serializers.ValidationError({"enabled_connections": ["Each connection is listed once."]})
+        return attrs
+
+
+class OrganizationCreatedSerializer(OrganizationSerializer):
+    """The new organization, with the connections enabled with it (omitted when none were)."""
+
+    enabled_connections = serializers.SerializerMethodField()
+
+    @extend_schema_field(OrganizationConnectionSerializer(many=True))
+    def get_enabled_connections(self, organization) -> list:
+        return OrganizationConnectionSerializer(self.context.get("enabled_connections", []), many=True).data
+
+    def to_representation(self, instance):
+        return _omit(super().to_representation(instance), "enabled_connections", when=lambda value: not value)
 
 
 # -- client grants --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ OMITTED_WHEN_EMPTY = {
     "ClientGrant": ("client_id", "default_for", "organization_usage", "scope"),
     "EnabledClients": ("next",),
     "Organization": ("display_name", "branding"),
+    "OrganizationCreated": ("display_name", "branding", "enabled_connections"),
     "OrganizationMember": ("picture",),
     "OrganizationClientGrant": ("organization_usage",),
 }

@@ -5,7 +5,7 @@ for the apps (a machine-to-machine token for an organization, once the organizat
 import pytest
 import requests
 from auth0.management.core.api_error import ApiError
-from auth0.management.types import OrganizationBranding, OrganizationBrandingColors
+from auth0.management.types import ConnectionForOrganization, OrganizationBranding, OrganizationBrandingColors
 
 from oauthcore.constants import DATABASE_CONNECTION_NAME
 from oauthcore.models import AuditEvent, Connection, TenantSettings
@@ -93,6 +93,13 @@ def test_members_and_enabled_connections_through_the_sdk(sdk, alice):
     with pytest.raises(ApiError) as missing:
         sdk.organizations.enabled_connections.get(org.id, database.pk)
     assert missing.value.status_code == 404
+
+    globex = sdk.organizations.create(
+        name="globex",
+        enabled_connections=[ConnectionForOrganization(connection_id=database.pk, show_as_button=False)],
+    )
+    assert [(c.connection_id, c.show_as_button) for c in globex.enabled_connections] == [(database.pk, False)]
+    assert sdk.organizations.enabled_connections.get(globex.id, database.pk).show_as_button is False
 
 
 def test_an_organization_authorizes_a_machine_grant_and_the_token_carries_it(live_server, sdk):

@@ -7,6 +7,7 @@ organization's connection or grant is a 404 here, never a change to it.
 """
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +22,7 @@ from oauthcore.api.organization_serializers import (
     OrganizationConnectionCreateSerializer,
     OrganizationConnectionSerializer,
     OrganizationConnectionUpdateSerializer,
+    OrganizationCreatedSerializer,
     OrganizationCreateSerializer,
     OrganizationMembersChangeSerializer,
     OrganizationMemberSerializer,
@@ -64,6 +66,7 @@ CREATE_EXAMPLE = OpenApiExample(
         },
         "metadata": {"plan": "enterprise"},
         "third_party_client_access": "allow",
+        "enabled_connections": [{"connection_id": "con_3kq8sT2vWm9xYb4d", "assign_membership_on_login": True}],
     },
     request_only=True,
 )
@@ -74,6 +77,14 @@ def organization_or_404(pk: str) -> Organization:
     if organization is None:
         raise NotFoundError(*ORGANIZATION_NOT_FOUND)
     return organization
+
+
+def connections_named(connection_ids: list[str]) -> dict[str, Connection]:
+    """``{id: connection}``; a 404 naming the first id that is no connection."""
+    found = {connection.pk: connection for connection in Connection.objects.filter(pk__in=connection_ids)}
+    if missing := [connection_id for connection_id in connection_ids if connection_id not in found]:
+        raise NotFoundError(f"The connection does not exist: {missing[0]}", "inexistent_connection")
+    return found
 
 
 def serialize_organizations(rows) -> list:
@@ -103,13 +114,26 @@ class OrganizationViewSet(ManagementViewSet):
     @extend_schema(
         summary="Create an organization",
         request=OrganizationCreateSerializer,
-        responses={201: OrganizationSerializer},
+        responses={201: OrganizationCreatedSerializer},
         examples=[CREATE_EXAMPLE],
     )
     def create(self, request):
         data = self.parse(OrganizationCreateSerializer)
-        organization = organization_create(actor=self.actor, **data)
-        return Response(OrganizationSerializer(organization).data, status=status.HTTP_201_CREATED)
+        wanted = data.pop("enabled_connections", [])
+        connections = connections_named([link["connection_id"] for link in wanted])
+        with transaction.atomic():  # the organization with all its connections, or nothing
+            organization = organization_create(actor=self.actor, **data)
+            links = [
+                organization_connection_add(
+                    actor=self.actor,
+                    organization=organization,
+                    connection=connections[link.pop("connection_id")],
+                    **link,
+                )
+                for link in map(dict, wanted)
+            ]
+        body = OrganizationCreatedSerializer(organization, context={"enabled_connections": links}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Get an organization", responses=OrganizationSerializer)
     def retrieve(self, request, pk):
@@ -256,9 +280,8 @@ class OrganizationConnectionViewSet(ManagementViewSet):
     def create(self, request, pk):
         organization = organization_or_404(pk)
         data = self.parse(OrganizationConnectionCreateSerializer)
-        connection = Connection.objects.filter(pk=data.pop("connection_id")).first()
-        if connection is None:
-            raise NotFoundError("The connection does not exist", "inexistent_connection")
+        connection_id = data.pop("connection_id")
+        connection = connections_named([connection_id])[connection_id]
         link = organization_connection_add(actor=self.actor, organization=organization, connection=connection, **data)
         return Response(OrganizationConnectionSerializer(link).data, status=status.HTTP_201_CREATED)
 

@@ -127,6 +127,13 @@ def test_a_taken_name_is_409_on_create_and_on_rename(admin, make_organization):
     [
         ({}, "name"),
         ({"name": "Acme Corp"}, "name"),
+        ({"name": " acme"}, "name"),
+        ({"name": "acme", "enabled_connections": [{"connection_id": "con_missing"}]}, "con_missing"),
+        ({"name": "acme", "enabled_connections": [{"show_as_button": True}]}, "connection_id"),
+        (
+            {"name": "acme", "enabled_connections": [{"connection_id": "con_x"}, {"connection_id": "con_x"}]},
+            "Each connection is listed once",
+        ),
         ({"name": "acme", "colour": "red"}, "Additional properties not allowed (colour)"),
         ({"name": "acme", "third_party_client_access": "deny"}, "is not one of: block, allow"),
         ({"name": "acme", "branding": {"logo_url": "http://acme.example.com/logo.png"}}, "https URL"),
@@ -137,8 +144,41 @@ def test_a_taken_name_is_409_on_create_and_on_rename(admin, make_organization):
         ({"name": 7}, "Expected type string but found type integer"),
     ],
 )
-def test_bad_organization_bodies_are_400_and_create_nothing(admin, payload, message):
-    assert_error(admin.post("/api/v2/organizations", payload, format="json"), 400, "invalid_body", message)
+def test_bad_organization_bodies_are_refused_and_create_nothing(admin, payload, message):
+    response = admin.post("/api/v2/organizations", payload, format="json")
+    if "con_missing" in str(payload):
+        assert_error(response, 404, "inexistent_connection", message)
+    else:
+        assert_error(response, 400, "invalid_body", message)
+    assert not Organization.objects.exists()
+
+
+def test_an_organization_created_with_its_connections(admin, database):
+    created = admin.post(
+        "/api/v2/organizations",
+        {"name": "acme", "enabled_connections": [{"connection_id": database.pk, "assign_membership_on_login": True}]},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    assert created.json()["enabled_connections"] == [
+        {
+            "connection_id": database.pk,
+            "assign_membership_on_login": True,
+            "show_as_button": True,
+            "is_signup_enabled": False,
+            "connection": {"name": DATABASE_CONNECTION_NAME, "strategy": "auth0"},
+        }
+    ]
+    organization = Organization.objects.get(pk=created.json()["id"])
+    assert list(organization.connections.all()) == [database]
+    assert "enabled_connections" not in admin.get(f"/api/v2/organizations/{organization.pk}").json()
+
+
+def test_a_connection_refused_at_creation_leaves_no_organization(admin, database):
+    """Sign-up without membership on login is refused by the connection's rules: the organization
+    created just before in the same request is rolled back with it."""
+    payload = {"name": "acme", "enabled_connections": [{"connection_id": database.pk, "is_signup_enabled": True}]}
+    assert_error(admin.post("/api/v2/organizations", payload, format="json"), 400, "invalid_body", "is_signup_enabled")
     assert not Organization.objects.exists()
 
 
