@@ -1,11 +1,17 @@
 """Organizations in the management API: Auth0's shapes and paths, paging, scopes, errors, and every
 write through the organization services (audited, and revoking what it takes away)."""
 
+import secrets
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
+from oauth2_provider.models import set_token_value
 
 from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, SubjectType
 from oauthcore.models import (
+    AccessToken,
     AuditEvent,
     Connection,
     Organization,
@@ -46,6 +52,20 @@ def make_users(*names):
         get_user_model().objects.create_user(username=name, email=f"{name}@example.com", password=None)
         for name in names
     ]
+
+
+def user_token(application, user, organization) -> AccessToken:
+    """An access token the user holds for the organization, stored as the token endpoint stores it."""
+    token = AccessToken(
+        application=application,
+        user=user,
+        organization=organization,
+        scope="openid",
+        expires=timezone.now() + timedelta(hours=1),
+    )
+    set_token_value(token, secrets.token_urlsafe(32))
+    token.save()
+    return token
 
 
 @pytest.fixture
@@ -252,8 +272,12 @@ def test_members_added_listed_and_removed_with_their_tokens_revoked(admin, make_
     ]
     assert admin.get(f"{path}?fields=user_id").json() == [{"user_id": dana.user_id}, {"user_id": erin.user_id}]
 
+    held = [user_token(caller, user, organization) for user in (dana, erin)]
     removed = admin.delete(path, {"members": [dana.user_id]}, format="json")
     assert removed.status_code == 204, removed.content
+    # The removed member's token for the organization is gone; the other member's still works.
+    assert not AccessToken.objects.filter(pk=held[0].pk).exists()
+    assert AccessToken.objects.filter(pk=held[1].pk).exists()
     assert [member["user_id"] for member in admin.get(path).json()] == [erin.user_id]
     assert set(organization.members.all()) == {erin}
     event = AuditEvent.objects.get(action="organization.members_remove")
