@@ -32,6 +32,10 @@ OMITTED_WHEN_EMPTY = {
     "ResourceServer": ("client_id",),
     "ClientGrant": ("client_id", "default_for", "organization_usage", "scope"),
     "EnabledClients": ("next",),
+    "Organization": ("display_name", "branding"),
+    "OrganizationCreated": ("display_name", "branding", "enabled_connections"),
+    "OrganizationMember": ("picture",),
+    "OrganizationClientGrant": ("organization_usage",),
 }
 WRITES = frozenset({"post", "patch", "put", "delete"})
 

@@ -12,6 +12,7 @@ from oauthcore.constants import (
     ClientPolicy,
     ConnectionStrategy,
     DefaultFor,
+    OrganizationRequireBehavior,
     OrganizationUsage,
     RedirectionPolicy,
     SecurityMode,
@@ -125,6 +126,14 @@ class ClientMetadataField(serializers.DictField):
         return super().to_internal_value(data)
 
 
+def enum_field(choices, **kwargs) -> serializers.ChoiceField:
+    """A ChoiceField whose error names the values it accepts."""
+    values = ", ".join(value for value, _ in choices)
+    return serializers.ChoiceField(
+        choices=choices, error_messages={"invalid_choice": f'"{{input}}" is not one of: {values}.'}, **kwargs
+    )
+
+
 def _omit(data: dict, *names: str, when=lambda value: value is None) -> dict:
     for name in names:
         if name in data and when(data[name]):
@@ -152,6 +161,8 @@ class ClientSerializer(serializers.Serializer):
     grant_types = _strings(read_only=True)
     token_endpoint_auth_method = serializers.ChoiceField(choices=TokenEndpointAuthMethod.choices, read_only=True)
     client_metadata = serializers.DictField(child=serializers.CharField(), read_only=True)
+    organization_usage = serializers.ChoiceField(choices=OrganizationUsage.choices, read_only=True)
+    organization_require_behavior = serializers.ChoiceField(choices=OrganizationRequireBehavior.choices, read_only=True)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -183,6 +194,13 @@ class ClientUpdateSerializer(StrictSerializer):
     grant_types = BoundedListField(bound=string_list_error)
     token_endpoint_auth_method = serializers.ChoiceField(choices=TokenEndpointAuthMethod.choices)
     client_metadata = ClientMetadataField()
+    organization_usage = enum_field(
+        OrganizationUsage.choices, help_text="Whether users log in to an organization: never, when asked, always."
+    )
+    organization_require_behavior = enum_field(
+        OrganizationRequireBehavior.choices,
+        help_text="With organization_usage require: what /authorize does when the request names no organization.",
+    )
 
 
 class ClientCreateSerializer(ClientUpdateSerializer):
@@ -436,9 +454,14 @@ class TenantSettingsSerializer(serializers.Serializer):
     def get_flags(self, tenant) -> dict:
         return {"enable_dynamic_client_registration": tenant.enable_dynamic_client_registration}
 
+    allow_organization_name_in_authentication_api = serializers.BooleanField(read_only=True)
+
 
 class TenantSettingsUpdateSerializer(StrictSerializer):
     friendly_name = serializers.CharField(max_length=255, required=False)
     support_email = serializers.CharField(max_length=254, allow_blank=True, required=False)
     default_audience = serializers.CharField(max_length=600, allow_blank=True, required=False)
+    allow_organization_name_in_authentication_api = serializers.BooleanField(
+        required=False, help_text="Organization tokens carry org_name too; requests may name an organization."
+    )
     flags = TenantFlagsSerializer(required=False)

@@ -13,6 +13,13 @@ from oauthcore.api.errors import envelope
 from oauthcore.api.views.client_grants import ClientGrantViewSet
 from oauthcore.api.views.clients import ClientViewSet
 from oauthcore.api.views.connections import ConnectionViewSet
+from oauthcore.api.views.organizations import (
+    ClientGrantOrganizationViewSet,
+    OrganizationClientGrantViewSet,
+    OrganizationConnectionViewSet,
+    OrganizationMemberViewSet,
+    OrganizationViewSet,
+)
 from oauthcore.api.views.resource_servers import ResourceServerViewSet
 from oauthcore.api.views.tenant import TenantSettingsViewSet
 from oauthcore.api.views.users import UserViewSet
@@ -39,6 +46,11 @@ urlpatterns = [
     path("resource-servers/<path:pk>", ResourceServerViewSet.as_view(ITEM), name="resource-server"),
     path("client-grants", ClientGrantViewSet.as_view(COLLECTION), name="client-grants"),
     path("client-grants/<str:pk>", ClientGrantViewSet.as_view(ITEM), name="client-grant"),
+    path(
+        "client-grants/<str:pk>/organizations",
+        ClientGrantOrganizationViewSet.as_view({"get": "list"}),
+        name="client-grant-organizations",
+    ),
     path("connections", ConnectionViewSet.as_view(COLLECTION), name="connections"),
     path("connections/<str:pk>", ConnectionViewSet.as_view(ITEM), name="connection"),
     path(
@@ -48,6 +60,38 @@ urlpatterns = [
     ),
     path("users", UserViewSet.as_view(COLLECTION), name="users"),
     path("users/<str:pk>", UserViewSet.as_view({"get": "retrieve", "delete": "destroy"}), name="user"),
+    path("organizations", OrganizationViewSet.as_view(COLLECTION), name="organizations"),
+    path(
+        "organizations/name/<str:name>",
+        OrganizationViewSet.as_view({"get": "retrieve_by_name"}),
+        name="organization-by-name",
+    ),
+    path("organizations/<str:pk>", OrganizationViewSet.as_view(ITEM), name="organization"),
+    path(
+        "organizations/<str:pk>/members",
+        OrganizationMemberViewSet.as_view({"get": "list", "post": "create", "delete": "destroy"}),
+        name="organization-members",
+    ),
+    path(
+        "organizations/<str:pk>/enabled_connections",
+        OrganizationConnectionViewSet.as_view(COLLECTION),
+        name="organization-connections",
+    ),
+    path(
+        "organizations/<str:pk>/enabled_connections/<str:connection_id>",
+        OrganizationConnectionViewSet.as_view(ITEM),
+        name="organization-connection",
+    ),
+    path(
+        "organizations/<str:pk>/client-grants",
+        OrganizationClientGrantViewSet.as_view(COLLECTION),
+        name="organization-client-grants",
+    ),
+    path(
+        "organizations/<str:pk>/client-grants/<str:grant_id>",
+        OrganizationClientGrantViewSet.as_view({"delete": "destroy"}),
+        name="organization-client-grant",
+    ),
     path(
         "tenants/settings",
         TenantSettingsViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),

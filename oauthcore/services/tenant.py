@@ -11,6 +11,7 @@ UPDATABLE_FIELDS = frozenset(
         "enable_dynamic_client_registration",
         "default_audience",
         "require_partner_approval",
+        "allow_organization_name_in_authentication_api",
     }
 )
 
