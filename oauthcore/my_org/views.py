@@ -115,9 +115,7 @@ class MembersViewSet(MyOrganizationViewSet):
 
     def destroy(self, request, user_id):
         """The member loses what they hold for the organization at once; the last administrator stays."""
-        membership = (
-            self.organization.memberships.select_related("user").filter(user_lookup(user_id)).first()
-        )
+        membership = self.organization.memberships.select_related("user").filter(user_lookup(user_id)).first()
         if membership is None:
             raise NotFoundError("The user is not a member of the organization.", "inexistent_member")
         try:
