@@ -10,7 +10,7 @@ from oauthcore.credentials import new_client_grant_id
 from oauthcore.models.immutable import ImmutableFieldsMixin
 
 SYSTEM_API_USER_GRANT_ERROR = (
-    "System APIs such as the Management API accept only client-credentials tokens: "
+    "The Management API accepts only client-credentials tokens: "
     "grant the application itself (subject type client), not its users."
 )
 

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import (
@@ -33,6 +34,7 @@ from oauthcore.services.organizations import (
     LAST_ADMIN,
     organization_member_set_role,
     organization_members_add,
+    organization_members_remove,
 )
 from oauthcore.services.resource_servers import resource_server_update
 from tests.oauthcore.flows import CALLBACK, authorize_path, code_from, exchange
@@ -314,6 +316,18 @@ def test_the_last_admin_cannot_remove_themselves_but_one_of_two_can(client, acto
     assert client.delete(f"/my-org/members/{ada.user_id}", **bearer(token)).status_code == 204
     assert list(acme.memberships.values_list("user__username", "role")) == [("bob", "admin")]
     assert client.get("/my-org/details", **bearer(token)).status_code == 401  # her own token went with her
+
+
+def test_removing_every_admin_at_once_is_refused_when_the_organization_manages_itself(actor, acme, ada_and_bob):
+    """The rule is the service's (under a lock on the administrators' rows), so no two requests get
+    around it; the tenant's own administrators, without ``keep_an_admin``, may still empty it."""
+    ada, bob = ada_and_bob
+    set_role(actor, acme, bob)
+    with pytest.raises(ValidationError) as excinfo:
+        organization_members_remove(actor=actor, organization=acme, users=[ada, bob], keep_an_admin=True)
+    assert excinfo.value.messages == [LAST_ADMIN]
+    assert acme.memberships.count() == 2
+    assert organization_members_remove(actor=actor, organization=acme, users=[ada, bob]) == 2
 
 
 def test_identity_providers_are_the_organizations_enabled_connections(client, console, acme, ada_and_bob):
