@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from oauthcore.audit import DENIAL_ACTION
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import (
     DATABASE_CONNECTION_NAME,
@@ -438,9 +439,11 @@ def test_a_third_party_app_is_refused_a_system_api_at_authorize(client, actor, a
     client.force_login(ada)
     path = authorize_path(partner, audience, scope="read:my_org:details")
     response = client.get(f"{path}&{urlencode({'organization': acme.id})}")
-    assert response.status_code in (400, 403)  # an error page here: strict apps are never redirected to
-    assert not_authorized(partner.client_id, audience) in response.content.decode().replace("&quot;", '"')
-    assert not AuditEvent.objects.filter(action="organization.update").exists()
+    assert response.status_code == 400  # an error page here: a strict app's callback never gets the error
+    page = response.content.decode().replace("&quot;", '"')
+    assert "access_denied" in page and not_authorized(partner.client_id, audience) in page
+    refusal = AuditEvent.objects.get(action=DENIAL_ACTION, target_id=str(partner.pk))
+    assert (refusal.data["reason"], refusal.data["audience"]) == ("system_api_third_party", audience)
 
 
 def test_a_management_api_token_is_refused_and_a_my_org_token_is_refused_by_the_management_api(
