@@ -1,4 +1,5 @@
-"""Rows every tenant has: the database connection, the Management API, the settings row.
+"""Rows every tenant has: the database connection, the system APIs (the Management API and the My
+Organization API), the settings row.
 
 Run after every ``migrate`` (and after a test database flush), so they exist whatever happened
 to the data since.
@@ -8,9 +9,11 @@ from oauthcore.conf import portcullis_settings
 from oauthcore.constants import (
     DATABASE_CONNECTION_NAME,
     MANAGEMENT_API_NAME,
+    MY_ORGANIZATION_API_NAME,
     ClientPolicy,
     UserPolicy,
     management_api_scopes,
+    my_organization_api_scopes,
 )
 from oauthcore.models.policy_version import new_stamp
 
@@ -30,22 +33,41 @@ def ensure_system_objects(sender=None, apps=None, using="default", **kwargs):
         name=DATABASE_CONNECTION_NAME, defaults={"strategy": "auth0", "display_name": "Database"}
     )
     TenantSettings.objects.using(using).get_or_create(id=1)
-    management_api, _ = ResourceServer.objects.using(using).get_or_create(
+    # The Management API administers the tenant: machine-to-machine only, for first-party apps.
+    _ensure_system_api(
+        ResourceServer.objects.using(using),
+        ResourceServerScope.objects.using(using),
         identifier=portcullis_settings.management_api_identifier,
-        defaults={
-            "name": MANAGEMENT_API_NAME,
-            "is_system": True,
-            "user_policy": UserPolicy.REQUIRE_CLIENT_GRANT,
-            "client_policy": ClientPolicy.REQUIRE_CLIENT_GRANT,
-        },
+        name=MANAGEMENT_API_NAME,
+        user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
+        client_policy=ClientPolicy.REQUIRE_CLIENT_GRANT,
+        scopes=management_api_scopes(),
     )
-    existing = set(
-        ResourceServerScope.objects.using(using).filter(resource_server=management_api).values_list("value", flat=True)
-    )
-    ResourceServerScope.objects.using(using).bulk_create(
-        ResourceServerScope(resource_server=management_api, value=value, description=description)
-        for value, description in management_api_scopes()
-        if value not in existing
+    # The My Organization API is called by an organization's own administrators, signed in to a
+    # first-party app: user-delegated only, as Auth0 creates it (user per-app authorization, no client access).
+    _ensure_system_api(
+        ResourceServer.objects.using(using),
+        ResourceServerScope.objects.using(using),
+        identifier=portcullis_settings.my_organization_api_identifier,
+        name=MY_ORGANIZATION_API_NAME,
+        user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
+        client_policy=ClientPolicy.DENY_ALL,
+        scopes=my_organization_api_scopes(),
     )
     # Whatever the migrations or a flush did to the data, no process may keep deciding from before.
     PolicyVersion.objects.using(using).update_or_create(id=1, defaults={"stamp": new_stamp()})
+
+
+def _ensure_system_api(apis, scope_rows, *, identifier, name, user_policy, client_policy, scopes) -> None:
+    """The system API and every scope it must have (``apis`` and ``scope_rows`` are the managers of
+    the migration state's models); an existing one keeps its settings."""
+    api, _ = apis.get_or_create(
+        identifier=identifier,
+        defaults={"name": name, "is_system": True, "user_policy": user_policy, "client_policy": client_policy},
+    )
+    existing = set(scope_rows.filter(resource_server=api).values_list("value", flat=True))
+    scope_rows.bulk_create(
+        scope_rows.model(resource_server=api, value=value, description=description)
+        for value, description in scopes
+        if value not in existing
+    )

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 
+from oauthcore.constants import MY_ORGANIZATION_API_PATH
+
 # Rate limits (see oauthcore.throttle): "N/period", period s, m, h or d, optionally a multiple
 # ("5/15m"). Each is counted in the shared cache (CACHE_URL).
 DEFAULT_RATE_LIMITS = {
@@ -70,6 +72,11 @@ class PortcullisSettings:
     @property
     def management_api_identifier(self) -> str:
         return f"{self.issuer}/api/v2/"
+
+    @property
+    def my_organization_api_identifier(self) -> str:
+        """The audience of the My Organization API, with which an organization's admins manage it."""
+        return f"{self.issuer}{MY_ORGANIZATION_API_PATH}"
 
     def rate_limit(self, name: str) -> str:
         """The configured rate for one limit, falling back to its default."""

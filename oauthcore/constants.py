@@ -119,8 +119,6 @@ MAX_TOKEN_LIFETIME = 2_592_000
 DEFAULT_TOKEN_LIFETIME = 86_400
 
 MANAGEMENT_API_NAME = "Portcullis Management API"
-MY_ORGANIZATION_API_NAME = "Portcullis My Organization API"
-MY_ORGANIZATION_API_PATH = "/my-org/"
 # The Management API's scopes: one per action a resource supports.
 MANAGEMENT_API_SCOPES = {
     "clients": ("read", "create", "update", "delete"),
@@ -144,3 +142,21 @@ def management_api_scopes() -> list[tuple[str, str]]:
         for resource, actions in MANAGEMENT_API_SCOPES.items()
         for action in actions
     ]
+
+
+MY_ORGANIZATION_API_NAME = "Portcullis My Organization API"
+MY_ORGANIZATION_API_PATH = "/my-org/"
+# The My Organization API's scopes, with Auth0's names (``{action}:my_org:{resource}``): only those of
+# the endpoints this server serves, so that a consent screen never lists a permission that does nothing.
+MY_ORGANIZATION_API_SCOPES = (
+    ("read:my_org:details", "Read your organization's details"),
+    ("update:my_org:details", "Update your organization's details"),
+    ("read:my_org:members", "Read your organization's members"),
+    ("delete:my_org:members", "Remove members from your organization"),
+    ("read:my_org:identity_providers", "Read your organization's identity providers"),
+)
+
+
+def my_organization_api_scopes() -> list[tuple[str, str]]:
+    """``(value, description)`` for every My Organization API scope, e.g. ``read:my_org:details``."""
+    return list(MY_ORGANIZATION_API_SCOPES)

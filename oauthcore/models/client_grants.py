@@ -4,14 +4,21 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from oauthcore.conf import portcullis_settings
 from oauthcore.constants import DefaultFor, OrganizationUsage, SubjectType
 from oauthcore.credentials import new_client_grant_id
 from oauthcore.models.immutable import ImmutableFieldsMixin
 
 SYSTEM_API_USER_GRANT_ERROR = (
-    "System APIs such as the Management API accept only client-credentials tokens: "
+    "The Management API accepts only client-credentials tokens: "
     "grant the application itself (subject type client), not its users."
 )
+
+
+def takes_user_grants(resource_server) -> bool:
+    """Whether a system API may be reached on a user's behalf: only the My Organization API, whose
+    every call is held to what the signed-in user administers (the organization of the token)."""
+    return resource_server.identifier == portcullis_settings.my_organization_api_identifier
 
 
 class ClientGrant(ImmutableFieldsMixin, models.Model):
@@ -104,9 +111,10 @@ class ClientGrant(ImmutableFieldsMixin, models.Model):
             add("default_for", "System APIs do not take default grants for third-party applications.")
         if rs.is_system and self.client_id and not self.client.is_first_party:
             add("client", "Third-party applications cannot be granted access to system APIs.")
-        if rs.is_system and self.subject_type == SubjectType.USER:
+        if rs.is_system and self.subject_type == SubjectType.USER and not takes_user_grants(rs):
             # A user token for the Management API would hand tenant administration to whoever can
-            # sign in to the app: system APIs accept only the app's own client-credentials tokens.
+            # sign in to the app: it accepts only the app's own client-credentials tokens. The My
+            # Organization API is the exception, for first-party apps only (the rule above).
             add("subject_type", SYSTEM_API_USER_GRANT_ERROR)
         if self.allow_any_organization and (self.default_for or (self.client_id and not self.client.is_first_party)):
             add("allow_any_organization", "allow_any_organization is not available to third-party applications.")

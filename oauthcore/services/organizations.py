@@ -25,12 +25,14 @@ from oauthcore.models import (
     OrganizationConnection,
     OrganizationMember,
 )
+from oauthcore.models.organizations import MemberRole
 from oauthcore.services.base import save_audited
 from oauthcore.services.tokens import tokens_revoke
 
 UPDATABLE_FIELDS = frozenset({"name", "display_name", "branding", "metadata", "third_party_client_access"})
 CONNECTION_FIELDS = frozenset({"assign_membership_on_login", "show_as_button", "is_signup_enabled"})
 NAME_TAKEN = "An organization with this name already exists."
+LAST_ADMIN = "The organization's last administrator cannot be removed: make another member an administrator first."
 
 
 def _fields_data(organization: Organization) -> dict:
@@ -140,10 +142,26 @@ def organization_member_join(*, organization: Organization, user, connection: Co
             )
 
 
-def organization_members_remove(*, actor: Actor, organization: Organization, users: Iterable) -> int:
-    """Remove ``users`` (those not members are ignored), revoking what they hold for the organization."""
+def organization_members_remove(
+    *, actor: Actor, organization: Organization, users: Iterable, keep_an_admin: bool = False
+) -> int:
+    """Remove ``users`` (those not members are ignored), revoking what they hold for the organization.
+
+    ``keep_an_admin`` (the organization managing itself, through the My Organization API) refuses a
+    removal that would leave it without an administrator, as nobody could then manage it from
+    inside. The administrators' rows are locked first, so two administrators removing each other at
+    the same moment cannot both succeed.
+    """
     users = list(users)
     with transaction.atomic():
+        if keep_an_admin:
+            admins = set(
+                OrganizationMember.objects.select_for_update()
+                .filter(organization=organization, role=MemberRole.ADMIN)
+                .values_list("user_id", flat=True)
+            )
+            if admins and admins <= {user.pk for user in users}:
+                raise ValidationError(LAST_ADMIN)
         removed = [
             membership.user
             for membership in OrganizationMember.objects.select_related("user__connection").filter(
@@ -167,6 +185,21 @@ def organization_members_remove(*, actor: Actor, organization: Organization, use
                 data={"users": [user.user_id for user in removed]},
             )
     return len(removed)
+
+
+def organization_member_set_role(*, actor: Actor, membership: OrganizationMember, role: str) -> OrganizationMember:
+    """Make a member an administrator of the organization, or a plain member again."""
+    with transaction.atomic():
+        membership.role = role
+        return save_audited(
+            membership,
+            actor=actor,
+            action="organization.member_role",
+            target=membership.organization,
+            data={"user": membership.user.user_id, "role": role},
+            validate_unique=False,
+            validate_constraints=False,
+        )
 
 
 # -- enabled connections --------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def test_a_user_grant_on_the_management_api_cannot_be_created(live_server, tenan
     body = response.json()
     assert body["errorCode"] == "invalid_body"
     assert body["message"] == (
-        "subject_type: System APIs such as the Management API accept only client-credentials tokens: "
+        "subject_type: The Management API accepts only client-credentials tokens: "
         "grant the application itself (subject type client), not its users."
     )
     assert not ClientGrant.objects.filter(client=app, resource_server_id=MANAGEMENT_API).exists()

@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hash
 SIMULATOR = "/admin/oauthcore/simulator/"
 MATRIX = "/admin/oauthcore/access-matrix/"
 MANAGEMENT_API = portcullis_settings.management_api_identifier
+MY_ORGANIZATION_API = portcullis_settings.my_organization_api_identifier
 CLIENT_GRANT_MISSING = (
     "The API needs a client grant for this app and this kind of access, and the app has none "
     "(nor does a default grant for third-party apps cover it)."
@@ -371,9 +372,11 @@ def test_each_matrix_line_opens_the_same_decision_in_the_simulator(admin_client,
     for link in links:
         query = parse_qs(urlsplit(link).query, keep_blank_values=True)
         app = Application.objects.get(pk=query["application"][0])
-        api_name = {"https://orders.example.com/": "Orders", MANAGEMENT_API: "Portcullis Management API"}[
-            query["api"][0]
-        ]
+        api_name = {
+            "https://orders.example.com/": "Orders",
+            MANAGEMENT_API: "Portcullis Management API",
+            MY_ORGANIZATION_API: "Portcullis My Organization API",
+        }[query["api"][0]]
         user_line, client_line = cells[(app.name, api_name)]
         line = user_line if query["flow"] == ["authorize"] else client_line
         assert query["flow"][0] in {"authorize", "client_credentials"}
@@ -446,7 +449,7 @@ def test_the_matrix_does_not_query_per_app_or_api(
 
     cells = matrix_cells(response)
     assert len({app for app, _ in cells}) == 12
-    assert len({api for _, api in cells}) == 5  # the Management API and four others
+    assert len({api for _, api in cells}) == 6  # the two system APIs and four others
     assert cells[("App 11", "API 4")] == ("user ✘ Grant type not allowed for this app", "client ✔ read:things")
 
 

@@ -1,5 +1,7 @@
-"""User-subject grants on system APIs (issue 15, point 3): refused by the model and the admin, and the ones
-created before are removed by migration 0012, each with its audit entry and the user tokens it gave."""
+"""User-subject grants on system APIs (issue 15, point 3): refused on the Management API by the model and
+the admin, and the ones created before are removed by migration 0012, each with its audit entry and the
+user tokens it gave. The My Organization API is the one system API reached on a user's behalf: a
+first-party app may have a user grant on it, a third-party app never."""
 
 from datetime import timedelta
 
@@ -16,10 +18,11 @@ from oauthcore.models import AccessToken, AuditEvent, ClientGrant, RefreshToken,
 from oauthcore.models.client_grants import SYSTEM_API_USER_GRANT_ERROR
 
 MANAGEMENT_API = portcullis_settings.management_api_identifier
+MY_ORGANIZATION_API = portcullis_settings.my_organization_api_identifier
 
 
 @pytest.mark.django_db
-def test_the_model_refuses_a_user_grant_on_a_system_api(make_app, make_grant):
+def test_the_model_refuses_a_user_grant_on_the_management_api(make_app, make_grant):
     app, management = make_app(), ResourceServer.objects.get(identifier=MANAGEMENT_API)
     with pytest.raises(ValidationError) as excinfo:
         make_grant(management, client=app, subject_type=SubjectType.USER, scope=["read:clients"])
@@ -28,7 +31,22 @@ def test_the_model_refuses_a_user_grant_on_a_system_api(make_app, make_grant):
 
 
 @pytest.mark.django_db
-def test_the_admin_refuses_a_user_grant_on_a_system_api(admin_client, make_app):
+def test_a_first_party_app_may_have_a_user_grant_on_the_my_organization_api_a_third_party_app_never(
+    make_app, make_grant
+):
+    my_org = ResourceServer.objects.get(identifier=MY_ORGANIZATION_API)
+    console = make_app(name="Console")
+    grant = make_grant(my_org, client=console, subject_type=SubjectType.USER, scope=["read:my_org:details"])
+    assert (grant.subject_type, grant.scope) == (SubjectType.USER, ["read:my_org:details"])
+    partner = make_app(name="Partner", is_first_party=False)
+    with pytest.raises(ValidationError) as excinfo:
+        make_grant(my_org, client=partner, subject_type=SubjectType.USER, scope=["read:my_org:details"])
+    assert excinfo.value.message_dict["client"] == ["Third-party applications cannot be granted access to system APIs."]
+    assert "subject_type" not in excinfo.value.message_dict
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_a_user_grant_on_the_management_api(admin_client, make_app):
     app = make_app()
     response = admin_client.post(
         reverse("admin:oauthcore_clientgrant_add"),
@@ -37,6 +55,23 @@ def test_the_admin_refuses_a_user_grant_on_a_system_api(admin_client, make_app):
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["subject_type"] == [SYSTEM_API_USER_GRANT_ERROR]
     assert not ClientGrant.objects.filter(client=app).exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_gives_a_first_party_app_a_user_grant_on_the_my_organization_api(admin_client, make_app):
+    app = make_app()
+    response = admin_client.post(
+        reverse("admin:oauthcore_clientgrant_add"),
+        {
+            "client": app.pk,
+            "resource_server": MY_ORGANIZATION_API,
+            "subject_type": "user",
+            "scope": "read:my_org:members",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    grant = ClientGrant.objects.get(client=app)
+    assert (grant.audience, grant.subject_type, grant.scope) == (MY_ORGANIZATION_API, "user", ["read:my_org:members"])
 
 
 @pytest.mark.django_db(transaction=True)
