@@ -247,6 +247,19 @@ class DecisionInputs:
         request = replace(self.request, organization_asked=asked, organization=organization_facts(organization))
         return replace(self, request=request)
 
+    def with_member_through(self, connection) -> DecisionInputs:
+        """The same request, for its organization, by a member who signs in through ``connection``,
+        one of the connections enabled for the organization: what a page asks to show through which
+        of them an app can sign the organization's members in. Rule 6's connection facts are read as
+        for a real user (``connection_facts``: no statement for a third-party app)."""
+        organization = self.request.organization
+        request = replace(
+            self.request,
+            **connection_facts(connection, self.client),
+            organization=replace(organization, user_is_member=True, user_connection_enabled=True),
+        )
+        return replace(self, request=request)
+
 
 def connection_facts(connection, client: ClientFacts) -> dict:
     """Rule 6's facts about a user's connection: whether it is domain level, and whether it is
