@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from oauth2_provider.settings import oauth2_settings
 
@@ -56,6 +56,7 @@ class ConsentSection:
 
     organization: object  # an oauthcore Organization, or None
     grants: list[UserGrant]
+    headed: bool = True  # the consents outside any organization get a heading only beside others
 
 
 def authorized_apps_by_organization(user) -> list[ConsentSection]:
@@ -69,8 +70,11 @@ def authorized_apps_by_organization(user) -> list[ConsentSection]:
         if key not in sections:
             sections[key] = ConsentSection(grant.organization, [])
         sections[key].grants.append(grant)
-    outside = [sections.pop(None)] if None in sections else []
-    named = sorted(sections.values(), key=lambda s: (s.organization.shown_name.casefold(), s.organization.name))
+    named = sorted(
+        (section for key, section in sections.items() if key is not None),
+        key=lambda section: (section.organization.shown_name.casefold(), section.organization.name),
+    )
+    outside = [replace(sections[None], headed=bool(named))] if None in sections else []
     return outside + named
 
 

@@ -80,13 +80,23 @@ def test_consents_are_grouped_by_organization(client, user, issued, orders, orga
     client.force_login(user)
     body = client.get("/account/apps").content.decode()
     outside, in_acme, in_globex = sections_of(body)
-    assert "Outside any organization</h2>" in outside and "Personal Notes" in outside and app.name not in outside
+    assert "Outside any organization</h2>" in outside and "<h3>Personal Notes</h3>" in outside
+    assert app.name not in outside
     assert "In Acme &lt;i&gt;Corp&lt;/i&gt;</h2>" in in_acme and "<i>Corp</i>" not in body
     assert "In Globex</h2>" in in_globex
     assert f'hx-confirm="Revoke {app.name} in Globex? It will lose access at once."' in in_globex
     for section, organization in ((in_acme, acme), (in_globex, globex)):
         grant = UserGrant.objects.get(client=app, organization=organization)
         assert f'id="grant-{grant.pk}"' in section and app.name in section and "Personal Notes" not in section
+
+
+def test_without_organizations_the_page_has_no_section_headings(client, user, orders, make_app):
+    user_grant_record(
+        user=user, client=make_app(name="Personal Notes"), audience=orders.identifier, scopes=["read:things"]
+    )
+    client.force_login(user)
+    body = client.get("/account/apps").content.decode()
+    assert "Outside any organization" not in body and "<h2>Personal Notes</h2>" in body
 
 
 def refresh(client, issued, refresh_token: str):
