@@ -2,8 +2,9 @@
 
 ``policy.decide`` works on plain facts about the client, the API and the request. Every caller
 builds them here: the token endpoint's validator, ``/authorize`` once its user is known, the device
-flow, the admin's simulator and access matrix, the partner portal's catalog. So a fact is read the
-same way wherever access is decided or shown, and a new fact reaches all of them at once.
+flow, the admin's simulator and access matrix, the partner portal's catalog and organizations
+page. So a fact is read the same way wherever access is decided or shown, and a new fact reaches
+all of them at once.
 
 The parts:
 

@@ -187,6 +187,12 @@ class OrganizationReach:
 NO_USER_ACCESS = "It has no access to any API for users yet: ask for it in the API catalog."
 NO_CONNECTION = "The organization has no connection its members can sign in through yet."
 NO_OPEN_CONNECTION = "None of the organization's connections is open to third-party apps (none is domain level)."
+# The decision's sentences speak of a request; on this page, of the app's settings.
+APP_REFUSALS = {
+    "organization_not_allowed": "It does not use organizations (its organization usage is deny): the tenant's "
+    "admins can turn organizations on for it.",
+    "organization_permissive_client": "Permissive third-party apps get no organization logins.",
+}
 
 
 def partner_organizations(partner) -> list[OrganizationReach]:
@@ -296,4 +302,6 @@ def _first_refusal(denials: list[Decision]) -> str:
     chosen = (organizational or denials)[0]
     if chosen.reason in {"client_grant_missing", "nothing_grantable"}:
         return NO_USER_ACCESS
+    if chosen.reason in APP_REFUSALS:
+        return APP_REFUSALS[chosen.reason]
     return chosen.denial.sentence if chosen.denial is not None else chosen.description

@@ -134,6 +134,14 @@ def test_an_organization_without_a_domain_level_connection_lets_no_app_in(client
     assert f'<span class="badge warn">closed</span> {database.label} ' in web
 
 
+def test_an_organization_with_no_connection_yet_lets_no_app_in(client, acme, world, make_organization):
+    hooli = make_organization("hooli", display_name="Hooli", third_party=True)
+    client.force_login(acme.owner)
+    web = block(page(client, acme), hooli, acme.app)
+    assert "Not available" in web and "no connection its members can sign in through yet" in web
+    assert "Orders API" in web  # the API is within reach once a connection is enabled
+
+
 def test_never_another_partners_apps_nor_an_organization_that_blocks_third_party_apps(client, acme, globex, world):
     initech, umbrella = world
     client.force_login(acme.owner)
