@@ -192,6 +192,7 @@ APP_REFUSALS = {
     "organization_not_allowed": "It does not use organizations (its organization usage is deny): the tenant's "
     "admins can turn organizations on for it.",
     "organization_permissive_client": "Permissive third-party apps get no organization logins.",
+    "grant_type_not_allowed": "It does not sign users in (its grant types do not include the authorization code).",
 }
 
 
