@@ -7,7 +7,10 @@ which APIs and scopes; the organization's display name and logo are escaped; the
 same number of queries for one organization and app as for many.
 """
 
+from urllib.parse import urlencode
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from oauthcore.audit import Actor
@@ -15,8 +18,9 @@ from oauthcore.constants import DATABASE_CONNECTION_NAME, DefaultFor, SubjectTyp
 from oauthcore.models import Connection
 from oauthcore.services.applications import application_update
 from oauthcore.services.connections import connection_create, connection_set_domain_level
-from oauthcore.services.organizations import organization_update
+from oauthcore.services.organizations import organization_members_add, organization_update
 from portal.partners.services.apps import partner_app_create
+from tests.oauthcore.flows import CHALLENGE
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +216,45 @@ def test_the_page_costs_the_same_for_one_organization_and_app_or_many(
     assert body.count('class="organization-app"') == 5 * 6  # five organizations, six apps each
     assert body.count("Can sign members in") == 5 * 5  # every web app, in every organization
     assert queries(client, acme, django_assert_max_num_queries) == one
+
+
+def authorize(client, app, organization, audience):
+    """/authorize as the app sends it (PKCE S256, its own callback), naming ``organization``."""
+    query = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": app.callbacks[0],
+        "audience": audience,
+        "scope": "read:orders",
+        "state": "s",
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+        "organization": organization.id,
+    }
+    return client.get("/authorize?" + urlencode(query))
+
+
+def test_what_the_page_says_is_what_authorize_does(client, acme, world, apis, connections, actor):
+    """A member through the open connection gets the consent screen; through the closed one, and for
+    an app the page says is not available, /authorize refuses the organization."""
+    initech, _ = world
+    orders, _billing = apis
+    database, staff = connections
+    member = get_user_model().objects.create_user(username="member", password=None, connection=database)
+    insider = get_user_model().objects.create_user(username="insider", password=None, connection=staff)
+    organization_members_add(actor=actor, organization=initech, users=[member, insider])
+    client.force_login(member)
+    screen = authorize(client, acme.app, initech, orders.identifier)
+    assert screen.status_code == 200 and "Authorize Acme Web" in screen.content.decode()  # the consent screen
+    client.force_login(insider)
+    refused = authorize(client, acme.app, initech, orders.identifier)
+    assert refused.status_code == 400 and f"parameter organization is invalid: {initech.id}" in refused.content.decode()
+    application_update(actor=actor, application=acme.app, organization_usage="deny")
+    client.force_login(acme.owner)
+    assert "its organization usage is deny" in block(page(client, acme), initech, acme.app)
+    client.force_login(member)
+    refused = authorize(client, acme.app, initech, orders.identifier)
+    assert (
+        refused.status_code == 400
+        and "parameter organization is not allowed for this client" in refused.content.decode()
+    )
