@@ -1,3 +1,5 @@
+from dataclasses import dataclass, replace
+
 from oauth2_provider.settings import oauth2_settings
 
 from consent.models import UserGrant
@@ -46,6 +48,34 @@ def authorized_apps(user) -> list[UserGrant]:
             for value in grant.scope
         ]
     return grants
+
+
+@dataclass(frozen=True)
+class ConsentSection:
+    """The consents a user gave in one organization (``organization`` None: outside any)."""
+
+    organization: object  # an oauthcore Organization, or None
+    grants: list[UserGrant]
+    headed: bool = True  # the consents outside any organization get a heading only beside others
+
+
+def authorized_apps_by_organization(user) -> list[ConsentSection]:
+    """``authorized_apps`` in sections: first the consents given outside any organization, then one
+    section per organization, by its display name. A consent given while logging in to an
+    organization covers that organization only, so the user reads (and revokes) it there. No
+    statement beyond ``authorized_apps``'s three."""
+    sections: dict[str | None, ConsentSection] = {}
+    for grant in authorized_apps(user):
+        key = grant.organization_id
+        if key not in sections:
+            sections[key] = ConsentSection(grant.organization, [])
+        sections[key].grants.append(grant)
+    named = sorted(
+        (section for key, section in sections.items() if key is not None),
+        key=lambda section: (section.organization.shown_name.casefold(), section.organization.name),
+    )
+    outside = [replace(sections[None], headed=bool(named))] if None in sections else []
+    return outside + named
 
 
 def consent_count_for_apis(*, audiences) -> int:

@@ -2,8 +2,9 @@
 
 ``policy.decide`` works on plain facts about the client, the API and the request. Every caller
 builds them here: the token endpoint's validator, ``/authorize`` once its user is known, the device
-flow, the admin's simulator and access matrix, the partner portal's catalog. So a fact is read the
-same way wherever access is decided or shown, and a new fact reaches all of them at once.
+flow, the admin's simulator and access matrix, the partner portal's catalog and organizations
+page. So a fact is read the same way wherever access is decided or shown, and a new fact reaches
+all of them at once.
 
 The parts:
 
@@ -247,6 +248,19 @@ class DecisionInputs:
     def with_organization(self, organization: Organization | None, *, asked: str | None) -> DecisionInputs:
         """The same request for another organization (``/authorize`` once the user picked one)."""
         request = replace(self.request, organization_asked=asked, organization=organization_facts(organization))
+        return replace(self, request=request)
+
+    def with_member_through(self, connection) -> DecisionInputs:
+        """The same request, for its organization, by a member who signs in through ``connection``,
+        one of the connections enabled for the organization: what a page asks to show through which
+        of them an app can sign the organization's members in. Rule 6's connection facts are read as
+        for a real user (``connection_facts``: no statement for a third-party app)."""
+        organization = self.request.organization
+        request = replace(
+            self.request,
+            **connection_facts(connection, self.client),
+            organization=replace(organization, user_is_member=True, user_connection_enabled=True),
+        )
         return replace(self, request=request)
 
 

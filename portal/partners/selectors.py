@@ -1,13 +1,24 @@
 """Reads for the partner portal: who gets which email, and what a member sees."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from oauthcore.models import Application, ClientGrant, PreviousClientSecret, TenantSettings
+from oauthcore.constants import DefaultFor, SubjectType, ThirdPartyClientAccess
+from oauthcore.decision_inputs import DecisionInputs, apis_with_scopes, client_facts, target, well_formed_inputs
+from oauthcore.models import (
+    Application,
+    ClientGrant,
+    Organization,
+    OrganizationConnection,
+    PreviousClientSecret,
+    TenantSettings,
+)
+from oauthcore.policy import Decision, Flow, Rule
+from oauthcore.validation import shown_logo_uri
 from portal.partners.models import AccessRequest, Invitation, PartnerMembership, RequestStatus, Role
 
 
@@ -129,3 +140,169 @@ def access_request_scopes(access_request: AccessRequest) -> RequestScopes:
         granted=chips(access_request.granted_scope or ()),
         holds_every_scope=every,
     )
+
+
+# -- the organizations a partner's apps can sign users in to ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiReach:
+    """An API an app can ask an organization's users for, and the scopes it would get."""
+
+    name: str
+    identifier: str
+    scopes: tuple[str, ...]
+    through: str  # "its own grant" or "the default permissions"
+
+
+@dataclass(frozen=True)
+class ConnectionReach:
+    """One of the organization's enabled connections, and whether the app can sign members in through it."""
+
+    name: str
+    is_domain: bool
+    open: bool
+    why: str  # when not open: the decision's refusal, in a few words
+
+
+@dataclass
+class AppReach:
+    application: Application
+    apis: list[ApiReach] = field(default_factory=list)
+    connections: list[ConnectionReach] = field(default_factory=list)
+    why: str = ""  # when it cannot be used with the organization at all
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.apis) and any(connection.open for connection in self.connections)
+
+
+@dataclass
+class OrganizationReach:
+    organization: Organization
+    logo_url: str  # an https logo, or "" (nothing is shown)
+    apps: list[AppReach]
+
+
+NO_USER_ACCESS = "It has no access to any API for users yet: ask for it in the API catalog."
+NO_CONNECTION = "The organization has no connection its members can sign in through yet."
+NO_OPEN_CONNECTION = "None of the organization's connections is open to third-party apps (none is domain level)."
+# The decision's sentences speak of a request; on this page, of the app's settings.
+APP_REFUSALS = {
+    "organization_not_allowed": "It does not use organizations (its organization usage is deny): the tenant's "
+    "admins can turn organizations on for it.",
+    "organization_permissive_client": "Permissive third-party apps get no organization logins.",
+    "grant_type_not_allowed": "It does not sign users in (its grant types do not include the authorization code).",
+}
+
+
+def partner_organizations(partner) -> list[OrganizationReach]:
+    """The organizations that allow third-party apps, and for each of ``partner``'s apps (its own
+    only) what it can reach there: the APIs and scopes (its client grants for users, or the default
+    permissions), and the organization's enabled connections it can sign members in through.
+
+    Organizations that block third-party apps are not read at all. Every yes and no is
+    ``oauthcore.policy.decide`` for a well-formed ``/authorize`` request naming the organization;
+    each connection is asked again as a member signing in through it. Six statements, however many
+    organizations, apps, APIs and connections: the organizations, their connections, the apps, the
+    grants for users (the apps' own and the defaults), the APIs those grants name and their scopes.
+    """
+    links = Prefetch(
+        "enabled_connections",
+        # A connection switched off lets nobody sign in: it is no way in for anyone's app.
+        queryset=OrganizationConnection.objects.filter(connection__is_enabled=True)
+        .select_related("connection")
+        .order_by("connection__name"),
+        to_attr="open_links",
+    )
+    organizations = sorted(
+        Organization.objects.filter(third_party_client_access=ThirdPartyClientAccess.ALLOW).prefetch_related(links),
+        key=lambda organization: (organization.shown_name.casefold(), organization.name),
+    )
+    if not organizations:
+        return []
+    apps = list(Application.objects.filter(partner=partner).order_by("name", "pk"))
+    grants = list(
+        ClientGrant.objects.filter(
+            Q(client__in=[app.pk for app in apps]) | Q(default_for=DefaultFor.THIRD_PARTY_CLIENTS),
+            subject_type=SubjectType.USER,
+        )
+        if apps
+        else []
+    )
+    apis = {
+        api.identifier: api for api in apis_with_scopes().filter(identifier__in={g.resource_server_id for g in grants})
+    }
+    defaults = {g.resource_server_id: g for g in grants if g.client_id is None}
+    own: dict[int, dict[str, ClientGrant]] = {}
+    for grant in grants:
+        if grant.client_id is not None:
+            own.setdefault(grant.client_id, {})[grant.resource_server_id] = grant
+    return [
+        OrganizationReach(
+            organization=organization,
+            logo_url=_logo_of(organization),
+            apps=[_app_reach(app, organization, apis, own.get(app.pk, {}), defaults) for app in apps],
+        )
+        for organization in organizations
+    ]
+
+
+def _logo_of(organization: Organization) -> str:
+    logo = organization.branding.get("logo_url") if isinstance(organization.branding, dict) else None
+    return shown_logo_uri(logo) if isinstance(logo, str) else ""
+
+
+def _app_reach(app: Application, organization: Organization, apis: dict, own: dict, defaults: dict) -> AppReach:
+    """What ``app`` gets in ``organization``: every API it holds a grant for (or the defaults give),
+    decided for a request naming the organization; then, for the first API it can reach, each
+    enabled connection decided for a member signing in through it."""
+    reach = AppReach(app)
+    facts = client_facts(app)
+    reachable: list[DecisionInputs] = []
+    denials: list[Decision] = []
+    for identifier in sorted(set(own) | set(defaults), key=lambda key: (apis[key].name, key)):
+        found = target(apis[identifier], own_grant=own.get(identifier), default_grant=defaults.get(identifier))
+        inputs = well_formed_inputs(facts, found, scopes=found.api.scopes, scope_given=True).with_organization(
+            organization, asked=organization.id
+        )
+        decision = inputs.decide(Flow.AUTHORIZE)
+        if decision.denied:
+            denials.append(decision)
+            continue
+        reachable.append(inputs)
+        own_grant = own.get(identifier)
+        through = (
+            "its own grant"
+            if own_grant is not None and decision.grant_id == own_grant.id
+            else "the default permissions"
+        )
+        api_scopes = tuple(sorted(decision.scopes & found.api.scopes))
+        reach.apis.append(ApiReach(apis[identifier].name, identifier, api_scopes, through))
+    if not reachable:
+        reach.why = _first_refusal(denials)
+        return reach
+    for link in organization.open_links:
+        decision = reachable[0].with_member_through(link.connection).decide(Flow.AUTHORIZE)
+        why = decision.denial.short if decision.denied else ""
+        reach.connections.append(
+            ConnectionReach(link.connection.label, link.connection.is_domain_connection, decision.allowed, why)
+        )
+    if not reach.connections:
+        reach.why = NO_CONNECTION
+    elif not reach.usable:
+        reach.why = NO_OPEN_CONNECTION
+    return reach
+
+
+def _first_refusal(denials: list[Decision]) -> str:
+    """Why no API can be reached: an organization rule's refusal first (it holds for every API)."""
+    if not denials:
+        return NO_USER_ACCESS
+    organizational = [d for d in denials if d.denial is not None and d.denial.rule is Rule.CONNECTION]
+    chosen = (organizational or denials)[0]
+    if chosen.reason in {"client_grant_missing", "nothing_grantable"}:
+        return NO_USER_ACCESS
+    if chosen.reason in APP_REFUSALS:
+        return APP_REFUSALS[chosen.reason]
+    return chosen.denial.sentence if chosen.denial is not None else chosen.description

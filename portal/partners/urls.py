@@ -24,6 +24,7 @@ partner_urls = [
     path("apps/<str:client_id>/request-access", apps.request_access, name="app-request-access"),
     path("requests", apps.requests_list, name="requests"),
     path("catalog", apps.catalog, name="catalog"),
+    path("organizations", apps.organizations, name="organizations"),
     path("team", team.team_page, name="team"),
     path("team/invite", team.invite, name="invite"),
     path("team/<id:membership_id>/role", team.member_role, name="member-role"),

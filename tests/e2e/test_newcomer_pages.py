@@ -1,12 +1,15 @@
 """The rough edges a newcomer hit, in a real Chromium at 1440 and 390 px: a landing page at ``/``, the
 project's own 404 page (with DEBUG on too), the site's icon, the consent screen's boxes, the page
-after a Decline and the authorized apps naming their API."""
+after a Decline and the authorized apps naming their API, grouped by organization."""
 
 import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 
+from consent.models import UserGrant
+from consent.services import user_grant_record
 from oauthcore.constants import AppType, GrantType, SubjectType, UserPolicy
 from portal.partners.services.apps import partner_application_create
 from portal.partners.services.partners import partner_create
@@ -198,3 +201,32 @@ def test_authorized_apps_name_the_api(visitor, long_app, width):
     assert item.get_by_text("Read your orders").is_visible()
     assert overflow(page) == 0 and too_wide(page) == []
     visitor.shoot(page, "account-apps", width)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_authorized_apps_are_grouped_by_organization_and_revoked_in_one(visitor, long_app, make_organization, width):
+    """A consent per organization, under its name; revoking one (htmx's confirmation) leaves the other."""
+    app, _secret = long_app
+    alice = get_user_model().objects.get(username="alice")
+    organizations = [
+        make_organization(name, display_name=display, third_party=True, members=[alice])
+        for name, display in (("acme", "Acme Corporation International of Greater Springfield"), ("globex", "Globex"))
+    ]
+    for organization in organizations:
+        user_grant_record(user=alice, client=app, audience=LONG_API, scopes=["read:orders"], organization=organization)
+    page = visitor.open("/account/apps", width=width, username=None)
+    page.get_by_label("Username or email").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/account/apps")
+    acme = page.get_by_role("region", name=f"In {organizations[0].display_name}")
+    globex = page.get_by_role("region", name="In Globex")
+    assert acme.get_by_role("heading", name=LONG_NAME).is_visible()
+    assert globex.get_by_role("heading", name=LONG_NAME).is_visible()
+    assert overflow(page) == 0 and too_wide(page) == []
+    visitor.shoot(page, "account-apps-organizations", width)
+    page.once("dialog", lambda dialog: dialog.accept())
+    acme.get_by_role("button", name="Revoke").click()
+    page.get_by_text(f"{LONG_NAME} no longer has access to your account in {organizations[0].display_name}.").wait_for()
+    assert globex.get_by_role("heading", name=LONG_NAME).is_visible()
+    assert list(UserGrant.objects.values_list("organization__name", flat=True)) == ["globex"]

@@ -404,7 +404,13 @@ def test_the_portal_works_without_javascript(live_server, chromium, tenant, acme
     context.close()
 
 
-def test_the_portal_is_readable_on_a_phone(live_server, chromium, tenant, acme_owner, artifacts):
+def test_the_portal_is_readable_on_a_phone(live_server, chromium, tenant, acme_owner, artifacts, make_organization):
+    make_organization(
+        "initech-holdings-international",
+        display_name="Initech Holdings International Incorporated of Greater Metropolitan Springfield",
+        branding={"logo_url": "https://cdn.example.com/initech.png"},
+        third_party=True,
+    )
     context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     partner = acme_owner.partner
@@ -414,6 +420,7 @@ def test_the_portal_is_readable_on_a_phone(live_server, chromium, tenant, acme_o
         ("dashboard", f"/portal/{partner.pk}/"),
         ("app-page", f"/portal/{partner.pk}/apps/{client_id}/"),
         ("catalog", f"/portal/{partner.pk}/catalog?app={client_id}"),
+        ("organizations", f"/portal/{partner.pk}/organizations"),
     ):
         page.goto(live_server.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, name

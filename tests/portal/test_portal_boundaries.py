@@ -92,7 +92,17 @@ OBJECT_PAGES = {
     "member-remove",
     "invitation-cancel",
 }
-PARTNER_PAGES = {"dashboard", "app-new", "requests", "catalog", "team", "invite", "settings", "partner-delete"}
+PARTNER_PAGES = {
+    "dashboard",
+    "app-new",
+    "requests",
+    "catalog",
+    "organizations",
+    "team",
+    "invite",
+    "settings",
+    "partner-delete",
+}
 
 
 def assert_not_found(client, urls: dict[str, str]) -> None:

@@ -27,7 +27,13 @@ from portal.partners.forms import (
     apply_service_errors,
 )
 from portal.partners.models import RequestStatus
-from portal.partners.selectors import app_with_secrets, partner_apps, partner_requests, team
+from portal.partners.selectors import (
+    app_with_secrets,
+    partner_apps,
+    partner_organizations,
+    partner_requests,
+    team,
+)
 from portal.partners.services.access_requests import access_request_create
 from portal.partners.services.apps import partner_app_create, partner_app_update
 from portal.partners.views.access import member_actor, partner_context, partner_page
@@ -249,3 +255,10 @@ def catalog(request):
     )
     template = "portal/_catalog_entries.html" if request.htmx else "portal/catalog.html"
     return render(request, template, context)
+
+
+@partner_page()
+def organizations(request):
+    """The organizations that let third-party apps in, and what each of the partner's apps reaches there."""
+    context = partner_context(request, tab="organizations", organizations=partner_organizations(request.partner))
+    return render(request, "portal/organizations.html", context)
