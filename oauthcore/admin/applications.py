@@ -35,6 +35,14 @@ from oauthcore.services.tokens import application_tokens_revoke
 SERVICE_NAMES = {"redirect_uris": "callbacks"}
 ADD_ONLY_FIELDS = ("is_first_party", "third_party_security_mode")
 CREATE_ARGUMENTS = ("name", "app_type", *ADD_ONLY_FIELDS)
+ORGANIZATIONS_FIELDSET = (
+    "Organizations",
+    {
+        "fields": ("organization_usage", "organization_require_behavior"),
+        "description": "Whether users log in to an organization in this app (user flows). Machine-to-machine "
+        "access to an organization is set on each client grant instead.",
+    },
+)
 
 
 class ApplicationForm(ServiceModelForm):
@@ -78,6 +86,8 @@ class ApplicationForm(ServiceModelForm):
             "grant_types",
             "token_endpoint_auth_method",
             "client_metadata",
+            "organization_usage",
+            "organization_require_behavior",
         ]
 
     def clean_client_metadata(self):
@@ -175,6 +185,7 @@ class ApplicationAdmin(TokenCascadeMixin, DeletionSummaryMixin, ServiceAdminMixi
         ),
         ("Application URIs", {"fields": ("redirect_uris", "allowed_origins", "web_origins", "redirection_policy")}),
         ("Advanced", {"fields": ("grant_types", "token_endpoint_auth_method", "client_metadata")}),
+        ORGANIZATIONS_FIELDSET,
     )
     change_fieldsets = (
         (
@@ -193,6 +204,7 @@ class ApplicationAdmin(TokenCascadeMixin, DeletionSummaryMixin, ServiceAdminMixi
         ("Ownership", {"fields": ("is_first_party", "third_party_security_mode", "created_via")}),
         ("Application URIs", {"fields": ("redirect_uris", "allowed_origins", "web_origins", "redirection_policy")}),
         ("Advanced", {"fields": ("grant_types", "token_endpoint_auth_method", "client_metadata")}),
+        ORGANIZATIONS_FIELDSET,
         ("Dates", {"fields": ("created", "updated")}),
     )
     change_readonly_fields = (

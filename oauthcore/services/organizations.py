@@ -169,6 +169,21 @@ def organization_members_remove(*, actor: Actor, organization: Organization, use
     return len(removed)
 
 
+def organization_member_set_role(*, actor: Actor, membership: OrganizationMember, role: str) -> OrganizationMember:
+    """Make a member an administrator of the organization, or a plain member again."""
+    with transaction.atomic():
+        membership.role = role
+        return save_audited(
+            membership,
+            actor=actor,
+            action="organization.member_role",
+            target=membership.organization,
+            data={"user": membership.user.user_id, "role": role},
+            validate_unique=False,
+            validate_constraints=False,
+        )
+
+
 # -- enabled connections --------------------------------------------------------------------------
 
 
