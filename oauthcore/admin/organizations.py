@@ -105,6 +105,33 @@ class ServiceFormSet(BaseInlineFormSet):
         return self.deleted_objects, self.changed_objects, self.new_objects
 
 
+class NewRowsFormSet(ServiceFormSet):
+    """Rows to add: what a row links to that the organization has already is a field error on that row
+    (one statement for the whole formset), instead of a duplicate the service would refuse."""
+
+    linked = ""  # the field naming what a row links to
+    taken = ""  # the error, when the organization has it already
+
+    def clean(self):
+        super().clean()
+        chosen = [
+            (form, form.cleaned_data.get(self.linked))
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and form.has_changed()
+        ]
+        wanted = {linked.pk for _form, linked in chosen if linked is not None}
+        if not wanted:
+            return
+        there = set(
+            self.model.objects.filter(organization=self.instance, **{f"{self.linked}__in": wanted}).values_list(
+                f"{self.linked}_id", flat=True
+            )
+        )
+        for form, linked in chosen:
+            if linked is not None and linked.pk in there:
+                form.add_error(self.linked, self.taken)
+
+
 class MemberRowsFormSet(ServiceFormSet):
     def write(self, actor, organization) -> None:
         deleted, changed, _new = self.rows()
@@ -115,7 +142,9 @@ class MemberRowsFormSet(ServiceFormSet):
                 organization_member_set_role(actor=actor, membership=membership, role=membership.role)
 
 
-class NewMemberFormSet(ServiceFormSet):
+class NewMemberFormSet(NewRowsFormSet):
+    linked, taken = "user", "Already a member of the organization."
+
     def write(self, actor, organization) -> None:
         _deleted, _changed, new = self.rows()
         if not new:
@@ -139,7 +168,9 @@ class ConnectionRowsFormSet(ServiceFormSet):
                 organization_connection_update(actor=actor, link=link, **settings)
 
 
-class NewConnectionFormSet(ServiceFormSet):
+class NewConnectionFormSet(NewRowsFormSet):
+    linked, taken = "connection", "Already enabled for the organization."
+
     def write(self, actor, organization) -> None:
         for link in self.rows()[2]:
             added = organization_connection_add(
@@ -157,7 +188,9 @@ class GrantRowsFormSet(ServiceFormSet):
             organization_client_grant_remove(actor=actor, link=link)
 
 
-class NewGrantFormSet(ServiceFormSet):
+class NewGrantFormSet(NewRowsFormSet):
+    linked, taken = "client_grant", "Already authorized by the organization."
+
     def write(self, actor, organization) -> None:
         for link in self.rows()[2]:
             adopt(link, organization_client_grant_add(actor=actor, organization=organization, grant=link.client_grant))
@@ -219,9 +252,7 @@ class ConnectionInline(RowsInline):
     formset = ConnectionRowsFormSet
     linked = "connection"
     fields = ("connection", "assign_membership_on_login", "show_as_button", "is_signup_enabled", "created_at")
-    verbose_name_plural = (
-        "enabled connections (removing one revokes the tokens its users hold for the organization)"
-    )
+    verbose_name_plural = "enabled connections (removing one revokes the tokens its users hold for the organization)"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("connection", "organization")
@@ -339,9 +370,9 @@ class OrganizationAdmin(TokenCascadeMixin, DeletionSummaryMixin, ServiceAdminMix
         adopt(obj, created)
 
     def save_related(self, request, form, formsets, change):
-        """The rows through the services (audited, revoking what a removal takes away), not form.save_m2m():
-        the removals first, so that a row removed and added again in one save is added anew."""
-        ordered = sorted(formsets, key=lambda formset: isinstance(formset, NEW_ROWS))
+        """The rows through the services (audited, revoking what a removal takes away), not form.save_m2m();
+        the rows there are first (removals and changes), then the rows added."""
+        ordered = sorted(formsets, key=lambda formset: isinstance(formset, NewRowsFormSet))
         for formset in ordered:
             self.save_formset(request, form, formset, change=change)
 
@@ -354,6 +385,3 @@ class OrganizationAdmin(TokenCascadeMixin, DeletionSummaryMixin, ServiceAdminMix
 
     def delete_queryset(self, request, queryset):
         self.delete_each(request, queryset, lambda organization: self.delete_model(request, organization))
-
-
-NEW_ROWS = (NewMemberFormSet, NewConnectionFormSet, NewGrantFormSet)
