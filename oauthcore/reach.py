@@ -50,6 +50,7 @@ def third_party_tokens_in_organization(organization) -> int:
     """Live tokens third-party apps hold for ``organization``'s users: what blocking its third-party
     access revokes (access tokens, and refresh tokens not revoked yet; two statements)."""
     third_party = {"organization": organization, "application__is_first_party": False}
-    return AccessToken.objects.filter(**third_party).count() + RefreshToken.objects.filter(
-        **third_party, revoked__isnull=True
-    ).count()
+    return (
+        AccessToken.objects.filter(**third_party).count()
+        + RefreshToken.objects.filter(**third_party, revoked__isnull=True).count()
+    )
