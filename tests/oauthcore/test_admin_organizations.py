@@ -522,3 +522,13 @@ def test_client_grants_show_their_organization_settings(admin_client, make_api, 
     assert response.status_code == 302, form_errors(response)
     grant.refresh_from_db()
     assert (grant.organization_usage, grant.allow_any_organization) == ("require", True)
+
+
+def test_the_admin_index_lists_organizations_and_the_add_page_asks_only_for_the_organization(admin_client):
+    index = admin_client.get("/admin/")
+    add = admin_client.get(url(Organization, "add"))
+
+    assert "Organizations" in index.text
+    assert add.status_code == 200
+    assert set(add.context["adminform"].form.fields) >= {"name", "display_name", "third_party_client_access"}
+    assert add.context["inline_admin_formsets"] == []  # members and the rest once it exists
