@@ -396,6 +396,17 @@ def test_bad_connection_settings_are_field_errors(admin_client, make_organizatio
     assert not OrganizationConnection.objects.exists()
 
 
+def test_enabling_a_connection_already_enabled_is_a_field_error(admin_client, make_organization, database):
+    organization = make_organization("acme", connections=[database])
+
+    response = send(admin_client, organization, **{f"{NEW_CONNECTIONS}-0-connection": str(database.pk)})
+
+    assert response.status_code == 200
+    inline = next(f for f in response.context["inline_admin_formsets"] if f.formset.prefix == NEW_CONNECTIONS)
+    assert inline.formset.forms[0].errors["connection"] == ["Already enabled for the organization."]
+    assert OrganizationConnection.objects.filter(organization=organization).count() == 1
+
+
 def test_changing_and_removing_enabled_connections(admin_client, make_organization, make_app, people, database):
     sso = Connection.objects.create(name="acme-sso", strategy=ConnectionStrategy.OIDC)
     sso_user = User.objects.create_user(username="dee", connection=sso)
