@@ -20,7 +20,7 @@ The parts:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, replace
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -130,8 +130,15 @@ def organization_facts(organization: Organization | None, *, user=None) -> Organ
 def member_facts(facts: OrganizationFacts, user) -> OrganizationFacts:
     """``facts`` with what rule 6 asks of ``user`` there: member, and through an enabled connection."""
     is_member = OrganizationMember.objects.filter(organization_id=facts.id, user=user).exists()
+    return connection_member_facts(facts, connection_id=user.connection_id, is_member=is_member)
+
+
+def connection_member_facts(facts: OrganizationFacts, *, connection_id, is_member: bool) -> OrganizationFacts:
+    """``facts`` for a user who signs in through ``connection_id`` and is a member (``is_member``) or
+    not: whether that connection is enabled for the organization, and assigns membership (one indexed
+    statement). The admin's simulator asks it of a connection and a membership it is given."""
     link = (
-        OrganizationConnection.objects.filter(organization_id=facts.id, connection_id=user.connection_id)
+        OrganizationConnection.objects.filter(organization_id=facts.id, connection_id=connection_id)
         .values_list("assign_membership_on_login", flat=True)
         .first()
     )
@@ -143,13 +150,31 @@ def member_facts(facts: OrganizationFacts, user) -> OrganizationFacts:
     )
 
 
+def authorized_grant_ids(organization: Organization) -> frozenset[str]:
+    """The client grants ``organization`` has authorized (one statement), for a page that decides for
+    many grants at once (the access matrix)."""
+    links = OrganizationClientGrant.objects.filter(organization_id=organization.id)
+    return frozenset(links.values_list("client_grant_id", flat=True))
+
+
+def grant_association_facts(
+    facts: OrganizationFacts | None, grant: GrantFacts | None, authorized: Container[str]
+) -> OrganizationFacts | None:
+    """The organization of a client-credentials request, with whether it authorized ``grant`` (whose
+    id is in ``authorized`` when it did); a grant that allows any organization needs no association."""
+    if facts is None or grant is None or grant.allow_any_organization:
+        return facts
+    return replace(facts, grant_associated=grant.id in authorized)
+
+
 def grant_organization_facts(organization: Organization | None, grant: GrantFacts | None) -> OrganizationFacts | None:
-    """The organization of a client-credentials request, with whether it authorized ``grant``."""
+    """The organization of a client-credentials request, with whether it authorized ``grant`` (one
+    indexed statement)."""
     facts = organization_facts(organization)
     if facts is None or grant is None or grant.allow_any_organization:
         return facts
-    associated = OrganizationClientGrant.objects.filter(organization_id=facts.id, client_grant_id=grant.id).exists()
-    return replace(facts, grant_associated=associated)
+    link = OrganizationClientGrant.objects.filter(organization_id=facts.id, client_grant_id=grant.id)
+    return grant_association_facts(facts, grant, {grant.id} if link.exists() else ())
 
 
 # -- the API a request is for ---------------------------------------------------------------------
@@ -366,9 +391,11 @@ def well_formed_inputs(
     source: AudienceSource | None = AudienceSource.AUDIENCE,
     redirect_uri: str | None = VERIFIABLE_REDIRECT_URI,
     original_scopes: frozenset[str] | None = None,
+    organization: OrganizationFacts | None = None,
 ) -> DecisionInputs:
     """A request as a well-behaved client sends it (PKCE S256, no unknown parameter): what the
-    admin's simulator and access matrix and the partner catalog ask about."""
+    admin's simulator and access matrix and the partner catalog ask about; with ``organization``,
+    one that names that organization by its id."""
     return request_inputs(
         client,
         target,
@@ -378,4 +405,6 @@ def well_formed_inputs(
         code_challenge_method="S256",
         redirect_uri=redirect_uri,
         original_scopes=original_scopes,
+        organization_asked=organization.id if organization is not None else None,
+        organization=organization,
     )

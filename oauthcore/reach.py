@@ -10,7 +10,7 @@ connections (``Rule.CONNECTION``).
 from collections.abc import Iterable
 
 from oauthcore.constants import GrantType, SubjectType
-from oauthcore.models import Application, ClientGrant, Connection
+from oauthcore.models import AccessToken, Application, ClientGrant, Connection, RefreshToken
 
 # The grant types through which an app acts for each subject type.
 GRANT_TYPES_OF = {
@@ -44,3 +44,13 @@ def third_party_sign_in_apps() -> int:
 def connection_users(connection: Connection) -> int:
     """Users belong to exactly one connection (their ``connection``, part of their user_id)."""
     return connection.users.count()
+
+
+def third_party_tokens_in_organization(organization) -> int:
+    """Live tokens third-party apps hold for ``organization``'s users: what blocking its third-party
+    access revokes (access tokens, and refresh tokens not revoked yet; two statements)."""
+    third_party = {"organization": organization, "application__is_first_party": False}
+    return (
+        AccessToken.objects.filter(**third_party).count()
+        + RefreshToken.objects.filter(**third_party, revoked__isnull=True).count()
+    )

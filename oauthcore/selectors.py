@@ -14,15 +14,20 @@ from oauthcore.constants import SELF_REGISTERED, SubjectType
 from oauthcore.decision_inputs import (
     Target,
     apis_with_scopes,
+    authorized_grant_ids,
     client_facts,
     connection_facts,
+    connection_member_facts,
+    grant_association_facts,
+    grant_organization_facts,
+    organization_facts,
     read_target,
     stored_grant_inputs,
     target,
     well_formed_inputs,
 )
-from oauthcore.models import Application, ClientGrant, Connection, ResourceServer
-from oauthcore.policy import AudienceSource, ClientFacts, Decision, Flow
+from oauthcore.models import Application, ClientGrant, Connection, Organization, ResourceServer
+from oauthcore.policy import AudienceSource, ClientFacts, Decision, Flow, OrganizationFacts
 
 
 def app_is_unverified(application: Application) -> bool:
@@ -49,6 +54,23 @@ class SimulatedRequest:
     audience_source: AudienceSource = AudienceSource.AUDIENCE
     original_scopes: frozenset[str] | None = None  # refresh: what the refresh token carries
     connection: Connection | None = None  # the connection a user signed in through (user flows only)
+    organization: Organization | None = None  # the organization the request names (by its id)
+    user_is_member: bool = True  # with a connection: whether its user is a member of the organization
+
+
+def simulated_organization(request: SimulatedRequest, found: Target) -> OrganizationFacts | None:
+    """The organization of a simulated request as the decision sees it: for client credentials, with
+    whether it authorized the grant that applies; in a user flow with a connection, with whether that
+    connection is enabled for it and the user a member."""
+    organization = request.organization
+    if organization is None:
+        return None
+    if request.flow.subject_type == SubjectType.CLIENT:
+        return grant_organization_facts(organization, found.own_grant or found.default_grant)
+    facts = organization_facts(organization)
+    if request.connection is None:
+        return facts
+    return connection_member_facts(facts, connection_id=request.connection.pk, is_member=request.user_is_member)
 
 
 def simulate(request: SimulatedRequest) -> Decision:
@@ -66,6 +88,7 @@ def simulate(request: SimulatedRequest) -> Decision:
         source=request.audience_source if request.audience else None,
         redirect_uri=callbacks[0] if callbacks else None,
         original_scopes=request.original_scopes if request.original_scopes is not None else request.scopes,
+        organization=simulated_organization(request, found),
     )
     if request.connection is not None and request.flow.subject_type == SubjectType.USER:
         facts = connection_facts(request.connection, inputs.client)
@@ -79,11 +102,15 @@ class MatrixCell:
     client: Decision
 
 
-def access_matrix(applications=None) -> tuple[list[Application], list[ResourceServer], dict]:
-    """For every app and API: what user-delegated access and client access would each get today.
+def access_matrix(
+    applications=None, organization: Organization | None = None
+) -> tuple[list[Application], list[ResourceServer], dict]:
+    """For every app and API: what user-delegated access and client access would each get today, for
+    requests that name ``organization`` if given (its user not known yet: before the sign-in).
 
     The user-delegated cell asks for every scope of the API; the client cell asks for none (the
-    whole ceiling). Returns (apps, apis, {(app.pk, api.pk): MatrixCell}).
+    whole ceiling). Returns (apps, apis, {(app.pk, api.pk): MatrixCell}). Two more statements with
+    an organization (the grants it authorized), whatever the tenant's size.
     """
     apps = list(applications if applications is not None else Application.objects.order_by("name", "pk"))
     apis = list(apis_with_scopes().order_by("-is_system", "name"))
@@ -94,6 +121,8 @@ def access_matrix(applications=None) -> tuple[list[Application], list[ResourceSe
             defaults[(grant.resource_server_id, grant.subject_type)] = grant
         else:
             own[(grant.client_id, grant.resource_server_id, grant.subject_type)] = grant
+    named = organization_facts(organization)
+    authorized = authorized_grant_ids(organization) if organization is not None else frozenset()
     cells = {}
     for app in apps:
         client = client_facts(app)
@@ -106,17 +135,24 @@ def access_matrix(applications=None) -> tuple[list[Application], list[ResourceSe
                     own_grant=own.get((app.pk, api.identifier, subject)),
                     default_grant=defaults.get((api.identifier, subject)),
                 )
-                return standard_decision(client, found, flow)
+                facts = named
+                if subject == SubjectType.CLIENT:
+                    facts = grant_association_facts(named, found.own_grant or found.default_grant, authorized)
+                return standard_decision(client, found, flow, organization=facts)
 
             cells[(app.pk, api.pk)] = MatrixCell(user=cell(Flow.AUTHORIZE), client=cell(Flow.CLIENT_CREDENTIALS))
     return apps, apis, cells
 
 
-def standard_decision(client: ClientFacts, found: Target, flow: Flow) -> Decision:
+def standard_decision(
+    client: ClientFacts, found: Target, flow: Flow, *, organization: OrganizationFacts | None = None
+) -> Decision:
     """What an app gets from an API, as the access matrix and the partner portal's catalog show it.
 
     A well-formed request (PKCE S256, a verifiable callback): user-delegated access (``Flow.AUTHORIZE``)
-    asks for every scope of the API, client access asks for none (the whole ceiling).
+    asks for every scope of the API, client access asks for none (the whole ceiling); with
+    ``organization``, the request names it.
     """
     scopes = found.api.scopes if flow.subject_type == "user" else frozenset()
-    return well_formed_inputs(client, found, scopes=scopes, scope_given=bool(scopes)).decide(flow)
+    inputs = well_formed_inputs(client, found, scopes=scopes, scope_given=bool(scopes), organization=organization)
+    return inputs.decide(flow)

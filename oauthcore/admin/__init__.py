@@ -13,6 +13,7 @@ from oauthcore.admin import (
     connection_setup,
     connections,
     directory,
+    organizations,
     resource_servers,
     simulator,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "connection_setup",
     "connections",
     "directory",
+    "organizations",
     "resource_servers",
     "simulator",
 ]

@@ -35,6 +35,15 @@ from oauthcore.services.tokens import application_tokens_revoke
 SERVICE_NAMES = {"redirect_uris": "callbacks"}
 ADD_ONLY_FIELDS = ("is_first_party", "third_party_security_mode")
 CREATE_ARGUMENTS = ("name", "app_type", *ADD_ONLY_FIELDS)
+ORGANIZATION_FIELDS = ("organization_usage", "organization_require_behavior")
+ORGANIZATIONS_FIELDSET = (
+    "Organizations",
+    {
+        "fields": ORGANIZATION_FIELDS,
+        "description": "Whether users log in to an organization in this app (user flows). Machine-to-machine "
+        "access to an organization is set on each client grant instead.",
+    },
+)
 
 
 class ApplicationForm(ServiceModelForm):
@@ -78,7 +87,27 @@ class ApplicationForm(ServiceModelForm):
             "grant_types",
             "token_endpoint_auth_method",
             "client_metadata",
+            "organization_usage",
+            "organization_require_behavior",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ORGANIZATION_FIELDS:  # not sent (a form of an older page, a script): the app's value stays
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def _clean_organization_field(self, name: str) -> str:
+        value = self.cleaned_data.get(name)
+        if value:
+            return value
+        return getattr(self.instance, name) or Application._meta.get_field(name).default
+
+    def clean_organization_usage(self):
+        return self._clean_organization_field("organization_usage")
+
+    def clean_organization_require_behavior(self):
+        return self._clean_organization_field("organization_require_behavior")
 
     def clean_client_metadata(self):
         metadata = self.cleaned_data.get("client_metadata")
@@ -175,6 +204,7 @@ class ApplicationAdmin(TokenCascadeMixin, DeletionSummaryMixin, ServiceAdminMixi
         ),
         ("Application URIs", {"fields": ("redirect_uris", "allowed_origins", "web_origins", "redirection_policy")}),
         ("Advanced", {"fields": ("grant_types", "token_endpoint_auth_method", "client_metadata")}),
+        ORGANIZATIONS_FIELDSET,
     )
     change_fieldsets = (
         (
@@ -193,6 +223,7 @@ class ApplicationAdmin(TokenCascadeMixin, DeletionSummaryMixin, ServiceAdminMixi
         ("Ownership", {"fields": ("is_first_party", "third_party_security_mode", "created_via")}),
         ("Application URIs", {"fields": ("redirect_uris", "allowed_origins", "web_origins", "redirection_policy")}),
         ("Advanced", {"fields": ("grant_types", "token_endpoint_auth_method", "client_metadata")}),
+        ORGANIZATIONS_FIELDSET,
         ("Dates", {"fields": ("created", "updated")}),
     )
     change_readonly_fields = (

@@ -183,11 +183,19 @@ class ClientGrantAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "subject_type",
         "scope_display",
         "allow_all_scopes",
+        "organization_usage",
         "is_system",
         "created_at",
     )
     list_select_related = ("client", "resource_server")
-    list_filter = ("subject_type", "default_for", "allow_all_scopes", "is_system", "resource_server")
+    list_filter = (
+        "subject_type",
+        "default_for",
+        "allow_all_scopes",
+        "organization_usage",
+        "is_system",
+        "resource_server",
+    )
     search_fields = ("id", "client__name", "client__client_id", "resource_server__identifier", "resource_server__name")
     autocomplete_fields = ("client",)
     ordering = ("-created_at",)

@@ -24,6 +24,8 @@ from oauthcore.models import (
     Application,
     Grant,
     IDToken,
+    Organization,
+    OrganizationMember,
     PreviousClientSecret,
     RefreshToken,
     ResourceServer,
@@ -125,6 +127,24 @@ def resource_server_deletion_summary(pks: Sequence) -> DeletionSummary:
     ]
     cascaded, refusing = cascade_counts(ResourceServer, pks)
     return DeletionSummary((*cascaded, *tokens), (), tuple(refusing))
+
+
+def organization_deletion_summary(pks: Sequence) -> DeletionSummary:
+    """An organization goes with its memberships (the users stay), its enabled connections and
+    authorized grants (the connections and grants stay), its users' consents and every token issued
+    for it; the machine-to-machine tokens of the grants it authorized are withdrawn too."""
+    consequences, refusing = cascade_counts(
+        Organization,
+        pks,
+        hidden=(IDToken,),
+        fates={
+            AccessToken: STOP_AT_ONCE,
+            RefreshToken: STOP_AT_ONCE,
+            OrganizationMember: "removed from it (the users themselves stay)",
+        },
+    )
+    notes = ("The connections and client grants themselves stay: only their link to the organization goes.",)
+    return DeletionSummary(tuple(consequences), notes, tuple(refusing))
 
 
 # -- the admin pages ------------------------------------------------------------------------------------

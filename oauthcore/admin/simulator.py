@@ -24,7 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from oauthcore.decision_inputs import default_audience
-from oauthcore.models import Application, ClientGrant, Connection, ResourceServer
+from oauthcore.models import Application, ClientGrant, Connection, Organization, ResourceServer
 from oauthcore.policy import AudienceSource, Flow, resolve_audience
 from oauthcore.selectors import SimulatedRequest, access_matrix, simulate
 
@@ -36,6 +36,9 @@ NO_API = ""
 MAX_BIGINT = 2**63 - 1
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+
+MEMBER, NOT_MEMBER = "member", "not_member"
+MEMBERSHIP_CHOICES = [(MEMBER, "A member of the organization"), (NOT_MEMBER, "Not a member (yet)")]
 
 FLOW_LABELS = {
     Flow.AUTHORIZE: "Sign-in at /authorize (up to the consent screen)",
@@ -93,6 +96,23 @@ class SimulatorForm(forms.Form):
         "domain-level one; a first-party app an enterprise one enabled for it).",
         error_messages={"invalid_choice": "No connection with this id."},
     )
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.order_by("name"),
+        required=False,
+        empty_label="None (the request names no organization)",
+        help_text="The organization the request names (organization=its id). Rule 6 checks the app's organization "
+        "usage, a third-party app's access to the organization, and, with the user's connection, that it is "
+        "enabled for the organization and the user a member.",
+        error_messages={"invalid_choice": "No organization with this id."},
+    )
+    membership = forms.ChoiceField(
+        label="User's membership",
+        choices=MEMBERSHIP_CHOICES,
+        required=False,
+        initial=MEMBER,
+        help_text="With an organization and the user's connection: whether the user is a member of it already "
+        "(at /authorize, a connection that assigns membership makes them one).",
+    )
     scopes = forms.CharField(
         required=False,
         max_length=4000,
@@ -116,8 +136,10 @@ class SimulatorForm(forms.Form):
 # -- helpers shared by both pages ----------------------------------------------------------------------------
 
 
-def simulator_url(site, *, application, audience: str | None, flow: Flow, scopes=()) -> str:
+def simulator_url(site, *, application, audience: str | None, flow: Flow, scopes=(), organization=None) -> str:
     query = {"application": application.pk, "api": audience or NO_API, "flow": flow.value, "scopes": " ".join(scopes)}
+    if organization is not None:
+        query["organization"] = organization.pk
     return f"{admin_url(site, SIMULATOR_URL_NAME)}?{urlencode(query)}"
 
 
@@ -175,6 +197,8 @@ def run_simulation(site, request, data: dict) -> dict:
             scope_given=bool(scopes),
             audience_source=source or AudienceSource.AUDIENCE,
             connection=data.get("connection"),
+            organization=data.get("organization"),
+            user_is_member=data.get("membership") != NOT_MEMBER,
         )
     )
     api = ResourceServer.objects.filter(identifier=audience).only("user_policy", "client_policy").first()
@@ -196,7 +220,15 @@ def run_simulation(site, request, data: dict) -> dict:
         "effective": sorted(decision.scopes),
         "to_consent": sorted(decision.scopes_to_consent),
         "grant_url": grant_url,
+        "organization": data.get("organization"),
+        "organization_url": organization_url(site, data.get("organization")),
     }
+
+
+def organization_url(site, organization) -> str | None:
+    if organization is None:
+        return None
+    return admin_url(site, "oauthcore_organization_change", organization.pk)
 
 
 def simulator_view(request, *, site):
@@ -204,7 +236,7 @@ def simulator_view(request, *, site):
     if "flow" in request.GET:  # submitted (a prefilled link without a flow only fills the form in)
         form = SimulatorForm(request.GET)
     else:
-        prefilled = ("application", "api", "scopes", "connection")
+        prefilled = ("application", "api", "scopes", "connection", "organization")
         form = SimulatorForm(initial={name: request.GET[name] for name in prefilled if name in request.GET})
     result = run_simulation(site, request, form.cleaned_data) if form.is_bound and form.is_valid() else None
     context = page_context(site, request, "Access simulator", form=form, result=result, media=form.media)
@@ -214,7 +246,7 @@ def simulator_view(request, *, site):
 # -- the access matrix -----------------------------------------------------------------------------------------
 
 
-def matrix_line(site, decision, *, application, audience: str, flow: Flow, scopes) -> dict:
+def matrix_line(site, decision, *, application, audience: str, flow: Flow, scopes, organization=None) -> dict:
     if decision.allowed:
         effective = sorted(decision.scopes)
         shown = " ".join(effective[:MATRIX_CELL_SCOPES]) or "(no scopes)"
@@ -225,12 +257,20 @@ def matrix_line(site, decision, *, application, audience: str, flow: Flow, scope
         denial = decision.denial
         text = f"✘ {denial.short if denial else decision.reason}"
         title = denial.sentence if denial else decision.description
-    return {
-        "allowed": decision.allowed,
-        "text": text,
-        "title": title,
-        "url": simulator_url(site, application=application, audience=audience, flow=flow, scopes=sorted(scopes)),
-    }
+    url = simulator_url(
+        site, application=application, audience=audience, flow=flow, scopes=sorted(scopes), organization=organization
+    )
+    return {"allowed": decision.allowed, "text": text, "title": title, "url": url}
+
+
+def matrix_organization(request) -> tuple[Organization | None, str]:
+    """The organization the matrix is filtered by (``?organization=<id>``), and an error when the id
+    names none (the matrix is then shown for requests that name no organization)."""
+    value = request.GET.get("organization", "").strip()
+    if not value:
+        return None, ""
+    organization = Organization.objects.filter(pk=value[: Organization._meta.get_field("id").max_length]).first()
+    return organization, "" if organization is not None else "No organization with this id: the matrix names none."
 
 
 def matrix_view(request, *, site):
@@ -242,15 +282,16 @@ def matrix_view(request, *, site):
     third_party_only = request.GET.get("third_party") == "1"
     if third_party_only:
         applications = applications.filter(is_first_party=False)
+    organization, organization_error = matrix_organization(request)
     page = Paginator(applications, MATRIX_PAGE_SIZE).get_page(request.GET.get("page"))
-    apps, apis, cells = access_matrix(applications=page.object_list)
+    apps, apis, cells = access_matrix(applications=page.object_list, organization=organization)
     api_scopes = {api.pk: frozenset(scope.value for scope in api.scopes.all()) for api in apis}  # prefetched
     rows = []
     for application in apps:
         row_cells = []
         for api in apis:
             cell = cells[(application.pk, api.pk)]
-            where = {"application": application, "audience": api.identifier}
+            where = {"application": application, "audience": api.identifier, "organization": organization}
             row_cells.append(
                 {
                     "user": matrix_line(site, cell.user, flow=Flow.AUTHORIZE, scopes=api_scopes[api.pk], **where),
@@ -274,6 +315,10 @@ def matrix_view(request, *, site):
         page=page,
         q=q,
         third_party_only=third_party_only,
+        organizations=Organization.objects.order_by("name").only("id", "name", "display_name"),
+        organization=organization,
+        organization_error=organization_error,
+        organization_url=organization_url(site, organization),
     )
     return TemplateResponse(request, "admin/oauthcore/access_matrix.html", context)
 

@@ -16,8 +16,10 @@ from django.urls import reverse
 from oauthcore.admin import simulator
 from oauthcore.conf import portcullis_settings
 from oauthcore.constants import AppType, ConnectionStrategy, DefaultFor, SubjectType
-from oauthcore.models import Application, Connection, TenantSettings, User
+from oauthcore.models import Application, ClientGrant, Connection, TenantSettings, User
 from oauthcore.policy import DENIAL_REASONS
+from oauthcore.services.client_grants import client_grant_update
+from oauthcore.services.organizations import organization_client_grant_add, organization_update
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
@@ -497,3 +499,153 @@ def test_the_users_connection_is_rule_6_in_the_simulator(admin_client, make_app,
             )
         )
     )
+
+
+# -- organizations -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def org_partner(make_app, make_grant, orders):
+    """A strict third-party app that uses organizations, with a user grant on Orders."""
+    partner = make_app(
+        name="Org partner", is_first_party=False, third_party_security_mode="strict", organization_usage="allow"
+    )
+    make_grant(orders, client=partner, scope=["read:orders"], subject_type=SubjectType.USER)
+    return partner
+
+
+def simulate_for_organization(client, app, orders, organization, connection=None, membership="member"):
+    query = {
+        "application": app.pk,
+        "api": orders.identifier,
+        "flow": "authorize",
+        "scopes": "read:orders",
+        "organization": organization.pk,
+        "membership": membership,
+    }
+    if connection is not None:
+        query["connection"] = connection.pk
+    return client.get(SIMULATOR, query)
+
+
+def test_rule_6_checks_the_organization_in_the_simulator(
+    admin_client, actor, make_organization, make_app, make_grant, org_partner, orders
+):
+    """A third-party app and an organization that blocks third-party apps: denied by rule 6; allowed
+    once the organization allows them, for a member signing in through a domain-level connection
+    enabled for it. A connection not enabled for it, a user not a member, and an app whose
+    organization usage is deny are refused by rule 6 too."""
+    domain = Connection.objects.create(name="partners-db", is_domain_connection=True)
+    other = Connection.objects.create(name="elsewhere", is_domain_connection=True)
+    acme = make_organization("acme", display_name="Acme Corp", connections=[domain])
+
+    blocked = simulate_for_organization(admin_client, org_partner, orders, acme, domain)
+
+    assert outcome(blocked) == "✘ Denied by rule 6: Connections and organizations"
+    assert result_rows(blocked)["Why"] == DENIAL_REASONS["organization_blocks_third_party"].sentence
+    assert result_rows(blocked)["Organization"] == f"Acme Corp {acme.id} · third-party apps blocked"
+    assert trace(blocked)[-1].startswith("6. Connections and organizations — no")
+
+    organization_update(actor=actor, organization=acme, third_party_client_access="allow")
+    allowed = simulate_for_organization(admin_client, org_partner, orders, acme, domain)
+
+    assert outcome(allowed) == "✔ Allowed"
+    assert (
+        f"6. Connections and organizations — yes : the organization acme ({acme.id}): the user is a member and "
+        "signs in through a connection enabled for it"
+    ) in trace(allowed)
+    not_enabled = simulate_for_organization(admin_client, org_partner, orders, acme, other)
+    assert result_rows(not_enabled)["Why"] == DENIAL_REASONS["organization_connection_not_enabled"].sentence
+    stranger = simulate_for_organization(admin_client, org_partner, orders, acme, domain, membership="not_member")
+    assert result_rows(stranger)["Why"] == DENIAL_REASONS["organization_membership_missing"].sentence
+    before_sign_in = simulate_for_organization(admin_client, org_partner, orders, acme)
+    assert outcome(before_sign_in) == "✔ Allowed"
+    no_organizations = make_app(name="Plain partner", is_first_party=False, third_party_security_mode="strict")
+    make_grant(orders, client=no_organizations, scope=["read:orders"], subject_type=SubjectType.USER)
+    refused = simulate_for_organization(admin_client, no_organizations, orders, acme, domain)
+    assert result_rows(refused)["Why"] == DENIAL_REASONS["organization_not_allowed"].sentence
+
+
+def test_an_unknown_organization_is_a_field_error_in_the_simulator(admin_client, org_partner, orders):
+    response = admin_client.get(
+        SIMULATOR, {"application": org_partner.pk, "api": orders.identifier, "flow": "authorize", "organization": "x"}
+    )
+
+    assert field_errors(response)["organization"] == "No organization with this id."
+    assert 'id="simulation-result"' not in response.text
+
+
+def test_the_matrix_for_an_organization(admin_client, actor, tenant, org_partner, make_organization, orders):
+    """Filtered by an organization: an app whose organization usage is deny reaches nothing for it, a
+    permissive app gets no organization flows, a third-party app needs the organization to allow
+    third-party apps, and client access needs a grant the organization authorized."""
+    acme = make_organization("acme", display_name="Acme Corp")
+    robot_grant = ClientGrant.objects.get(client=tenant["robot"], resource_server=orders)
+    client_grant_update(actor=actor, grant=robot_grant, organization_usage="allow")
+
+    blocked = admin_client.get(MATRIX, {"organization": acme.pk})
+    cells = matrix_cells(blocked)
+
+    assert cells[("Shop", "Orders")] == (
+        "user ✘ Organizations off for this app",
+        "client ✘ Client grant allows no organization",
+    )
+    assert cells[("Partner web", "Orders")][0] == "user ✘ No organizations for permissive apps"
+    assert cells[("Org partner", "Orders")][0] == "user ✘ Organization blocks third-party apps"
+    assert cells[("Partner robot", "Orders")][1] == "client ✘ Organization has not authorized the grant"
+    assert "For requests that name Acme Corp" in text(blocked.text)
+    assert f'<option value="{acme.pk}" selected>' in blocked.text
+    assert all(f"organization={acme.pk}" in link for link in matrix_links(blocked))
+
+    organization_update(actor=actor, organization=acme, third_party_client_access="allow")
+    organization_client_grant_add(actor=actor, organization=acme, grant=robot_grant)
+    allowed = matrix_cells(admin_client.get(MATRIX, {"organization": acme.pk}))
+
+    assert allowed[("Org partner", "Orders")][0] == "user ✔ read:orders"
+    assert allowed[("Partner robot", "Orders")][1] == "client ✔ read:orders write:orders"
+    assert allowed[("Shop", "Orders")][0] == "user ✘ Organizations off for this app"
+    unfiltered = matrix_cells(admin_client.get(MATRIX))
+    assert unfiltered[("Shop", "Orders")] == ("user ✔ read:orders write:orders", "client ✔ read:orders")
+
+
+def test_each_organization_matrix_line_opens_the_same_decision_in_the_simulator(
+    admin_client, tenant, org_partner, make_organization
+):
+    acme = make_organization("acme")
+    matrix = admin_client.get(MATRIX, {"organization": acme.pk})
+    cells = matrix_cells(matrix)
+
+    for link in matrix_links(matrix):
+        query = parse_qs(urlsplit(link).query, keep_blank_values=True)
+        app = Application.objects.get(pk=query["application"][0])
+        shown = admin_client.get(link)
+        assert result_rows(shown)["Organization"].startswith(f"acme {acme.id}")
+        if query["api"] == ["https://orders.example.com/"]:
+            user_line, client_line = cells[(app.name, "Orders")]
+            line = user_line if query["flow"] == ["authorize"] else client_line
+            assert ("✔" in line) == (outcome(shown) == "✔ Allowed"), link
+
+
+def test_an_unknown_organization_leaves_the_matrix_unfiltered(admin_client, tenant):
+    response = admin_client.get(MATRIX, {"organization": "org_nosuch"})
+
+    assert response.status_code == 200
+    assert "No organization with this id" in text(section(response.text, "matrix-organization-error"))
+    assert matrix_cells(response)[("Shop", "Orders")][0] == "user ✔ read:orders write:orders"
+
+
+def test_the_organization_matrix_does_not_query_per_app_or_api(
+    admin_client, django_assert_max_num_queries, make_app, make_api, make_grant, make_organization
+):
+    factories = {"make_app": make_app, "make_api": make_api, "make_grant": make_grant}
+    acme = make_organization("acme", third_party=True)
+    populate(3, 1, **factories)
+    admin_client.get(MATRIX, {"organization": acme.pk})  # warm up the session and content types
+    with CaptureQueriesContext(db_connection) as few:
+        assert admin_client.get(MATRIX, {"organization": acme.pk}).status_code == 200
+    populate(9, 3, **factories)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = admin_client.get(MATRIX, {"organization": acme.pk})
+
+    assert len({app for app, _ in matrix_cells(response)}) == 12
