@@ -116,6 +116,11 @@ def find_organization(value: str | None) -> Organization | None:
     return Organization.objects.filter(name=value.lower()).first()
 
 
+def names_organization(value: str, organization: Organization) -> bool:
+    """Whether ``value`` names ``organization`` as ``find_organization`` reads it: its id, or its name."""
+    return value == organization.id or value.lower() == organization.name
+
+
 def organization_facts(organization: Organization | None, *, user=None) -> OrganizationFacts | None:
     """The organization as the decision sees it; with ``user``, their membership and whether their
     connection is enabled for it (two indexed statements)."""

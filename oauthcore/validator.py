@@ -46,6 +46,7 @@ from oauthcore.decision_inputs import (
     client_facts,
     find_organization,
     grant_organization_facts,
+    names_organization,
     organization_facts,
     refresh_inputs,
     request_inputs,
@@ -257,7 +258,15 @@ class PolicyValidator(OAuth2Validator):
         and the organization it names, if any (read only when it names one)."""
         target, source = self._target(request, None, flow.subject_type)
         asked = request_param(request, "organization")
-        organization = context_of(request).organization = find_organization(asked) if asked else None
+        context = context_of(request)
+        organization = context.organization
+        # oauthlib validates /authorize again to answer it, with the view's context: the same
+        # organization, already read in this HTTP request, is not read twice.
+        if not asked:
+            organization = None
+        elif organization is None or not names_organization(asked, organization):
+            organization = find_organization(asked)
+        context.organization = organization
         if flow is Flow.CLIENT_CREDENTIALS:
             organization_seen = grant_organization_facts(organization, target.own_grant or target.default_grant)
         else:
