@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from oauthcore.conf import portcullis_settings
 from oauthcore.keys import active_signing_key
-from oauthcore.models import TenantSettings
+from oauthcore.policy_cache import cached_organization_name_in_tokens
 from oauthcore.request_context import context_of
 
 
@@ -51,7 +51,7 @@ def organization_claims(request) -> dict:
     if organization is None:
         return {}
     claims = {"org_id": organization.id}
-    if TenantSettings.load().allow_organization_name_in_authentication_api:
+    if cached_organization_name_in_tokens(request.client):
         claims["org_name"] = organization.name
     return claims
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, replace
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, Prefetch, Q, QuerySet, Subquery
 
 from oauthcore.constants import SELF_REGISTERED, DefaultFor
 from oauthcore.models import (
@@ -123,7 +123,7 @@ def names_organization(value: str, organization: Organization) -> bool:
 
 def organization_facts(organization: Organization | None, *, user=None) -> OrganizationFacts | None:
     """The organization as the decision sees it; with ``user``, their membership and whether their
-    connection is enabled for it (two indexed statements)."""
+    connection is enabled for it (one statement)."""
     if organization is None:
         return None
     facts = OrganizationFacts(
@@ -133,9 +133,25 @@ def organization_facts(organization: Organization | None, *, user=None) -> Organ
 
 
 def member_facts(facts: OrganizationFacts, user) -> OrganizationFacts:
-    """``facts`` with what rule 6 asks of ``user`` there: member, and through an enabled connection."""
-    is_member = OrganizationMember.objects.filter(organization_id=facts.id, user=user).exists()
-    return connection_member_facts(facts, connection_id=user.connection_id, is_member=is_member)
+    """``facts`` with what rule 6 asks of ``user`` there: member, and through an enabled connection
+    (one statement: the membership and the connection's link, both by index)."""
+    membership = OrganizationMember.objects.filter(organization_id=facts.id, user=user)
+    link = OrganizationConnection.objects.filter(organization_id=facts.id, connection_id=user.connection_id)
+    is_member, assigns = (
+        Organization.objects.filter(id=facts.id)
+        .annotate(
+            is_member=Exists(membership),
+            assigns=Subquery(link.values("assign_membership_on_login")[:1]),
+        )
+        .values_list("is_member", "assigns")
+        .first()
+    ) or (False, None)
+    return replace(
+        facts,
+        user_is_member=is_member,
+        user_connection_enabled=assigns is not None,
+        user_connection_assigns_membership=bool(assigns),
+    )
 
 
 def connection_member_facts(facts: OrganizationFacts, *, connection_id, is_member: bool) -> OrganizationFacts:

@@ -172,6 +172,14 @@ def cached_default_audience(application) -> str:
     return default_audience() if stamp is None else _default_audience(stamp)
 
 
+def cached_organization_name_in_tokens(application) -> bool:
+    """The tenant's ``allow_organization_name_in_authentication_api`` (``org_name`` in tokens)."""
+    stamp = getattr(application, STAMP_ATTRIBUTE, None)
+    if stamp is None:
+        return TenantSettings.load().allow_organization_name_in_authentication_api
+    return _organization_name_in_tokens(stamp)
+
+
 @lru_cache(maxsize=MAX_ENTRIES)
 def _target(stamp: str, application_pk: int, audience: str, subject_type: str) -> Target:
     return read_target(application_pk=application_pk, audience=audience, subject_type=subject_type)
@@ -182,8 +190,14 @@ def _default_audience(stamp: str) -> str:
     return default_audience()
 
 
+@lru_cache(maxsize=8)
+def _organization_name_in_tokens(stamp: str) -> bool:
+    return TenantSettings.load().allow_organization_name_in_authentication_api
+
+
 def clear() -> None:
     """Forget every entry (tests start each from their own database)."""
     _client.cache_clear()
     _target.cache_clear()
     _default_audience.cache_clear()
+    _organization_name_in_tokens.cache_clear()

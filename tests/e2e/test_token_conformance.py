@@ -15,6 +15,7 @@ from requests_oauthlib import OAuth2Session as RequestsOAuth2Session
 from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, GrantType, SubjectType, UserPolicy
 from oauthcore.models import AccessToken, Connection, TenantSettings
 from oauthcore.services.applications import application_create, application_update
+from oauthcore.services.tenant import tenant_settings_update
 from tests.e2e.oauth_helpers import Browser, oauth_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -414,7 +415,7 @@ def test_claims_supported_lists_every_claim_the_server_returns(live_server, acto
     info = userinfo(live_server, headers={"Authorization": f"Bearer {token['access_token']}"}).json()
     returned = set(id_claims) | set(info)
     application_update(actor=actor, application=web_app.application, organization_usage="allow")
-    TenantSettings.objects.update(allow_organization_name_in_authentication_api=True)
+    tenant_settings_update(actor=actor, allow_organization_name_in_authentication_api=True)
     acme = make_organization(
         "acme", members=[alice], connections=[Connection.objects.get(name=DATABASE_CONNECTION_NAME)]
     )

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 
 from consent.models import UserGrant
 from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, GrantType, SecurityMode, SubjectType
-from oauthcore.models import AuditEvent, Connection, OrganizationMember, RefreshToken, TenantSettings
+from oauthcore.models import AuditEvent, Connection, OrganizationMember, RefreshToken
 from oauthcore.services.applications import application_create
 from oauthcore.services.connections import connection_set_domain_level
 from oauthcore.services.organizations import (
@@ -22,6 +22,7 @@ from oauthcore.services.organizations import (
     organization_members_remove,
     organization_update,
 )
+from oauthcore.services.tenant import tenant_settings_update
 from tests.oauthcore.flows import CALLBACK, authorize_path, code_from, exchange
 
 pytestmark = pytest.mark.django_db
@@ -133,9 +134,9 @@ def test_a_strict_app_logs_a_member_in_to_an_organization_and_its_tokens_carry_o
 
 
 def test_an_organization_may_be_named_by_its_name_and_tokens_carry_org_name_when_the_tenant_says(
-    client, make_client, orders, acme, user
+    client, actor, make_client, orders, acme, user
 ):
-    TenantSettings.objects.update(allow_organization_name_in_authentication_api=True)
+    tenant_settings_update(actor=actor, allow_organization_name_in_authentication_api=True)
     issued = make_client()
     client.force_login(user)
     # Names are lowercase slugs: the name is found whatever case it is typed in.
