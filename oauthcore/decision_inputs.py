@@ -146,28 +146,30 @@ def member_facts(facts: OrganizationFacts, user) -> OrganizationFacts:
         .values_list("is_member", "assigns")
         .first()
     ) or (False, None)
-    return replace(
-        facts,
-        user_is_member=is_member,
-        user_connection_enabled=assigns is not None,
-        user_connection_assigns_membership=bool(assigns),
-    )
+    return _with_member(facts, is_member=is_member, assigns=assigns)
 
 
 def connection_member_facts(facts: OrganizationFacts, *, connection_id, is_member: bool) -> OrganizationFacts:
     """``facts`` for a user who signs in through ``connection_id`` and is a member (``is_member``) or
     not: whether that connection is enabled for the organization, and assigns membership (one indexed
     statement). The admin's simulator asks it of a connection and a membership it is given."""
-    link = (
+    assigns = (
         OrganizationConnection.objects.filter(organization_id=facts.id, connection_id=connection_id)
         .values_list("assign_membership_on_login", flat=True)
         .first()
     )
+    return _with_member(facts, is_member=is_member, assigns=assigns)
+
+
+def _with_member(facts: OrganizationFacts, *, is_member: bool, assigns: bool | None) -> OrganizationFacts:
+    """``facts`` for a user who is a member or not, signing in through a connection whose link to the
+    organization assigns membership (``assigns``), or does not, or that has no link (None: the
+    connection is not enabled for it)."""
     return replace(
         facts,
         user_is_member=is_member,
-        user_connection_enabled=link is not None,
-        user_connection_assigns_membership=bool(link),
+        user_connection_enabled=assigns is not None,
+        user_connection_assigns_membership=bool(assigns),
     )
 
 

@@ -9,6 +9,8 @@ connections (``Rule.CONNECTION``).
 
 from collections.abc import Iterable
 
+from django.db.models import Q
+
 from oauthcore.constants import GrantType, SubjectType
 from oauthcore.models import AccessToken, Application, ClientGrant, Connection, RefreshToken
 
@@ -46,11 +48,36 @@ def connection_users(connection: Connection) -> int:
     return connection.users.count()
 
 
-def third_party_tokens_in_organization(organization) -> int:
-    """Live tokens third-party apps hold for ``organization``'s users: what blocking its third-party
-    access revokes (access tokens, and refresh tokens not revoked yet; two statements)."""
-    third_party = {"organization": organization, "application__is_first_party": False}
+def token_scope(*, applications=None, user=None, audience=None, subject_type=None, organization=None) -> Q:
+    """The stored tokens (and codes) matching all the given filters: what ``tokens_revoke`` revokes,
+    and what a confirmation counts before it does."""
+    condition = Q()
+    if organization is not None:
+        condition &= Q(organization=organization)
+    if subject_type is not None:
+        # Client-credentials tokens have no user; user-delegated ones always have one.
+        condition &= Q(user__isnull=subject_type == SubjectType.CLIENT)
+    if applications is not None:
+        condition &= Q(application__in=applications)
+    if user is not None:
+        condition &= Q(user=user)
+    if audience is not None:
+        condition &= Q(audience=audience)
+    return condition
+
+
+def live_tokens(**scope) -> int:
+    """Live stored tokens within ``token_scope(**scope)``: access tokens, and refresh tokens not
+    revoked yet (two statements)."""
+    condition = token_scope(**scope)
     return (
-        AccessToken.objects.filter(**third_party).count()
-        + RefreshToken.objects.filter(**third_party, revoked__isnull=True).count()
+        AccessToken.objects.filter(condition).count()
+        + RefreshToken.objects.filter(condition, revoked__isnull=True).count()
     )
+
+
+def third_party_tokens_in_organization(organization) -> int:
+    """What blocking ``organization``'s third-party access revokes (``organization_update``): the
+    live tokens third-party apps hold for its users there."""
+    third_party = Application.objects.filter(is_first_party=False)
+    return live_tokens(applications=third_party, organization=organization, subject_type=SubjectType.USER)

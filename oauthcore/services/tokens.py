@@ -24,6 +24,7 @@ from oauthcore.models import (
     Grant,
     RefreshToken,
 )
+from oauthcore.reach import token_scope
 
 
 @dataclass(frozen=True)
@@ -37,22 +38,6 @@ class RevokedCount:
             f"{self.access_tokens} access tokens, {self.refresh_tokens} refresh tokens "
             f"and {self.authorization_codes} authorization codes"
         )
-
-
-def _scope_filter(*, applications=None, user=None, audience=None, subject_type=None, organization=None) -> Q:
-    condition = Q()
-    if organization is not None:
-        condition &= Q(organization=organization)
-    if subject_type is not None:
-        # Client-credentials tokens have no user; user-delegated ones always have one.
-        condition &= Q(user__isnull=subject_type == SubjectType.CLIENT)
-    if applications is not None:
-        condition &= Q(application__in=applications)
-    if user is not None:
-        condition &= Q(user=user)
-    if audience is not None:
-        condition &= Q(audience=audience)
-    return condition
 
 
 def tokens_revoke(
@@ -72,7 +57,7 @@ def tokens_revoke(
         raise ValueError("tokens_revoke needs at least one filter")
     if organization is not None:
         subject_type = SubjectType.USER  # client-credentials tokens of an organization are not stored
-    condition = _scope_filter(
+    condition = token_scope(
         applications=applications, user=user, audience=audience, subject_type=subject_type, organization=organization
     )
     with transaction.atomic():
