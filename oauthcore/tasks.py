@@ -1,5 +1,6 @@
 """Periodic and deferred work of the authorization server."""
 
+from oauthcore.outbox import email_deliver, emails_resend_stale
 from oauthcore.services.applications import previous_secrets_retire
 from oauthcore.services.tokens import expired_tokens_clear
 from portal.platform.tasks_base import portcullis_task
@@ -37,3 +38,17 @@ def flush_token_activity() -> None:
     from oauthcore.activity import flush_token_activity as flush
 
     flush()
+
+
+# The email outbox's tasks keep the names they had under the partner app, so messages already on
+# the broker (and beat's schedule) still find them.
+@portcullis_task(name="portal.tasks.deliver_email")
+def deliver_email(email_id: int) -> None:
+    """Send one queued email. Idempotent: a second run finds it sent and does nothing."""
+    email_deliver(email_id=email_id)
+
+
+@portcullis_task(name="portal.tasks.resend_stale_emails")
+def resend_stale_emails() -> None:
+    """Periodic: queue again the emails whose delivery task was lost."""
+    emails_resend_stale()

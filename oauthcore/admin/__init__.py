@@ -14,6 +14,7 @@ from oauthcore.admin import (
     connections,
     directory,
     organizations,
+    outbox,
     resource_servers,
     simulator,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "connections",
     "directory",
     "organizations",
+    "outbox",
     "resource_servers",
     "simulator",
 ]

@@ -11,6 +11,7 @@ from oauthcore.models.organizations import (
     OrganizationConnection,
     OrganizationMember,
 )
+from oauthcore.models.outbox import OutboundEmail
 from oauthcore.models.policy_version import PolicyVersion
 from oauthcore.models.resource_servers import ResourceServer, ResourceServerScope
 from oauthcore.models.tenant import TenantSettings
@@ -38,6 +39,7 @@ __all__ = [
     "OrganizationClientGrant",
     "OrganizationConnection",
     "OrganizationMember",
+    "OutboundEmail",
     "PolicyVersion",
     "PreviousClientSecret",
     "RefreshToken",

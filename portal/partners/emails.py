@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from oauthcore.conf import portcullis_settings
 from oauthcore.models import TenantSettings
-from portal.partners.outbox import email_queue
+from oauthcore.outbox import email_queue
 from portal.partners.selectors import partner_manager_addresses, tenant_admin_addresses
 
 logger = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from oauthcore.audit import Actor
 from oauthcore.constants import AppType, CreatedVia, UserPolicy
-from oauthcore.models import Application, AuditEvent, PreviousClientSecret
+from oauthcore.models import Application, AuditEvent, OutboundEmail, PreviousClientSecret
 from oauthcore.services.applications import application_rotate_secret
-from portal.partners.models import AccessRequest, Invitation, OutboundEmail, Partner, PartnerMembership, Role
+from portal.partners.models import AccessRequest, Invitation, Partner, PartnerMembership, Role
 from portal.partners.services.apps import partner_app_create
 from portal.partners.services.invitations import invitation_create
 from portal.partners.services.memberships import membership_add
@@ -192,7 +192,7 @@ def test_verification_email_resend(org):
         response = post(client, f"/portal/{partner.pk}/verify-email/resend", raw)
         assert_form_page(response)
         if response.status_code in SUCCESS:
-            assert OutboundEmail.objects.count() == rows.before["portal.OutboundEmail"] + 1
+            assert OutboundEmail.objects.count() == rows.before["oauthcore.OutboundEmail"] + 1
             return
         rows.assert_unchanged()
 

@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 
 from oauthcore.audit import Actor
 from oauthcore.constants import AppType
-from portal.partners.models import OutboundEmail, Partner, PartnerMembership, Role
+from oauthcore.models import OutboundEmail
+from portal.partners.models import Partner, PartnerMembership, Role
 from portal.partners.services.apps import partner_app_create
 from portal.partners.services.memberships import membership_add
 from portal.partners.services.partners import partner_create

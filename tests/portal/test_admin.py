@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hash
 
 
 def url(model, view="changelist", *args):
-    return reverse(f"admin:portal_{model._meta.model_name}_{view}", args=args)
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
 def messages_of(response) -> list[str]:
@@ -366,7 +366,7 @@ def test_changelists_do_not_query_per_row(admin_client, django_assert_max_num_qu
 
 
 def test_outgoing_email_is_listed_read_only_without_its_body(admin_client):
-    from portal.partners.models import OutboundEmail
+    from oauthcore.models import OutboundEmail
 
     email = OutboundEmail.objects.create(
         kind="partner.verify_email", to=["dev@acme.example"], subject="Verify", body="secret-link", message_id="<a@b>"

@@ -6,9 +6,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from portal.partners.models import OutboundEmail
-from portal.partners.outbox import email_deliver, email_queue, emails_resend_stale, stale_after
-from portal.partners.tasks import deliver_email
+from oauthcore.models import OutboundEmail
+from oauthcore.outbox import email_deliver, email_queue, emails_resend_stale, stale_after
+from oauthcore.tasks import deliver_email
 from tests.celery_worker import wait_for, wait_until_idle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker]

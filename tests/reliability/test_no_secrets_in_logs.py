@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.test import Client
 
 from oauthcore.audit import Actor
-from oauthcore.models import Connection
+from oauthcore.models import Connection, OutboundEmail
 from oauthcore.services.connections import connection_set_domain_level
-from portal.partners.models import OutboundEmail, PartnerMembership, Role
+from portal.partners.models import PartnerMembership, Role
 from portal.partners.services.invitations import invitation_create
 from portal.partners.services.signup import partner_sign_up
 from tests.portal.conftest import link_in, path_of

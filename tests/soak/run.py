@@ -179,7 +179,7 @@ class Faults:
     def kill_worker_mid_email(self) -> None:
         from django.db import close_old_connections
 
-        from portal.partners.outbox import email_queue
+        from oauthcore.outbox import email_queue
 
         close_old_connections()
         from django.db import transaction
@@ -212,8 +212,8 @@ def deliver_lost_email(faults: Faults, sink) -> tuple[int, object]:
     """What beat does every minute: queue the sweep for emails whose task was lost. Then count."""
     from django.db import close_old_connections
 
+    from oauthcore.models import OutboundEmail
     from portal.celery import app
-    from portal.partners.models import OutboundEmail
 
     close_old_connections()
     time.sleep(max(0.0, faults.email.created_at.timestamp() + EMAIL_RESEND_AFTER + 1 - time.time()))

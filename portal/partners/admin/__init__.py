@@ -6,9 +6,9 @@ Django's autodiscovery imports this package; importing each module registers its
 ``applications`` comes last: it replaces the core ``Application`` registration rather than adding one.
 """
 
-from portal.partners.admin import access_requests, dashboard, invitations, memberships, outbox, partners
+from portal.partners.admin import access_requests, dashboard, invitations, memberships, partners
 
 # isort: split
 from portal.partners.admin import applications
 
-__all__ = ["access_requests", "applications", "dashboard", "invitations", "memberships", "outbox", "partners"]
+__all__ = ["access_requests", "applications", "dashboard", "invitations", "memberships", "partners"]

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from portal.partners.models import OutboundEmail
+from oauthcore.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _message_id() -> str:
 
 def email_queue(*, kind: str, to: list[str] | str, subject: str, body: str) -> OutboundEmail:
     """Queue an email; it is delivered once the surrounding transaction commits (never if it rolls back)."""
-    from portal.partners.tasks import deliver_email
+    from oauthcore.tasks import deliver_email
     from portal.platform.tasks_base import enqueue_on_commit
 
     recipients = [to] if isinstance(to, str) else list(to)
@@ -82,7 +82,7 @@ def email_deliver(*, email_id: int) -> bool:
 
 def emails_resend_stale(*, now=None) -> int:
     """Queue delivery again for emails whose task was lost; returns how many."""
-    from portal.partners.tasks import deliver_email
+    from oauthcore.tasks import deliver_email
 
     cutoff = (now or timezone.now()) - stale_after()
     stale = list(

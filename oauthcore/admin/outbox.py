@@ -3,12 +3,12 @@
 from django.contrib import admin
 
 from oauthcore.admin.base import ReadOnlyAdminMixin
-from portal.partners.models import OutboundEmail
+from oauthcore.models import OutboundEmail
 
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """What Portcullis has sent or still has to send; written only by portal.partners.outbox."""
+    """What Portcullis has sent or still has to send; written only by oauthcore.outbox."""
 
     list_display = ("created_at", "kind", "recipients", "subject", "sent_at", "attempts")
     list_filter = ("kind", ("sent_at", admin.EmptyFieldListFilter))
