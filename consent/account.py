@@ -17,9 +17,37 @@ from consent.models import UserGrant
 from oauthcore.audit import Actor
 from oauthcore.constants import ConnectionStrategy
 from oauthcore.services.users import user_delete, user_password_set
+from oauthcore.throttle import LOGIN_LOCKOUT, retry_message
 from portal.platform.csp import decision_page
 
 STAFF_STAYS = "A staff account is removed by another administrator, not from here."
+
+
+def _password_guesses_key(user) -> str:
+    """Wrong current passwords count per account, with the sign-in's failure limit: a session left
+    open must not become a way to guess the password it would take to change or delete the account."""
+    return f"account-password:{user.pk}"
+
+
+def _confirmed(form, user) -> tuple[bool, int]:
+    """(the form is valid, seconds the account's password checks stay locked): a wrong current
+    password is a failure, a right one forgets the failures (an empty one is neither); while locked
+    nothing is checked."""
+    key = _password_guesses_key(user)
+    locked = LOGIN_LOCKOUT.locked_for(key)
+    if locked:
+        return False, locked
+    if form.is_valid():
+        LOGIN_LOCKOUT.success(key)
+        return True, 0
+    checked = next((name for name in ("old_password", "password") if name in form.fields), None)
+    if checked is None:  # confirmed otherwise (an enterprise connection's user types their address)
+        return False, 0
+    if form.has_error(checked, "password_incorrect"):
+        return False, LOGIN_LOCKOUT.failure(key)
+    if checked in form.cleaned_data:  # the right password, with another field to correct
+        LOGIN_LOCKOUT.success(key)
+    return False, 0
 
 
 def _has_local_password(user) -> bool:
@@ -49,7 +77,10 @@ def password(request):
     if not _has_local_password(user):
         return render(request, "consent/password_federated.html", {"connection": user.connection})
     form = PasswordChangeForm(user, request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    valid, locked = _confirmed(form, user) if request.method == "POST" else (False, 0)
+    if locked:
+        return _locked(request, "consent/password_change.html", PasswordChangeForm(user), locked)
+    if valid:
         try:
             user_password_set(actor=Actor.user(user), user=user, password=form.cleaned_data["new_password1"])
         except ValidationError as exc:  # the service's own check, should it refuse what the form let by
@@ -71,13 +102,24 @@ def delete(request):
     user = request.user
     if user.is_staff or user.is_superuser:
         return render(request, "consent/account_delete.html", {"refused": STAFF_STAYS}, status=403)
-    form = AccountDeleteForm(
-        user, request.POST or None, has_password=_has_local_password(user) and user.has_usable_password()
-    )
-    if request.method == "POST" and form.is_valid():
+    has_password = _has_local_password(user) and user.has_usable_password()
+    form = AccountDeleteForm(user, request.POST or None, has_password=has_password)
+    valid, locked = _confirmed(form, user) if request.method == "POST" else (False, 0)
+    if locked:
+        empty = AccountDeleteForm(user, has_password=has_password)
+        return _locked(request, "consent/account_delete.html", empty, locked)
+    if valid:
         user_delete(actor=Actor.user(user), user=user)
         logout(request)
         return render(request, "consent/account_deleted.html")
     apps = UserGrant.objects.filter(user=user).values("client").distinct().count()
     context = {"form": form, "apps": apps}
     return render(request, "consent/account_delete.html", context, status=400 if form.errors else 200)
+
+
+def _locked(request, template: str, form, seconds: int):
+    """The page again, empty, saying when the account's password may be tried again (429, with
+    ``Retry-After``)."""
+    response = render(request, template, {"form": form, "locked": retry_message(seconds)}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response

@@ -209,3 +209,31 @@ def test_a_staff_account_is_not_deleted_from_here(client, admin_user):
     response = client.post("/account/delete", {"password": "password"})
     assert response.status_code == 403 and "removed by another administrator" in response.content.decode()
     assert get_user_model().objects.filter(pk=admin_user.pk).exists()
+
+
+# -- guessing the password from an open session ------------------------------------------------------
+
+
+def test_wrong_current_passwords_lock_the_password_checks_for_a_while(client, dora):
+    """The sign-in's failure limit (5 in 15 minutes), counted per account: after it, even the right
+    password is not checked, and the page says when to try again (429 with Retry-After, RFC 6585 §4)."""
+    user, _ = dora
+    for _ in range(4):
+        assert change(client, old="guess").status_code == 400
+    fifth = client.post("/account/delete", {"password": "guess"})  # the same count: the fifth locks
+    assert fifth.status_code == 429
+    locked = change(client)
+    assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
+    assert "Too many requests. Try again in 15 minutes." in locked.content.decode()
+    assert client.post("/account/delete", {"password": PASSWORD}).status_code == 429
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD) and get_user_model().objects.filter(pk=user.pk).exists()
+
+
+def test_the_right_password_forgets_earlier_wrong_ones(client, dora):
+    for _ in range(4):
+        change(client, old="guess")
+    assert change(client, new="short").status_code == 400  # right current password, weak new one
+    for _ in range(4):
+        assert change(client, old="guess").status_code == 400
+    assert change(client).status_code == 302
