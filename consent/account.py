@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from consent.forms import AccountDeleteForm, PasswordChangeForm
 from consent.models import UserGrant
+from consent.signals import deletion_refusals
 from oauthcore.audit import Actor
 from oauthcore.constants import ConnectionStrategy
 from oauthcore.services.users import user_delete, user_password_set
@@ -101,7 +102,10 @@ def password(request):
 def delete(request):
     user = request.user
     if user.is_staff or user.is_superuser:
-        return render(request, "consent/account_delete.html", {"refused": STAFF_STAYS}, status=403)
+        return render(request, "consent/account_delete.html", {"refusals": [STAFF_STAYS]}, status=403)
+    refusals = deletion_refusals(user)
+    if refusals:
+        return render(request, "consent/account_delete.html", {"refusals": refusals}, status=409)
     has_password = _has_local_password(user) and user.has_usable_password()
     form = AccountDeleteForm(user, request.POST or None, has_password=has_password)
     valid, locked = _confirmed(form, user) if request.method == "POST" else (False, 0)
