@@ -237,3 +237,8 @@ def test_the_right_password_forgets_earlier_wrong_ones(client, dora):
     for _ in range(4):
         assert change(client, old="guess").status_code == 400
     assert change(client).status_code == 302
+
+
+def test_the_hub_reads_a_fixed_number_of_statements(client, dora, django_assert_max_num_queries):
+    with django_assert_max_num_queries(4):  # the session, the user with their connection, the apps counted
+        assert client.get("/account/").status_code == 200
