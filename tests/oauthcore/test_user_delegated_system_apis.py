@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from oauthcore.audit import DENIAL_ACTION
 from oauthcore.conf import portcullis_settings
@@ -24,6 +25,7 @@ from oauthcore.models import AuditEvent, Connection, ResourceServer
 from oauthcore.policy import not_authorized
 from oauthcore.services.applications import application_create
 from oauthcore.services.connections import connection_set_domain_level
+from oauthcore.services.resource_servers import resource_server_update
 from tests.oauthcore.flows import CALLBACK, authorize_path
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -109,3 +111,22 @@ def test_client_credentials_are_refused_even_for_a_first_party_app_with_a_grant(
         "error_description": not_authorized(machine.application.client_id, audience)
         + ' You need to create a "client-grant" associated to this API.',
     }
+
+
+@pytest.mark.parametrize("audience", list(APIS), ids=list(name for name, _ in APIS.values()))
+def test_a_first_party_app_may_hold_a_user_grant_a_third_party_app_never(make_app, make_grant, audience):
+    api = ResourceServer.objects.get(identifier=audience)
+    grant = make_grant(api, client=make_app(name="Account"), subject_type="user", scope=[FIRST_SCOPE[audience]])
+    assert (grant.subject_type, grant.scope) == ("user", [FIRST_SCOPE[audience]])
+    with pytest.raises(ValidationError) as excinfo:
+        make_grant(api, client=make_app(name="Partner", is_first_party=False), subject_type="user")
+    assert excinfo.value.message_dict["client"] == ["Third-party applications cannot be granted access to system APIs."]
+
+
+@pytest.mark.parametrize("audience", list(APIS), ids=list(name for name, _ in APIS.values()))
+def test_the_access_policy_cannot_be_loosened(actor, audience):
+    api = ResourceServer.objects.get(identifier=audience)
+    for field, value in (("user_policy", UserPolicy.ALLOW_ALL), ("client_policy", ClientPolicy.REQUIRE_CLIENT_GRANT)):
+        with pytest.raises(ValidationError) as excinfo:
+            resource_server_update(actor=actor, resource_server=api, **{field: value})
+        assert excinfo.value.message_dict[field] == ["The access policy of a system API cannot be loosened."]
