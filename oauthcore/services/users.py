@@ -121,6 +121,37 @@ def user_update(*, actor: Actor, user, changes=None, **fields):
     return user
 
 
+LOCAL_CREDENTIALS_ONLY = "Only users of a database connection have a password here."
+
+
+def user_password_set(*, actor: Actor, user, password: str, reason: str = "password changed") -> None:
+    """Give ``user`` a new password (checked by the password validators), and end every way in the old
+    one opened.
+
+    Sessions: the session's auth hash derives from the password hash, so every session the user had
+    fails its next request (a caller that keeps the current one calls ``update_session_auth_hash``).
+    Tokens: the user's refresh tokens are revoked and their stored access tokens deleted (introspection
+    answers inactive), as a password reset after a takeover must leave the attacker nothing.
+    """
+    if user.connection.strategy != ConnectionStrategy.DATABASE:
+        raise ValidationError({"password": LOCAL_CREDENTIALS_ONLY})
+    validate_password(password, user=user)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        user_password_changed(actor=actor, user=user, reason=reason)
+
+
+def user_password_changed(*, actor: Actor, user, reason: str = "password changed") -> None:
+    """What follows a new password however it was saved (here, or by the admin's password form, which
+    saves it itself): the audit row, and the user's tokens revoked in the same transaction."""
+    with transaction.atomic():
+        record_event(
+            actor=actor, action="user.password_change", target=user, reason=reason, data={"user_id": user.user_id}
+        )
+        tokens_revoke(actor=actor, user=user, reason=reason, target=user)
+
+
 def user_deactivate(*, actor: Actor, user) -> None:
     """Deactivate ``user`` and end every way they still had in.
 
