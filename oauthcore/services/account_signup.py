@@ -27,11 +27,9 @@ SIGNUP_DISABLED = "Sign-up is not open here."
 
 
 def _username_for(email: str) -> str:
-    """The address itself when free (the user may log in with either); else a derived one, as an
-    unverified claim on the same address may exist."""
-    User = get_user_model()
-    if not User.objects.filter(username__iexact=email).exists():
-        return email
+    """A username of its own: never the address itself, which another (unverified) claim may share,
+    and a username equal to an address would keep that address from every later account. The user
+    logs in with the address (``UsernameOrEmailBackend``)."""
     local = re.sub(r"[^\w.+-]", "", email.split("@", 1)[0])[:100] or "user"
     return f"{local}-{secrets.token_hex(4)}"
 
@@ -65,7 +63,7 @@ def account_sign_up(*, connection, email: str, password: str, application=None, 
                 password=password,
                 address_claim=True,
             )
-        except ConflictError:
+        except (ConflictError, ValidationError):  # checked after the lookup: answered as neutrally
             record_event(
                 actor=SIGN_UP_ACTOR,
                 action="user.sign_up_refused",
