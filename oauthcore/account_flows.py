@@ -9,7 +9,7 @@ chose. A flow no app started may go to a management API ticket's ``result_url``.
 """
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.urls import reverse
 
@@ -47,5 +47,15 @@ def flow_end(*, application, next_url: str = "", result_url: str = "") -> FlowEn
     return FlowEnd()
 
 
+def with_email(url: str, email: str) -> str:
+    """A ticket's ``includeEmailInRedirect``: the result URL with ``email`` in its query."""
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), ("email", email)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def link_flow_end(link) -> FlowEnd:
-    return flow_end(application=link.application, next_url=link.next_url, result_url=link.result_url)
+    result_url = link.result_url
+    if result_url and link.include_email_in_redirect:
+        result_url = with_email(result_url, link.email)
+    return flow_end(application=link.application, next_url=link.next_url, result_url=result_url)

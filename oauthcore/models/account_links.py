@@ -33,6 +33,8 @@ class AccountLink(models.Model):
     # app allows redirection).
     next_url = models.CharField(max_length=4000, blank=True)
     mark_email_verified = models.BooleanField(default=False)
+    # A management API ticket's includeEmailInRedirect: the result URL gets the user's address.
+    include_email_in_redirect = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

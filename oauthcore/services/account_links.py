@@ -102,6 +102,7 @@ def account_link_issue(
     next_url: str = "",
     ttl_seconds: int | None = None,
     mark_email_verified: bool = False,
+    include_email_in_redirect: bool = False,
 ) -> IssuedAccountLink:
     """A link for ``user`` to verify their address or choose a new password (database users only)."""
     if purpose == AccountLinkPurpose.RESET_PASSWORD and user.connection.strategy != ConnectionStrategy.DATABASE:
@@ -121,6 +122,7 @@ def account_link_issue(
             result_url=result_url,
             next_url=next_url[:4000],
             mark_email_verified=mark_email_verified,
+            include_email_in_redirect=include_email_in_redirect,
             expires_at=timezone.now() + timedelta(seconds=lifetime),
         )
         _audit(
