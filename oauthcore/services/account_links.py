@@ -253,17 +253,19 @@ def email_verify_redeem(*, token: str) -> AccountLink:
     """The address the link was sent to is the user's: ``email_verified``. Refused, and audited, when
     the link does not stand or another account of the connection holds the address verified."""
     refused = None
-    with transaction.atomic():
-        link = account_link_find(token, purpose=AccountLinkPurpose.VERIFY_EMAIL, lock=True)
-        if not link.user.email_verified:
-            try:
-                _mark_verified(link)
-            except AccountLinkRefused as exc:
-                _audit(link, "refused", reason="email verified elsewhere")
-                refused = exc
-        if refused is None:
+    with transaction.atomic():  # a refusal is raised once its audit row is committed
+        try:
+            link = account_link_find(token, purpose=AccountLinkPurpose.VERIFY_EMAIL, lock=True)
+            if not link.user.email_verified:
+                try:
+                    _mark_verified(link)
+                except AccountLinkRefused:
+                    _audit(link, "refused", reason="email verified elsewhere")
+                    raise
             _use(link)
             _audit(link, "redeem", email=link.email)
+        except AccountLinkRefused as exc:
+            refused = exc
     if refused is not None:
         raise refused
     return link
@@ -278,15 +280,22 @@ def password_reset_redeem(*, token: str, password: str) -> AccountLink:
     """A new password from a reset link: checked by the user's connection's policy (``ValidationError``
     and the link still stands), then set by ``user_password_set``, which signs out every session and
     revokes the user's refresh tokens. A ticket with ``mark_email_as_verified`` verifies the address too."""
+    refused = None
     with transaction.atomic():
-        link = account_link_find(token, purpose=AccountLinkPurpose.RESET_PASSWORD, lock=True)
-        user = link.user
-        validate_connection_password(password, user=user, connection=user.connection)
-        user_password_set(actor=Actor.user(user), user=user, password=password, reason="password reset")
-        if link.mark_email_verified and not user.email_verified:
-            # The password is reset all the same; the address stays unverified on this account.
-            with contextlib.suppress(AccountLinkRefused):
-                _mark_verified(link)
-        _use(link)
-        _audit(link, "redeem", email_verified=user.email_verified)
+        try:
+            link = account_link_find(token, purpose=AccountLinkPurpose.RESET_PASSWORD, lock=True)
+        except AccountLinkRefused as exc:  # raised once its audit row is committed
+            refused = exc
+        else:
+            user = link.user
+            validate_connection_password(password, user=user, connection=user.connection)
+            user_password_set(actor=Actor.user(user), user=user, password=password, reason="password reset")
+            if link.mark_email_verified and not user.email_verified:
+                # The password is reset all the same; the address stays unverified on this account.
+                with contextlib.suppress(AccountLinkRefused):
+                    _mark_verified(link)
+            _use(link)
+            _audit(link, "redeem", email_verified=user.email_verified)
+    if refused is not None:
+        raise refused
     return link

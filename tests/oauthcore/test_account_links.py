@@ -204,6 +204,7 @@ def test_a_verification_link_verifies_the_address_once(client, actor, dora):
     assert AuditEvent.objects.filter(action="user.update", target_id=str(dora.pk)).exists()
     again = client.post(verify_path)
     assert again.status_code == 200 and "was already verified" in again.content.decode()
+    assert AuditEvent.objects.filter(action="account_link.refused", reason="used").count() == 1
 
 
 def test_a_verification_link_for_a_changed_address_is_refused(client, actor, dora):
@@ -215,6 +216,7 @@ def test_a_verification_link_for_a_changed_address_is_refused(client, actor, dor
     assert response.status_code == 410 and "no longer has" in response.content.decode()
     dora.refresh_from_db()
     assert not dora.email_verified
+    assert AuditEvent.objects.filter(action="account_link.refused", reason="email changed").exists()
 
 
 def test_an_address_verified_on_another_account_gets_a_clear_page_not_an_error(client, actor, dora):

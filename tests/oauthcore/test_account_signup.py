@@ -179,7 +179,9 @@ def test_the_app_behind_the_sign_up_decides_where_verification_ends(client, acto
     assert "Back to Own Shop" in done and 'href="/authorize?' in done
 
 
-def test_the_login_page_reads_a_bounded_number_of_rows(client, make_app, django_assert_max_num_queries):
-    next_url = authorize_path(make_app(), "https://orders.example.com/")
-    with django_assert_max_num_queries(8):
+@pytest.mark.parametrize("first_party", [True, False])
+def test_the_login_page_reads_four_rows_at_most(client, make_app, django_assert_max_num_queries, first_party):
+    """The app behind the page, the tenant's name, the enterprise buttons, and the connection sign-up is into."""
+    next_url = authorize_path(make_app(is_first_party=first_party), "https://orders.example.com/")
+    with django_assert_max_num_queries(4):
         assert client.get("/login", {"next": next_url}).status_code == 200
