@@ -8,6 +8,7 @@ package registers every other model of the app.
 from django.contrib import admin
 
 from oauthcore.admin import (
+    account_links,
     activity,
     client_grants,
     connection_setup,
@@ -31,6 +32,7 @@ __all__ = [
     "GrantAdmin",
     "IDTokenAdmin",
     "RefreshTokenAdmin",
+    "account_links",
     "activity",
     "client_grants",
     "connection_setup",

@@ -147,3 +147,15 @@ def test_the_admin_refuses_a_template_that_does_not_compile_on_its_field(admin_c
     errors = response.context["adminform"].form.errors
     assert "does not compile" in errors["subject"][0] and "does not compile" in errors["body"][0]
     assert not EmailTemplate.objects.exists()
+
+
+def test_the_admin_lists_sent_links_but_no_token(admin_client, actor, erin):
+    issued = verification_email_send(actor=actor, user=erin)
+
+    listing = admin_client.get(reverse("admin:oauthcore_accountlink_changelist")).content.decode()
+    change = admin_client.get(reverse("admin:oauthcore_accountlink_change", args=[issued.link.pk]))
+
+    assert "Email verification" in listing and "erin" in listing
+    assert change.status_code == 200 and "erin@example.com" in change.content.decode()
+    assert issued.token not in listing + change.content.decode()
+    assert admin_client.get(reverse("admin:oauthcore_accountlink_add")).status_code == 403
