@@ -4,7 +4,8 @@ A template is text a tenant admin typed, so it is rendered by an engine of its o
 template language without loaders (no ``include``/``extends`` of files), without ``load`` (no tag
 library), without ``debug`` (which would dump the context), ``url`` or ``csrf_token``; every
 variable is a plain dict or string made here, never a model, so no method of the ORM is reachable.
-A variable the context lacks renders empty. Bodies are plain text: autoescaping is off (no HTML is
+A variable the context lacks renders empty; the padding filters (``ljust``, ``rjust``,
+``center``) are left out, as a width typed into a template could exhaust memory. Bodies are plain text: autoescaping is off (no HTML is
 produced, nothing is interpreted by a mail client).
 
 The variables (documented in the README): ``user`` (email, email_verified, name, given_name,
@@ -25,17 +26,22 @@ from oauthcore.models import EmailTemplate, EmailTemplateName, TenantSettings
 logger = logging.getLogger(__name__)
 
 UNSAFE_TAGS = frozenset({"debug", "load", "url", "csrf_token", "ssi", "lorem"})
+# Padding filters take any width: "x"|ljust:"999999999" would build a gigabyte string.
+UNSAFE_FILTERS = frozenset({"ljust", "rjust", "center", "pprint"})
 
 
-def _safe_tags() -> Library:
-    library = Library()
-    library.tags = {name: tag for name, tag in defaulttags.register.tags.items() if name not in UNSAFE_TAGS}
-    return library
+def _safe_builtins() -> list[Library]:
+    tags, filters = Library(), Library()
+    tags.tags = {name: tag for name, tag in defaulttags.register.tags.items() if name not in UNSAFE_TAGS}
+    filters.filters = {
+        name: function for name, function in defaultfilters.register.filters.items() if name not in UNSAFE_FILTERS
+    }
+    return [tags, filters]
 
 
 def _engine() -> Engine:
     engine = Engine(dirs=[], app_dirs=False, loaders=[], builtins=[], libraries={}, autoescape=False, debug=False)
-    engine.template_builtins = [_safe_tags(), defaultfilters.register]
+    engine.template_builtins = _safe_builtins()
     return engine
 
 

@@ -86,6 +86,7 @@ def test_a_disabled_template_sends_nothing_and_issues_no_link(actor, erin):
         "{% url 'login' %}",
         "{% if %}",
         "{{ user.email|nosuchfilter }}",
+        '{{ user.email|ljust:"999999999" }}',
     ],
 )
 def test_a_template_may_not_reach_beyond_its_variables(actor, body):
