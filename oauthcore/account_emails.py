@@ -5,8 +5,8 @@ template language without loaders (no ``include``/``extends`` of files), without
 library), without ``debug`` (which would dump the context), ``url`` or ``csrf_token``; every
 variable is a plain dict or string made here, never a model, so no method of the ORM is reachable.
 A variable the context lacks renders empty; the padding filters (``ljust``, ``rjust``,
-``center``) are left out, as a width typed into a template could exhaust memory. Bodies are plain text: autoescaping is off (no HTML is
-produced, nothing is interpreted by a mail client).
+``center``) are left out, as a width typed into a template could exhaust memory. Bodies are plain
+text: autoescaping is off (no HTML is produced, nothing is interpreted by a mail client).
 
 The variables (documented in the README): ``user`` (email, email_verified, name, given_name,
 family_name, nickname, username, user_id), ``tenant`` (friendly_name, support_email), ``url`` (the
