@@ -7,6 +7,7 @@ from django.utils.html import format_html
 
 from oauthcore import account_emails
 from oauthcore.admin.base import ServiceAdminMixin, ServiceModelForm, adopt, service_errors_to_form
+from oauthcore.conf import portcullis_settings
 from oauthcore.models import EmailTemplate
 from oauthcore.services.email_templates import FIELDS, email_template_delete, email_template_save
 
@@ -34,6 +35,13 @@ class EmailTemplateForm(ServiceModelForm):
         fields = ("template", "enabled", "subject", "body", "result_url", "url_lifetime_in_seconds")
         widgets = {"body": forms.Textarea(attrs={"rows": 14, "cols": 90})}
         help_texts = {"body": VARIABLES_HELP}
+
+    def clean_url_lifetime_in_seconds(self):
+        value = self.cleaned_data.get("url_lifetime_in_seconds")
+        longest = portcullis_settings.ACCOUNT_LINK_MAX_SECONDS
+        if value is not None and not 0 < value <= longest:
+            raise forms.ValidationError(f"Must be from 1 to {longest} seconds.")
+        return value
 
     def clean(self):
         data = super().clean()

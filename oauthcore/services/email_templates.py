@@ -5,6 +5,7 @@ from django.db import transaction
 
 from oauthcore.account_emails import compile_errors
 from oauthcore.audit import Actor, record_event
+from oauthcore.conf import portcullis_settings
 from oauthcore.models import EmailTemplate, EmailTemplateName
 from oauthcore.services.base import save_audited
 
@@ -25,7 +26,11 @@ def email_template_save(*, actor: Actor, template: str, **fields) -> EmailTempla
         row = row or EmailTemplate(template=template)
         for name, value in fields.items():
             setattr(row, name, value)
-        if errors := compile_errors(subject=row.subject, body=row.body):
+        errors = compile_errors(subject=row.subject, body=row.body)
+        longest = portcullis_settings.ACCOUNT_LINK_MAX_SECONDS
+        if row.url_lifetime_in_seconds is not None and not 0 < row.url_lifetime_in_seconds <= longest:
+            errors["url_lifetime_in_seconds"] = f"Must be from 1 to {longest} seconds."
+        if errors:
             raise ValidationError(errors)
         save_audited(
             row,

@@ -142,11 +142,18 @@ def test_the_admin_adds_a_template_from_the_default_and_previews_it(admin_client
 def test_the_admin_refuses_a_template_that_does_not_compile_on_its_field(admin_client):
     response = admin_client.post(
         reverse("admin:oauthcore_emailtemplate_add"),
-        {"template": "welcome_email", "enabled": "on", "subject": "{% if %}", "body": "{% for x %}"},
+        {
+            "template": "welcome_email",
+            "enabled": "on",
+            "subject": "{% if %}",
+            "body": "{% for x %}",
+            "url_lifetime_in_seconds": "999999999",
+        },
     )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert "does not compile" in errors["subject"][0] and "does not compile" in errors["body"][0]
+    assert "Must be from 1 to 2592000 seconds." in errors["url_lifetime_in_seconds"]
     assert not EmailTemplate.objects.exists()
 
 
