@@ -4,6 +4,7 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -23,7 +24,7 @@ from oauthcore.models import AuditEvent, Connection, TenantSettings, User
 from oauthcore.models.tenant import SINGLETON_ID
 from oauthcore.services.tenant import UPDATABLE_FIELDS as TENANT_FIELDS
 from oauthcore.services.tenant import tenant_settings_update
-from oauthcore.services.users import user_delete, user_update
+from oauthcore.services.users import user_delete, user_password_changed, user_update
 
 # -- users -----------------------------------------------------------------------------------------------------
 
@@ -105,8 +106,14 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
 
     def log_change(self, request, obj, message):
         if request.resolver_match.url_name == PASSWORD_CHANGE_URL_NAME:  # the change form's is user_update's
-            record_event(actor=admin_actor(request), action="user.update", target=obj, data={"changes": message})
+            # A new password ends the old one's sessions (the auth hash) and its tokens, as /account does.
+            user_password_changed(actor=admin_actor(request), user=obj, reason="password changed by an admin")
         return super().log_change(request, obj, message)
+
+    @transaction.atomic
+    def user_change_password(self, request, id, form_url=""):
+        """Django's password page, in one transaction with what ``log_change`` writes after it."""
+        return super().user_change_password(request, id, form_url)
 
     def delete_model(self, request, obj):
         user_delete(actor=admin_actor(request), user=obj)
