@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from consent.services import user_grant_record
+from oauthcore.audit_chain import seal, verify_chain
 from oauthcore.constants import DATABASE_CONNECTION_NAME, RedirectionPolicy
 from oauthcore.models import AccountLink, AuditEvent, Connection, OutboundEmail
 from oauthcore.services.account_links import account_link_issue, password_reset_request, verification_email_send
@@ -145,6 +146,11 @@ def test_a_reset_signs_out_every_session_and_refuses_the_old_refresh_token(clien
     assert page.status_code == 302 and page["Location"].startswith("/login")  # the old session is gone
     actions = list(AuditEvent.objects.filter(target_id=str(dora.pk)).values_list("action", flat=True))
     assert {"account_link.issue", "account_link.redeem", "user.password_change", "tokens.revoke"} <= set(actions)
+    token = reset_path.rsplit("/", 1)[-1]
+    assert not AuditEvent.objects.filter(data__icontains=NEW_PASSWORD).exists()
+    assert not AuditEvent.objects.filter(data__icontains=token).exists()  # nor the link
+    seal()
+    assert verify_chain().intact
 
     again = other.post(
         reset_path, {"password": "yet another passphrase 1", "password_again": "yet another passphrase 1"}
