@@ -15,6 +15,7 @@ from oauthcore.constants import AppType, GrantType, RedirectionPolicy, SubjectTy
 from oauthcore.models import AccountLink, AuditEvent
 from oauthcore.services.applications import application_create
 from tests.celery_worker import wait_for
+from tests.e2e.console import overflow
 from tests.e2e.oauth_helpers import PASSWORD, oauth_client, verify_jwt
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker]
@@ -174,4 +175,13 @@ def test_a_forgotten_password_reset_from_the_email_signs_out_everywhere_and_kill
     page.wait_for_url(re.compile(r"/callback\?"))
     alice.refresh_from_db()
     assert alice.check_password(NEW_PASSWORD)
+    assert watch_csp == []
+
+
+@pytest.mark.parametrize("path", ["/login", "/login/signup", "/login/password-reset"])
+def test_the_account_pages_fit_a_phone_without_breaking_the_policy(live_server, page, path, watch_csp):
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(f"{live_server.url}{path}")
+    assert page.locator("form").first.is_visible()
+    assert overflow(page) == 0
     assert watch_csp == []
