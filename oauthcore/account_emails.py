@@ -16,8 +16,11 @@ the app that started the flow allows redirection: ``redirection_policy`` ``allow
 
 import logging
 from dataclasses import dataclass
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.template import Context, Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
 
 from oauthcore.constants import RedirectionPolicy
@@ -106,6 +109,7 @@ class TemplateSettings:
     enabled: bool
     result_url: str = ""
     url_lifetime_in_seconds: int | None = None
+    from_address: str = ""
 
 
 def template_settings(name: str) -> TemplateSettings:
@@ -113,7 +117,9 @@ def template_settings(name: str) -> TemplateSettings:
     if row is None:
         default = DEFAULTS[name]
         return TemplateSettings(name, default.subject, default.body, default.enabled)
-    return TemplateSettings(name, row.subject, row.body, row.enabled, row.result_url, row.url_lifetime_in_seconds)
+    return TemplateSettings(
+        name, row.subject, row.body, row.enabled, row.result_url, row.url_lifetime_in_seconds, row.from_address
+    )
 
 
 def callback_domain(application) -> str:
@@ -164,6 +170,20 @@ def variables(*, user, application=None, url: str = "") -> dict:
     if url:
         context["url"] = url
     return context
+
+
+def sender_error(value: str) -> str:
+    """Why ``value`` cannot be an email's From (empty: it can): one address, optionally named, on one line."""
+    if not value:
+        return ""
+    _name, address = parseaddr(value)
+    if any(c in value for c in "\r\n,;") or not address:
+        return "Give one address, e.g. Acme <no-reply@acme.example>."
+    try:
+        validate_email(address)
+    except ValidationError:
+        return "Give one address, e.g. Acme <no-reply@acme.example>."
+    return ""
 
 
 def compile_errors(*, subject: str, body: str) -> dict[str, str]:

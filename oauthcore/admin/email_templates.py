@@ -32,9 +32,15 @@ class EmailTemplateForm(ServiceModelForm):
 
     class Meta:
         model = EmailTemplate
-        fields = ("template", "enabled", "subject", "body", "result_url", "url_lifetime_in_seconds")
+        fields = ("template", "enabled", "from_address", "subject", "body", "result_url", "url_lifetime_in_seconds")
         widgets = {"body": forms.Textarea(attrs={"rows": 14, "cols": 90})}
         help_texts = {"body": VARIABLES_HELP}
+
+    def clean_from_address(self):
+        value = (self.cleaned_data.get("from_address") or "").strip()
+        if message := account_emails.sender_error(value):
+            raise forms.ValidationError(message)
+        return value
 
     def clean_url_lifetime_in_seconds(self):
         value = self.cleaned_data.get("url_lifetime_in_seconds")
@@ -59,7 +65,7 @@ class EmailTemplateAdmin(ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = ("preview",)
 
     def get_fields(self, request, obj=None):
-        fields = ["template", "enabled", "subject", "body", "result_url", "url_lifetime_in_seconds"]
+        fields = ["template", "enabled", "from_address", "subject", "body", "result_url", "url_lifetime_in_seconds"]
         return [*fields, "preview"] if obj is not None else fields
 
     def get_readonly_fields(self, request, obj=None):

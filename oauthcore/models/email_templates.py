@@ -14,6 +14,12 @@ class EmailTemplateName(models.TextChoices):
 class EmailTemplate(models.Model):
     template = models.CharField(max_length=32, choices=EmailTemplateName.choices, unique=True)
     enabled = models.BooleanField(default=True, help_text="Send this email. Off: the flow goes on without it.")
+    from_address = models.CharField(
+        "from",
+        max_length=254,
+        blank=True,
+        help_text="The sender, e.g. Acme <no-reply@acme.example>; empty: the default.",
+    )
     subject = models.CharField(max_length=255, help_text="Django template syntax; see the variables below.")
     body = models.TextField(help_text="Plain text, Django template syntax: {{ user.email }}, {{ url }}…")
     result_url = models.URLField(

@@ -143,7 +143,13 @@ def account_email_send(*, template: str, user, application=None, url: str = "") 
         return False
     context = account_emails.variables(user=user, application=application, url=url)
     email = account_emails.render_email(settings, context)
-    email_queue(kind=f"account.{template}", to=user.email, subject=email.subject, body=email.body)
+    email_queue(
+        kind=f"account.{template}",
+        to=user.email,
+        subject=email.subject,
+        body=email.body,
+        from_email=settings.from_address,
+    )
     return True
 
 

@@ -3,13 +3,13 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from oauthcore.account_emails import compile_errors
+from oauthcore.account_emails import compile_errors, sender_error
 from oauthcore.audit import Actor, record_event
 from oauthcore.conf import portcullis_settings
 from oauthcore.models import EmailTemplate, EmailTemplateName
 from oauthcore.services.base import save_audited
 
-FIELDS = ("subject", "body", "enabled", "result_url", "url_lifetime_in_seconds")
+FIELDS = ("subject", "body", "enabled", "from_address", "result_url", "url_lifetime_in_seconds")
 
 
 def email_template_save(*, actor: Actor, template: str, **fields) -> EmailTemplate:
@@ -27,6 +27,8 @@ def email_template_save(*, actor: Actor, template: str, **fields) -> EmailTempla
         for name, value in fields.items():
             setattr(row, name, value)
         errors = compile_errors(subject=row.subject, body=row.body)
+        if message := sender_error(row.from_address):
+            errors["from_address"] = message
         longest = portcullis_settings.ACCOUNT_LINK_MAX_SECONDS
         if row.url_lifetime_in_seconds is not None and not 0 < row.url_lifetime_in_seconds <= longest:
             errors["url_lifetime_in_seconds"] = f"Must be from 1 to {longest} seconds."

@@ -167,3 +167,28 @@ def test_the_admin_lists_sent_links_but_no_token(admin_client, actor, erin):
     assert change.status_code == 200 and "erin@example.com" in change.content.decode()
     assert issued.token not in listing + change.content.decode()
     assert admin_client.get(reverse("admin:oauthcore_accountlink_add")).status_code == 403
+
+
+def test_a_template_may_name_its_sender_and_the_email_is_sent_from_it(actor, erin, smtp):
+    email_template_save(
+        actor=actor,
+        template="verify_email",
+        subject="Verify",
+        body="{{ url }}",
+        enabled=True,
+        from_address="Acme <accounts@acme.example>",
+    )
+    verification_email_send(actor=actor, user=erin)
+    queued = OutboundEmail.objects.get()
+    assert queued.from_email == "Acme <accounts@acme.example>"
+
+    from oauthcore.outbox import email_deliver
+
+    assert email_deliver(email_id=queued.pk)
+    assert smtp.wait_for_messages(1)[0]["From"] == "Acme <accounts@acme.example>"
+
+
+@pytest.mark.parametrize("sender", ["not an address", "a@example.com, b@example.com", "A <a@example.com>\nBcc: x@y.z"])
+def test_a_sender_that_is_not_one_address_is_refused(actor, sender):
+    with pytest.raises(Exception, match="Give one address"):
+        email_template_save(actor=actor, template="verify_email", subject="s", body="b", from_address=sender)
