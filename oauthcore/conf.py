@@ -18,6 +18,10 @@ DEFAULT_RATE_LIMITS = {
     "registration": "5/s",
     # Partner portal sign-ups from one address.
     "signup": "10/h",
+    # End users' account emails asked for at /login (sign-up, a password reset), per address typed.
+    "account_email": "5/h",
+    # The same, per caller's IP address.
+    "account_email_ip": "30/h",
     # Portal actions that send email (a confirmation link again, an invitation), per member.
     "portal_email": "30/h",
 }
@@ -48,6 +52,10 @@ DEFAULTS = {
     "FEDERATION_ALLOW_LOOPBACK": False,  # how long a sign-in may stay at the provider before it must restart
     "CONNECTION_SETUP_LINK_DAYS": 7,  # how long a self-service setup link for a customer's IT admin works
     "PORTAL_INVITATION_DAYS": 7,
+    # End users' one-time links (oauthcore.account_links): seconds an emailed link works.
+    "EMAIL_VERIFICATION_LINK_SECONDS": 5 * 24 * 3600,
+    "PASSWORD_RESET_LINK_SECONDS": 3600,
+    "ACCOUNT_LINK_MAX_SECONDS": 30 * 24 * 3600,  # the longest ttl_sec a management API ticket may ask for
     "PORTAL_VERIFICATION_DAYS": 3,
     "RATE_LIMITS": DEFAULT_RATE_LIMITS,
     # How many proxies in front of Portcullis append to X-Forwarded-For (0: use REMOTE_ADDR).

@@ -127,6 +127,7 @@ MANAGEMENT_API_SCOPES = {
     "connections": ("read", "create", "update", "delete"),
     "grants": ("read", "delete"),
     "users": ("read", "create", "update", "delete"),
+    "user_tickets": ("create",),
     "tenant_settings": ("read", "update"),
     "organizations": ("read", "create", "update", "delete"),
     "organization_members": ("read", "create", "delete"),

@@ -34,15 +34,18 @@ def _message_id() -> str:
     return f"<{secrets.token_hex(16)}@{domain}>"
 
 
-def email_queue(*, kind: str, to: list[str] | str, subject: str, body: str) -> OutboundEmail:
-    """Queue an email; it is delivered once the surrounding transaction commits (never if it rolls back)."""
+def email_queue(*, kind: str, to: list[str] | str, subject: str, body: str, from_email: str = "") -> OutboundEmail:
+    """Queue an email; it is delivered once the surrounding transaction commits (never if it rolls back).
+    ``from_email`` (checked by the caller: one address, no line break) replaces ``DEFAULT_FROM_EMAIL``."""
     from oauthcore.tasks import deliver_email
     from portal.platform.tasks_base import enqueue_on_commit
 
     recipients = [to] if isinstance(to, str) else list(to)
     if not recipients:
         raise ValueError("An email needs at least one recipient.")
-    email = OutboundEmail.objects.create(kind=kind, to=recipients, subject=subject, body=body, message_id=_message_id())
+    email = OutboundEmail.objects.create(
+        kind=kind, to=recipients, from_email=from_email, subject=subject, body=body, message_id=_message_id()
+    )
     enqueue_on_commit(deliver_email, email.pk)
     return email
 
@@ -61,7 +64,7 @@ def email_deliver(*, email_id: int) -> bool:
             message = EmailMessage(
                 subject=email.subject,
                 body=email.body,
-                from_email=settings.DEFAULT_FROM_EMAIL,
+                from_email=email.from_email or settings.DEFAULT_FROM_EMAIL,
                 to=email.to,
                 headers={"Message-ID": email.message_id},
             )

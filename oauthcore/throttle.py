@@ -7,7 +7,8 @@ requests go through (see ``oauthcore.ratelimit``).
 
 Where each limit is counted: ``TOKEN`` per client in the validator, ``LOGIN_*`` in
 ``oauthcore.signin``, ``REGISTRATION`` per tenant in ``views.registration``, ``SIGNUP`` per address
-and ``PORTAL_EMAIL`` per member in the portal's views.
+``PORTAL_EMAIL`` per member in the portal's views,
+``ACCOUNT_EMAIL`` per address and ``ACCOUNT_EMAIL_IP`` per caller in ``views.account_links`` and ``views.signup``.
 
 Hand-written because django-axes locks out in the database with answers of its own, while these
 lockouts count per name typed, per account and address in the shared cache, treat unknown names like
@@ -60,6 +61,8 @@ LOGIN_FAILURES = Limit("login_failures")
 REGISTRATION = Limit("registration")
 SIGNUP = Limit("signup")
 PORTAL_EMAIL = Limit("portal_email")
+ACCOUNT_EMAIL = Limit("account_email")
+ACCOUNT_EMAIL_IP = Limit("account_email_ip")
 
 
 def client_address(request) -> str:

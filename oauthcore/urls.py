@@ -1,6 +1,16 @@
 from django.urls import path
 
-from oauthcore.views import accounts, connection_setup, device, discovery, federation, organizations, registration
+from oauthcore.views import (
+    account_links,
+    accounts,
+    connection_setup,
+    device,
+    discovery,
+    federation,
+    organizations,
+    registration,
+    signup,
+)
 from oauthcore.views.authorize import AuthorizeView
 from oauthcore.views.tokens import IntrospectView, RevokeView, TokenView, UserInfoView
 
@@ -23,6 +33,10 @@ urlpatterns = [
     path(".well-known/jwks.json", discovery.jwks, name="jwks"),
     path("login", accounts.LoginView.as_view(), name="login"),
     path("logout", accounts.LogoutView.as_view(), name="logout"),
+    path("login/signup", signup.SignUpView.as_view(), name="account-signup"),
+    path("login/password-reset", account_links.PasswordResetRequestView.as_view(), name="account-password-reset"),
+    path("login/reset/<str:token>", account_links.PasswordResetView.as_view(), name="account-reset"),
+    path("login/verify/<str:token>", account_links.VerifyEmailView.as_view(), name="account-verify"),
     path("login/connection/<str:name>", federation.StartView.as_view(), name="federation-start"),
     path("login/organization", organizations.OrganizationPromptView.as_view(), name="organization-prompt"),
     path("login/organization/choose", organizations.OrganizationPickerView.as_view(), name="organization-choose"),

@@ -199,6 +199,9 @@ PORTCULLIS = {
     # Partner portal: how long emailed links work.
     "PORTAL_INVITATION_DAYS": env_int("PORTAL_INVITATION_DAYS", 7),
     "PORTAL_VERIFICATION_DAYS": env_int("PORTAL_VERIFICATION_DAYS", 3),
+    # End users' account links: how long an emailed verification or reset link works (seconds).
+    "EMAIL_VERIFICATION_LINK_SECONDS": env_int("EMAIL_VERIFICATION_LINK_SECONDS", 5 * 24 * 3600),
+    "PASSWORD_RESET_LINK_SECONDS": env_int("PASSWORD_RESET_LINK_SECONDS", 3600),
     # Enterprise connections: how long an identity provider may take, the clock difference
     # tolerated, and how long a customer's setup link works.
     "FEDERATION_TIMEOUT": env_int("FEDERATION_TIMEOUT", 10),

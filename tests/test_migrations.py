@@ -39,6 +39,7 @@ ADDED_COLUMNS = {
     "oauthcore_grant": {"organization_id": None},
     "oauthcore_tenantsettings": {"allow_organization_name_in_authentication_api": False},
     "oauthcore_connection": {"options": "{}", "sealed_secrets": "", "show_as_button": True, "is_enabled": True},
+    "portal_outboundemail": {"from_email": ""},
 }
 # Not a real digest: a value Django recognises as hashed, so that saving it costs no hashing.
 HASHED_SECRET = "pbkdf2_sha256$1000000$migration$c2VjcmV0"

@@ -8,11 +8,13 @@ package registers every other model of the app.
 from django.contrib import admin
 
 from oauthcore.admin import (
+    account_links,
     activity,
     client_grants,
     connection_setup,
     connections,
     directory,
+    email_templates,
     organizations,
     outbox,
     resource_servers,
@@ -30,11 +32,13 @@ __all__ = [
     "GrantAdmin",
     "IDTokenAdmin",
     "RefreshTokenAdmin",
+    "account_links",
     "activity",
     "client_grants",
     "connection_setup",
     "connections",
     "directory",
+    "email_templates",
     "organizations",
     "outbox",
     "resource_servers",

@@ -14,7 +14,7 @@ class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("kind", ("sent_at", admin.EmptyFieldListFilter))
     search_fields = ("subject", "to", "message_id")
     date_hierarchy = "created_at"
-    fields = ("kind", "to", "subject", "message_id", "created_at", "sent_at", "attempts", "last_error")
+    fields = ("kind", "to", "from_email", "subject", "message_id", "created_at", "sent_at", "attempts", "last_error")
     readonly_fields = fields
 
     @admin.display(description="to")

@@ -405,9 +405,14 @@ class UserSerializer(serializers.Serializer):
     email = serializers.EmailField(read_only=True)
     email_verified = serializers.BooleanField(read_only=True)
     username = serializers.CharField(read_only=True)
+    blocked = serializers.SerializerMethodField()
     created_at = serializers.SerializerMethodField()
     updated_at = serializers.SerializerMethodField()
     identities = serializers.SerializerMethodField()
+
+    def get_blocked(self, user) -> bool:
+        """Auth0's ``blocked``: here an inactive account (``user_deactivate``)."""
+        return not user.is_active
 
     def get_created_at(self, user) -> str:
         return auth0_datetime(user.date_joined)

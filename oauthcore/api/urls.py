@@ -22,6 +22,7 @@ from oauthcore.api.views.organizations import (
 )
 from oauthcore.api.views.resource_servers import ResourceServerViewSet
 from oauthcore.api.views.tenant import TenantSettingsViewSet
+from oauthcore.api.views.tickets import TicketViewSet
 from oauthcore.api.views.users import UserViewSet
 
 app_name = "management_api"
@@ -59,7 +60,9 @@ urlpatterns = [
         name="connection-clients",
     ),
     path("users", UserViewSet.as_view(COLLECTION), name="users"),
-    path("users/<str:pk>", UserViewSet.as_view({"get": "retrieve", "delete": "destroy"}), name="user"),
+    path("users/<str:pk>", UserViewSet.as_view(ITEM), name="user"),
+    path("tickets/email-verification", TicketViewSet.as_view({"post": "email_verification"}), name="ticket-verify"),
+    path("tickets/password-change", TicketViewSet.as_view({"post": "password_change"}), name="ticket-password"),
     path("organizations", OrganizationViewSet.as_view(COLLECTION), name="organizations"),
     path(
         "organizations/name/<str:name>",

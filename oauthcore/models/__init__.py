@@ -1,9 +1,11 @@
+from oauthcore.models.account_links import AccountLink, AccountLinkPurpose
 from oauthcore.models.activity import TokenActivity
 from oauthcore.models.applications import Application, PreviousClientSecret
 from oauthcore.models.audit import ActorType, AuditChainHead, AuditEvent
 from oauthcore.models.client_grants import ClientGrant
 from oauthcore.models.connection_setup import ConnectionSetupLink
 from oauthcore.models.connections import Connection, ConnectionDomain, FederatedAssertion, FederationFlow
+from oauthcore.models.email_templates import EmailTemplate, EmailTemplateName
 from oauthcore.models.keys import SigningKey
 from oauthcore.models.organizations import (
     Organization,
@@ -22,6 +24,8 @@ from oauthcore.models.withdrawals import AccessCutoff, RevokedAccessToken
 __all__ = [
     "AccessCutoff",
     "AccessToken",
+    "AccountLink",
+    "AccountLinkPurpose",
     "ActorType",
     "Application",
     "AuditChainHead",
@@ -31,6 +35,8 @@ __all__ = [
     "ConnectionDomain",
     "ConnectionSetupLink",
     "DeviceGrant",
+    "EmailTemplate",
+    "EmailTemplateName",
     "FederatedAssertion",
     "FederationFlow",
     "Grant",

@@ -14,6 +14,9 @@ class OutboundEmail(models.Model):
 
     kind = models.CharField(max_length=64, help_text="What the email is for, e.g. partner.verify_email.")
     to = models.JSONField(default=list, help_text="Recipient addresses.")
+    from_email = models.CharField(
+        "from", max_length=254, blank=True, help_text="The sender; empty: the server's DEFAULT_FROM_EMAIL."
+    )
     subject = models.CharField(max_length=255)
     body = models.TextField(blank=True)
     message_id = models.CharField(max_length=255, unique=True, editable=False)

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from oauthcore.audit import Actor, record_event
 from oauthcore.constants import DATABASE_CONNECTION_NAME, ENTERPRISE_STRATEGIES
+from oauthcore.database_connection import checked_database_options
 from oauthcore.federation import strategy_for
 from oauthcore.models import Connection, ConnectionDomain
 from oauthcore.services.base import save_audited
@@ -21,11 +22,10 @@ DOMAIN_TAKEN = "The domain {domain} is already an alias of the connection {name}
 
 def checked_options(strategy: str, options: dict, *, current: Connection | None) -> tuple[dict, dict]:
     """``options`` as ``strategy`` stores them, and the secrets among them; errors per option
-    (``options.client_id``...). The database strategy takes no options yet."""
+    (``options.client_id``...). A database connection's are its sign-up switch and password policy
+    (``oauthcore.database_connection``); it has no secrets."""
     if strategy not in ENTERPRISE_STRATEGIES:
-        if options:
-            raise ValidationError({"options": "The database strategy takes no options."})
-        return {}, {}
+        return checked_database_options(options or {}), {}
     check = strategy_for(strategy).check_options(options, current=current)
     if check.errors:
         raise ValidationError({f"options.{name}": message for name, message in check.errors.items()})

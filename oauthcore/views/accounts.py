@@ -18,6 +18,7 @@ from oauthcore.federation.discovery import (
 )
 from oauthcore.models import TenantSettings
 from oauthcore.signin import throttled_login
+from oauthcore.views.signup import signup_connection
 from portal.platform.csp import decision_page
 
 
@@ -83,6 +84,7 @@ class LoginView(DjangoLoginView):
             "tenant_name": TenantSettings.load().friendly_name,
             "organization": organization,
             "enterprise_connections": enterprise_connections_for(application, organization),
+            "signup_offered": organization is None and signup_connection(application) is not None,
         }
 
 

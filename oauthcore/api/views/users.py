@@ -5,11 +5,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import status
 from rest_framework.response import Response
 
-from oauthcore.api.errors import NotFoundError
+from oauthcore.api.account_serializers import UserUpdateSerializer
+from oauthcore.api.errors import ApiError, NotFoundError
 from oauthcore.api.pagination import OFFSET_PARAMETERS, paginate
 from oauthcore.api.serializers import UserCreateSerializer, UserSerializer
 from oauthcore.api.views.base import ManagementViewSet
 from oauthcore.models import Connection
+from oauthcore.services.user_accounts import user_account_update
 from oauthcore.services.users import user_create, user_delete
 
 
@@ -37,6 +39,7 @@ class UserViewSet(ManagementViewSet):
         "retrieve": "read:users",
         "create": "create:users",
         "destroy": "delete:users",
+        "partial_update": "update:users",
     }
     not_found = ("The user does not exist.", "inexistent_user")
 
@@ -91,6 +94,27 @@ class UserViewSet(ManagementViewSet):
     @extend_schema(summary="Get a user", responses=UserSerializer)
     def retrieve(self, request, pk):
         return Response(UserSerializer(self.get_object(pk)).data)
+
+    @extend_schema(summary="Update a user", request=UserUpdateSerializer, responses=UserSerializer)
+    def partial_update(self, request, pk):
+        """Auth0's rules: a password is changed alone (not with the email or its verification), and
+        ``connection``, when given, names the user's own connection."""
+        user = self.get_object(pk)
+        data = self.parse(UserUpdateSerializer)
+        if "password" in data and ({"email", "email_verified"} & set(data) or data["verify_email"]):
+            raise ApiError(400, "Cannot update password and email simultaneously", "operation_not_supported")
+        if "connection" in data and data["connection"] != user.connection.name:
+            raise ApiError(400, "The connection is not the user's.", "invalid_body")
+        user = user_account_update(
+            actor=self.actor,
+            user=user,
+            blocked=data.get("blocked"),
+            email=data.get("email"),
+            email_verified=data.get("email_verified"),
+            verify_email=data["verify_email"],
+            password=data.get("password"),
+        )
+        return Response(UserSerializer(user).data)
 
     @extend_schema(summary="Delete a user", responses={204: None})
     def destroy(self, request, pk):
