@@ -1,15 +1,17 @@
 """The account pages' forms: they check what the user typed; the services make the change."""
 
 from django import forms
-from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
+
+from oauthcore.database_connection import password_help, validate_connection_password
 
 WRONG_PASSWORD = "That is not your current password."  # noqa: S105 (a sentence, not a secret)
 
 
 class PasswordChangeForm(forms.Form):
-    """The current password, then the new one twice, checked by the password validators (with the
-    user's own name and address, so a new password like them is refused)."""
+    """The current password, then the new one twice, checked by the password policy of the user's
+    connection (with the user's own name and address, so a new password like them is refused)."""
 
     old_password = forms.CharField(
         label="Current password",
@@ -20,7 +22,6 @@ class PasswordChangeForm(forms.Form):
         label="New password",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validators_help_text_html(),
     )
     new_password2 = forms.CharField(
         label="New password again",
@@ -31,6 +32,10 @@ class PasswordChangeForm(forms.Form):
     def __init__(self, user, *args, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
+        rules = password_help(user.connection)
+        if rules:
+            items = format_html_join("", "<li>{}</li>", ((rule,) for rule in rules))
+            self.fields["new_password1"].help_text = format_html("<ul>{}</ul>", items)
 
     def clean_old_password(self):
         password = self.cleaned_data["old_password"]
@@ -45,7 +50,7 @@ class PasswordChangeForm(forms.Form):
             self.add_error("new_password2", "The two new passwords differ.")
         elif first:
             try:
-                validate_password(first, user=self.user)
+                validate_connection_password(first, user=self.user, connection=self.user.connection)
             except ValidationError as exc:
                 self.add_error("new_password1", exc)
         return cleaned

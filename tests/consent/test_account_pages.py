@@ -13,7 +13,7 @@ from consent.services import user_grant_record
 from oauthcore.audit_chain import verify_chain
 from oauthcore.constants import DATABASE_CONNECTION_NAME, ConnectionStrategy
 from oauthcore.models import AuditEvent, Connection
-from oauthcore.services.connections import connection_set_domain_level
+from oauthcore.services.connections import connection_set_domain_level, connection_update
 from tests.oauthcore.flows import authorize_path, code_from, exchange
 from tests.oauthcore.test_user_deactivation import SCOPE, introspect, refresh
 
@@ -128,6 +128,18 @@ def test_a_weak_new_password_gets_the_validators_sentences(client, dora, new, ex
     assert response.status_code == 400
     assert expected in field_errors(response)["new_password1"]
     assert not AuditEvent.objects.filter(action="user.password_change").exists()
+
+
+def test_the_connections_password_policy_applies_and_the_page_lists_it(client, actor, dora):
+    connection = Connection.objects.get(name=DATABASE_CONNECTION_NAME)
+    connection_update(actor=actor, connection=connection, options={"passwordPolicy": "excellent"})
+    page = client.get("/account/password").content.decode()
+    assert "Your password must not repeat a character more than twice in a row." in page
+    response = change(client, new="Abc1!aaa-Long-enough")
+    assert field_errors(response) == {
+        "new_password1": ["Your password must not repeat a character more than twice in a row."]
+    }
+    assert change(client, new="Brand-new passphrase 42").status_code == 302
 
 
 def test_two_different_new_passwords_are_a_field_error(client, dora):
