@@ -2,8 +2,9 @@
 
 from collections.abc import Iterable
 
+from consent.models import UserGrant
 from consent.selectors import consent_count_for_apis, consented_scopes
-from consent.services import user_grant_record, user_grants_forget_api, user_grants_revoke_all
+from consent.services import user_grant_record, user_grant_revoke, user_grants_forget_api, user_grants_revoke_all
 
 
 class UserGrantStore:
@@ -21,6 +22,16 @@ class UserGrantStore:
         user_grant_record(
             user=user, client=client, audience=audience, scopes=approved, shown=shown, organization=organization
         )
+
+    def consents_of(self, *, user) -> list[UserGrant]:
+        return list(UserGrant.objects.filter(user=user).select_related("client").order_by("-updated_at", "pk"))
+
+    def revoke(self, *, actor, user, consent_id: str) -> bool:
+        grant = UserGrant.objects.select_related("client").filter(pk=consent_id, user=user).first()
+        if grant is None:
+            return False
+        user_grant_revoke(actor=actor, grant=grant)
+        return True
 
     def revoke_all(self, *, actor, user) -> None:
         user_grants_revoke_all(actor=actor, user=user)

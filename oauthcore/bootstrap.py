@@ -1,5 +1,5 @@
-"""Rows every tenant has: the database connection, the system APIs (the Management API and the My
-Organization API), the settings row.
+"""Rows every tenant has: the database connection, the system APIs (the Management API, the My
+Organization API, the My Account API and the MFA API), the settings row.
 
 Run after every ``migrate`` (and after a test database flush), so they exist whatever happened
 to the data since.
@@ -9,10 +9,14 @@ from oauthcore.conf import portcullis_settings
 from oauthcore.constants import (
     DATABASE_CONNECTION_NAME,
     MANAGEMENT_API_NAME,
+    MFA_API_NAME,
+    MY_ACCOUNT_API_NAME,
     MY_ORGANIZATION_API_NAME,
     ClientPolicy,
     UserPolicy,
     management_api_scopes,
+    mfa_api_scopes,
+    my_account_api_scopes,
     my_organization_api_scopes,
 )
 from oauthcore.models.policy_version import new_stamp
@@ -54,6 +58,21 @@ def ensure_system_objects(sender=None, apps=None, using="default", **kwargs):
         client_policy=ClientPolicy.DENY_ALL,
         scopes=my_organization_api_scopes(),
     )
+    # The My Account API and the MFA API are called by a signed-in user about their own account,
+    # through a first-party app: created as Auth0 creates them, user-delegated only.
+    for identifier, name, scopes in (
+        (portcullis_settings.my_account_api_identifier, MY_ACCOUNT_API_NAME, my_account_api_scopes()),
+        (portcullis_settings.mfa_api_identifier, MFA_API_NAME, mfa_api_scopes()),
+    ):
+        _ensure_system_api(
+            ResourceServer.objects.using(using),
+            ResourceServerScope.objects.using(using),
+            identifier=identifier,
+            name=name,
+            user_policy=UserPolicy.REQUIRE_CLIENT_GRANT,
+            client_policy=ClientPolicy.DENY_ALL,
+            scopes=scopes,
+        )
     # Whatever the migrations or a flush did to the data, no process may keep deciding from before.
     PolicyVersion.objects.using(using).update_or_create(id=1, defaults={"stamp": new_stamp()})
 

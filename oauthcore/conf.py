@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from oauthcore.constants import MY_ORGANIZATION_API_PATH
+from oauthcore.constants import MFA_API_PATH, MY_ACCOUNT_API_PATH, MY_ORGANIZATION_API_PATH
 
 # Rate limits (see oauthcore.throttle): "N/period", period s, m, h or d, optionally a multiple
 # ("5/15m"). Each is counted in the shared cache (CACHE_URL).
@@ -85,6 +85,22 @@ class PortcullisSettings:
     def my_organization_api_identifier(self) -> str:
         """The audience of the My Organization API, with which an organization's admins manage it."""
         return f"{self.issuer}{MY_ORGANIZATION_API_PATH}"
+
+    @property
+    def my_account_api_identifier(self) -> str:
+        """The audience of the My Account API, with which a signed-in user manages their own account."""
+        return f"{self.issuer}{MY_ACCOUNT_API_PATH}"
+
+    @property
+    def mfa_api_identifier(self) -> str:
+        """The audience of the MFA API, with which a signed-in user manages their authenticators."""
+        return f"{self.issuer}{MFA_API_PATH}"
+
+    @property
+    def user_delegated_system_api_identifiers(self) -> frozenset[str]:
+        """The system APIs reached on a user's behalf (through first-party apps only): every one of
+        their calls act on the signed-in user's own account or organization."""
+        return frozenset({self.my_organization_api_identifier, self.my_account_api_identifier, self.mfa_api_identifier})
 
     def rate_limit(self, name: str) -> str:
         """The configured rate for one limit, falling back to its default."""

@@ -2,7 +2,8 @@
 
 ``/authorize`` and the device flow ask what a user has already approved for an app and an API, and
 record what they approve now (``/authorize`` records the whole answer: what the user unticked is
-taken back); deactivating a user takes back everything they approved. The store
+taken back); the My Account API lists and revokes a user's own; deactivating or deleting a user
+takes back everything they approved. The store
 that answers (the ``consent`` app's, by default) builds on oauthcore's models, so oauthcore names it
 by dotted path (``PORTCULLIS["CONSENT_STORE"]``) rather than importing it: the apps stay layered,
 and a deployment may keep consents elsewhere.
@@ -60,6 +61,14 @@ class ConsentStore(Protocol):
     ) -> None:
         """Remember the user's answer on the consent screen: of the scopes it showed, the approved ones
         are kept and the others taken out of what they approved before (the scopes not shown stay)."""
+
+    def consents_of(self, *, user: AbstractBaseUser) -> list:
+        """The user's consents, the latest first: each has ``id``, ``client`` (the Application),
+        ``audience``, ``scope`` (a list), ``organization_id``, ``created_at`` and ``updated_at``."""
+
+    def revoke(self, *, actor: Actor, user: AbstractBaseUser, consent_id: str) -> bool:
+        """Take back one of the user's own consents and the tokens issued under it, audited; False
+        when the user has no consent with this id (anyone else's is not theirs to revoke)."""
 
     def revoke_all(self, *, actor: Actor, user: AbstractBaseUser) -> None:
         """Take back every consent the user gave (their account is being deactivated), audited,

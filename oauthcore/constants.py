@@ -161,3 +161,39 @@ MY_ORGANIZATION_API_SCOPES = (
 def my_organization_api_scopes() -> list[tuple[str, str]]:
     """``(value, description)`` for every My Organization API scope, e.g. ``read:my_org:details``."""
     return list(MY_ORGANIZATION_API_SCOPES)
+
+
+MY_ACCOUNT_API_NAME = "Portcullis My Account API"
+MY_ACCOUNT_API_PATH = "/me/"
+# The My Account API's scopes, with Auth0's names (``{action}:me:{resource}``): a signed-in user's own
+# profile, the apps they authorized and their authentication methods. Enrolling and removing a method
+# answer that it is managed on the account's security page, so the scopes exist for the day they do more.
+MY_ACCOUNT_API_SCOPES = (
+    ("read:me:profile", "Read your profile"),
+    ("update:me:profile", "Update your name"),
+    ("read:me:grants", "See the apps you authorized"),
+    ("delete:me:grants", "Revoke apps you authorized"),
+    ("read:me:authentication_methods", "See your authentication methods"),
+    ("create:me:authentication_methods", "Add authentication methods"),
+    ("delete:me:authentication_methods", "Remove authentication methods"),
+)
+
+
+def my_account_api_scopes() -> list[tuple[str, str]]:
+    """``(value, description)`` for every My Account API scope, e.g. ``read:me:profile``."""
+    return list(MY_ACCOUNT_API_SCOPES)
+
+
+MFA_API_NAME = "Portcullis MFA API"
+MFA_API_PATH = "/mfa/"
+# The MFA API's scopes, with Auth0's names: enrolling an authenticator, listing and removing them.
+MFA_API_SCOPES = (
+    ("enroll", "Enroll a new authenticator"),
+    ("read:authenticators", "See your authenticators"),
+    ("remove:authenticators", "Remove your authenticators"),
+)
+
+
+def mfa_api_scopes() -> list[tuple[str, str]]:
+    """``(value, description)`` for every MFA API scope, e.g. ``enroll``."""
+    return list(MFA_API_SCOPES)

@@ -5,7 +5,7 @@ from django.urls import include, path, reverse_lazy
 from consent.api import urls as consent_api
 from oauthcore.api import urls as management_api
 from oauthcore.conf import portcullis_settings
-from oauthcore.constants import MY_ORGANIZATION_API_PATH
+from oauthcore.constants import MY_ACCOUNT_API_PATH, MY_ORGANIZATION_API_PATH
 from oauthcore.models import TenantSettings
 from oauthcore.signin import throttled_login
 from portal.platform.favicon import favicon
@@ -39,6 +39,7 @@ urlpatterns = [
     # One management API: the consent app's paths first, oauthcore's (ending in its catch-all 404) after.
     path("api/v2/", include(([*consent_api.urlpatterns, *management_api.urlpatterns], management_api.app_name))),
     path(MY_ORGANIZATION_API_PATH.lstrip("/"), include("oauthcore.my_org.urls")),
+    path(MY_ACCOUNT_API_PATH.lstrip("/"), include("oauthcore.my_account.urls")),
     path("portal/", include("portal.partners.urls")),
     path("", include("oauthcore.urls")),
     path("", include("consent.urls")),

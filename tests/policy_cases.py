@@ -54,3 +54,31 @@ def denial_message(client_id: str, audience: str, flow: str, reason: str) -> str
     if flow == "client_credentials" and reason != "system_api_third_party":
         message += ' You need to create a "client-grant" associated to this API.'
     return message
+
+
+# -- the system APIs reached on a user's behalf ------------------------------------------------------
+# The My Organization, My Account and MFA APIs, as every tenant has them: per-app authorization for
+# users, no client access. Each row: (API, client kind, flow, grant situation) -> outcome.
+
+USER_DELEGATED_SYSTEM_APIS = ("my_organization", "my_account", "mfa")
+SYSTEM_API_FLOWS = ("authorization_code", "refresh_token", "device_code", "client_credentials")
+SYSTEM_API_GRANTS = ("own", "default", "none")
+
+SYSTEM_API_CASES = list(
+    itertools.product(USER_DELEGATED_SYSTEM_APIS, CLIENT_KINDS, SYSTEM_API_FLOWS, SYSTEM_API_GRANTS)
+)
+
+
+def system_api_expected(client_kind: str, flow: str, grants: str):
+    """("allowed", scopes) or ("denied", reason), as a tenant admin reads it: a third-party app never
+    (a strict one is refused the device grant before anything else); a first-party app with its own
+    grant, on a user's behalf only; a default grant for third-party apps counts for nobody."""
+    if client_kind == "strict" and flow == "device_code":
+        return "denied", "grant_type_not_allowed"
+    if client_kind != "first_party":
+        return "denied", "system_api_third_party"
+    if flow == "client_credentials":
+        return "denied", "policy_deny_all"
+    if grants != "own":
+        return "denied", "client_grant_removed" if flow == "refresh_token" else "client_grant_missing"
+    return "allowed", REQUESTED & OWN_SCOPES

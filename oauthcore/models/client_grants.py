@@ -16,9 +16,9 @@ SYSTEM_API_USER_GRANT_ERROR = (
 
 
 def takes_user_grants(resource_server) -> bool:
-    """Whether a system API may be reached on a user's behalf: only the My Organization API, whose
-    every call is held to what the signed-in user administers (the organization of the token)."""
-    return resource_server.identifier == portcullis_settings.my_organization_api_identifier
+    """Whether a system API may be reached on a user's behalf: the My Organization API, the My Account
+    API and the MFA API, whose every call is held to the signed-in user's own organization or account."""
+    return resource_server.identifier in portcullis_settings.user_delegated_system_api_identifiers
 
 
 class ClientGrant(ImmutableFieldsMixin, models.Model):
@@ -114,7 +114,7 @@ class ClientGrant(ImmutableFieldsMixin, models.Model):
         if rs.is_system and self.subject_type == SubjectType.USER and not takes_user_grants(rs):
             # A user token for the Management API would hand tenant administration to whoever can
             # sign in to the app: it accepts only the app's own client-credentials tokens. The My
-            # Organization API is the exception, for first-party apps only (the rule above).
+            # Organization, My Account and MFA APIs are the exceptions, for first-party apps only (the rule above).
             add("subject_type", SYSTEM_API_USER_GRANT_ERROR)
         if self.allow_any_organization and (self.default_for or (self.client_id and not self.client.is_first_party)):
             add("allow_any_organization", "allow_any_organization is not available to third-party applications.")

@@ -80,8 +80,11 @@ def user_create(
 
 
 def user_delete(*, actor: Actor, user) -> None:
-    """Delete the user after revoking every token they hold."""
+    """Delete the user after taking back every consent they gave (each audited by the consent store)
+    and revoking every token they hold, in one transaction: nothing of theirs outlives the account,
+    and the audit log says what went with it."""
     with transaction.atomic():
+        consent_store().revoke_all(actor=actor, user=user)
         tokens_revoke(actor=actor, user=user, reason="user deleted", target=user)
         record_event(
             actor=actor,

@@ -12,7 +12,11 @@ class PartnersConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from consent.signals import account_deletion_refusals
+        from portal.partners.account_deletion import sole_owner_refusal
         from portal.platform.console_theme import ensure_console_theme
 
         # The admin console's theme (django-admin-interface), created once after the tables exist.
         post_migrate.connect(ensure_console_theme, sender=self, dispatch_uid="portal.console_theme")
+        # A partner's last owner keeps their account until the partner has another owner.
+        account_deletion_refusals.connect(sole_owner_refusal, dispatch_uid="portal.sole_owner_refusal")

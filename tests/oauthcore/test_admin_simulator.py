@@ -27,6 +27,8 @@ SIMULATOR = "/admin/oauthcore/simulator/"
 MATRIX = "/admin/oauthcore/access-matrix/"
 MANAGEMENT_API = portcullis_settings.management_api_identifier
 MY_ORGANIZATION_API = portcullis_settings.my_organization_api_identifier
+MY_ACCOUNT_API = portcullis_settings.my_account_api_identifier
+MFA_API = portcullis_settings.mfa_api_identifier
 CLIENT_GRANT_MISSING = (
     "The API needs a client grant for this app and this kind of access, and the app has none "
     "(nor does a default grant for third-party apps cover it)."
@@ -378,6 +380,8 @@ def test_each_matrix_line_opens_the_same_decision_in_the_simulator(admin_client,
             "https://orders.example.com/": "Orders",
             MANAGEMENT_API: "Portcullis Management API",
             MY_ORGANIZATION_API: "Portcullis My Organization API",
+            MY_ACCOUNT_API: "Portcullis My Account API",
+            MFA_API: "Portcullis MFA API",
         }[query["api"][0]]
         user_line, client_line = cells[(app.name, api_name)]
         line = user_line if query["flow"] == ["authorize"] else client_line
@@ -451,7 +455,7 @@ def test_the_matrix_does_not_query_per_app_or_api(
 
     cells = matrix_cells(response)
     assert len({app for app, _ in cells}) == 12
-    assert len({api for _, api in cells}) == 6  # the two system APIs and four others
+    assert len({api for _, api in cells}) == 8  # the four system APIs and four others
     assert cells[("App 11", "API 4")] == ("user ✘ Grant type not allowed for this app", "client ✔ read:things")
 
 

@@ -6,6 +6,7 @@ import inspect
 import pytest
 
 from oauthcore import policy
+from oauthcore.conf import portcullis_settings
 from oauthcore.policy import (
     DENIAL_REASONS,
     ApiFacts,
@@ -24,9 +25,11 @@ from tests.policy_cases import (
     DEFAULT_SCOPES,
     OWN_SCOPES,
     REQUESTED,
+    SYSTEM_API_CASES,
     denial_message,
     expected,
     grants_of,
+    system_api_expected,
 )
 
 AC, RT, CC, DEVICE = (
@@ -80,6 +83,63 @@ def test_policy_matrix(client_kind, user_policy, client_policy, grants, api_kind
 
 def test_matrix_covers_every_combination():
     assert len(CASES) == 3 * 3 * 2 * 4 * 2 * 2
+
+
+# -- the system APIs reached on a user's behalf (rules 3 and 4) ------------------------------------
+
+SYSTEM_API_IDENTIFIERS = {
+    "my_organization": portcullis_settings.my_organization_api_identifier,
+    "my_account": portcullis_settings.my_account_api_identifier,
+    "mfa": portcullis_settings.mfa_api_identifier,
+}
+SYSTEM_API_FLOW_OF = {
+    "authorization_code": Flow.AUTHORIZE,
+    "refresh_token": Flow.REFRESH_TOKEN,
+    "device_code": Flow.DEVICE_CODE,
+    "client_credentials": Flow.CLIENT_CREDENTIALS,
+}
+
+
+@pytest.mark.parametrize(("system_api", "client_kind", "flow", "grants"), SYSTEM_API_CASES)
+def test_user_delegated_system_apis(system_api, client_kind, flow, grants):
+    """The My Organization, My Account and MFA APIs as every tenant has them (per-app authorization for
+    users, no client access): third-party apps, strict or permissive, are refused in every flow with
+    the system-API sentence; a first-party app needs its own grant; a default grant for third-party
+    apps never applies; client credentials meet the "No apps allowed" client policy."""
+    client = CLIENTS[client_kind]
+    target = ApiFacts(SYSTEM_API_IDENTIFIERS[system_api], True, "require_client_grant", "deny_all", API_SCOPES)
+    user_flow = flow != "client_credentials"
+    request = RequestFacts(
+        requested_scopes=REQUESTED if flow in ("authorization_code", "device_code") else frozenset(),
+        scope_given=flow in ("authorization_code", "device_code"),
+        audience=target.identifier,
+        audience_source=AudienceSource.AUDIENCE,
+        own_grant=OWN if grants == "own" else None,
+        default_grant=DEFAULT if grants == "default" else None,
+        code_challenge_method="S256",
+        redirect_uri="https://app.example.com/cb",
+        original_scopes=REQUESTED if flow == "refresh_token" else None,
+    )
+    decision = decide(client, target, request, SYSTEM_API_FLOW_OF[flow])
+    outcome, detail = system_api_expected(client_kind, flow, grants)
+    if outcome == "allowed":
+        assert decision.allowed, decision.trace
+        assert decision.scopes == detail and decision.audience == target.identifier
+        return
+    assert decision.denied and decision.reason == detail, decision.trace
+    if detail == "grant_type_not_allowed":
+        assert decision.description == f"Grant type '{DEVICE}' not allowed for the client."
+        return
+    assert (decision.error, decision.status) == ("access_denied", 403)
+    sentence = f'Client "{client.client_id}" is not authorized to access resource server "{target.identifier}".'
+    if not user_flow and detail == "policy_deny_all":
+        sentence += ' You need to create a "client-grant" associated to this API.'
+    assert decision.description == sentence
+
+
+def test_the_system_api_table_covers_every_combination():
+    assert len(SYSTEM_API_CASES) == 3 * 3 * 4 * 3
+    assert len(set(SYSTEM_API_IDENTIFIERS.values())) == 3
 
 
 # -- rule 1: grant types ------------------------------------------------------------------------

@@ -70,4 +70,4 @@ def test_access_matrix_statements_do_not_grow_with_the_tenant(
         make_grant(make_api(), client=app, scope=["read:things"])
     with django_assert_max_num_queries(4):
         _, _, cells = access_matrix()
-    assert len(cells) == 6 * 8  # six apps, by their six APIs and the two system APIs
+    assert len(cells) == 6 * 10  # six apps, by their six APIs and the four system APIs
