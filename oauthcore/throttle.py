@@ -6,7 +6,8 @@ check, so a change applies at once. Counting happens in the shared cache; when i
 requests go through (see ``oauthcore.ratelimit``).
 
 Where each limit is counted: ``TOKEN`` per client in the validator, ``LOGIN_*`` in
-``oauthcore.signin``, ``REGISTRATION`` per tenant in ``views.registration``, ``SIGNUP`` per address
+``oauthcore.signin``, ``MFA_LOCKOUT`` per account in ``oauthcore.views.mfa``, ``REGISTRATION`` per
+tenant in ``views.registration``, ``SIGNUP`` per address
 and ``PORTAL_EMAIL`` per member in the portal's views.
 
 Hand-written because django-axes locks out in the database with answers of its own, while these
@@ -121,6 +122,7 @@ class Lockout:
 
 
 LOGIN_LOCKOUT = Lockout(LOGIN_FAILURES)
+MFA_LOCKOUT = Lockout(Limit("mfa_failures"))
 
 
 # -- answers -------------------------------------------------------------------------------------

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from oauthcore.views import accounts, connection_setup, device, discovery, federation, organizations, registration
+from oauthcore.views import (
+    accounts,
+    connection_setup,
+    device,
+    discovery,
+    federation,
+    mfa,
+    organizations,
+    registration,
+)
 from oauthcore.views.authorize import AuthorizeView
 from oauthcore.views.tokens import IntrospectView, RevokeView, TokenView, UserInfoView
 
@@ -23,6 +32,8 @@ urlpatterns = [
     path(".well-known/jwks.json", discovery.jwks, name="jwks"),
     path("login", accounts.LoginView.as_view(), name="login"),
     path("logout", accounts.LogoutView.as_view(), name="logout"),
+    path("login/mfa", mfa.SecondFactorView.as_view(), name="login-mfa"),
+    path("login/mfa/enroll", mfa.EnrollAtLoginView.as_view(), name="login-mfa-enroll"),
     path("login/connection/<str:name>", federation.StartView.as_view(), name="federation-start"),
     path("login/organization", organizations.OrganizationPromptView.as_view(), name="organization-prompt"),
     path("login/organization/choose", organizations.OrganizationPickerView.as_view(), name="organization-choose"),

@@ -5,6 +5,7 @@ from oauthcore.models.client_grants import ClientGrant
 from oauthcore.models.connection_setup import ConnectionSetupLink
 from oauthcore.models.connections import Connection, ConnectionDomain, FederatedAssertion, FederationFlow
 from oauthcore.models.keys import SigningKey
+from oauthcore.models.mfa import Authenticator, AuthenticatorKind, RecoveryCode
 from oauthcore.models.organizations import (
     Organization,
     OrganizationClientGrant,
@@ -26,6 +27,8 @@ __all__ = [
     "Application",
     "AuditChainHead",
     "AuditEvent",
+    "Authenticator",
+    "AuthenticatorKind",
     "ClientGrant",
     "Connection",
     "ConnectionDomain",
@@ -42,6 +45,7 @@ __all__ = [
     "OutboundEmail",
     "PolicyVersion",
     "PreviousClientSecret",
+    "RecoveryCode",
     "RefreshToken",
     "ResourceServer",
     "ResourceServerScope",

@@ -16,8 +16,10 @@ from oauthcore.federation.discovery import (
     organization_of_next,
     start_url,
 )
+from oauthcore.mfa_login import PASSWORD, next_asks_mfa, remember_methods, second_step
 from oauthcore.models import TenantSettings
 from oauthcore.signin import throttled_login
+from oauthcore.views.mfa import begin_second_step
 from portal.platform.csp import decision_page
 
 
@@ -75,6 +77,17 @@ class LoginView(DjangoLoginView):
         if connection is not None:
             return redirect(start_url(connection, next_url))
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        """The password is right: a user who needs a second factor is not logged in yet
+        (``oauthcore.views.mfa``); any other is, having used a password."""
+        user, next_url = form.get_user(), self.get_redirect_url()
+        step = second_step(user, acr_mfa=next_asks_mfa(next_url))
+        if step is not None:
+            return begin_second_step(self.request, user, next_url=next_url, step=step)
+        response = super().form_valid(form)
+        remember_methods(self.request, [PASSWORD])
+        return response
 
     def get_context_data(self, **kwargs):
         next_url = self.get_redirect_url()

@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from oauthcore.conf import portcullis_settings
+from oauthcore.constants import MFA_ACR
 from oauthcore.keys import active_signing_key, published_keys
 from oauthcore.models import TenantSettings
 from oauthcore.validator import PolicyValidator
@@ -13,7 +14,8 @@ OIDC_SCOPES = ["openid", "profile", "email", "offline_access"]
 # What every ID token carries besides the user's claims (OpenID Connect Core §2, §3.1.3.6; ``jti``
 # is django-oauth-toolkit's, the key of its IDToken row), then the user's claims as the validator
 # emits them in ID tokens and at /userinfo, by scope.
-ID_TOKEN_CLAIMS = ["iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti"]
+# ``amr`` and ``acr`` come with a login that used a second factor (oauthcore.access_tokens.mfa_claims).
+ID_TOKEN_CLAIMS = ["iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti", "amr", "acr"]
 CLAIMS = [*ID_TOKEN_CLAIMS, *PolicyValidator.oidc_claim_scope]
 
 
@@ -45,6 +47,8 @@ def server_metadata() -> dict:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "claims_supported": CLAIMS,
+        # acr_values=<this> at /authorize asks for a second factor (oauthcore.mfa_login).
+        "acr_values_supported": [MFA_ACR],
         "authorization_response_iss_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
