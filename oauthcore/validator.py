@@ -639,12 +639,10 @@ class PolicyValidator(OAuth2Validator):
             "updated_at": int(user.date_joined.timestamp()),
             # The ID token of an organization login names it, as its access token does.
             **organization_claims(request),
+            # The ID token of a login with a second factor says so: amr (RFC 8176 values and mfa)
+            # and acr, the multi-factor policy URI. /userinfo's request carries no login: none there.
+            **mfa_claims(request, with_acr=True),
         }
-
-    def get_additional_claims(self, request):
-        """The ID token of a login with a second factor says so: ``amr`` (RFC 8176 values and ``mfa``)
-        and ``acr``, the multi-factor policy URI (OpenID Connect Core §2)."""
-        return mfa_claims(request, with_acr=True)
 
     oidc_claim_scope = {
         "sub": "openid",
@@ -655,6 +653,8 @@ class PolicyValidator(OAuth2Validator):
         "email_verified": "email",
         "org_id": "openid",
         "org_name": "openid",
+        "amr": "openid",
+        "acr": "openid",
     }
 
     def get_oidc_issuer_endpoint(self, request):

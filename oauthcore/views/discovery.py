@@ -14,8 +14,7 @@ OIDC_SCOPES = ["openid", "profile", "email", "offline_access"]
 # What every ID token carries besides the user's claims (OpenID Connect Core §2, §3.1.3.6; ``jti``
 # is django-oauth-toolkit's, the key of its IDToken row), then the user's claims as the validator
 # emits them in ID tokens and at /userinfo, by scope.
-# ``amr`` and ``acr`` come with a login that used a second factor (oauthcore.access_tokens.mfa_claims).
-ID_TOKEN_CLAIMS = ["iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti", "amr", "acr"]
+ID_TOKEN_CLAIMS = ["iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "jti"]
 CLAIMS = [*ID_TOKEN_CLAIMS, *PolicyValidator.oidc_claim_scope]
 
 

@@ -154,11 +154,6 @@ PINS = {
         "ed217dfb6e7ca5fa",
         "PolicyValidator.get_claim_dict replaces it: check the claims it is expected to hold.",
     ),
-    f"{VALIDATOR}.get_additional_claims": (
-        "161a2d1daab27921",
-        "PolicyValidator.get_additional_claims adds amr and acr to the ID token of a login with a second "
-        "factor: check it is still called for ID tokens only (not /userinfo) and still takes the request.",
-    ),
     f"{VALIDATOR}.get_oidc_issuer_endpoint": (
         "2601559bf26ac5c7",
         "PolicyValidator.get_oidc_issuer_endpoint answers the configured issuer.",
