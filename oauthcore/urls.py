@@ -9,6 +9,7 @@ from oauthcore.views import (
     mfa,
     organizations,
     registration,
+    security,
 )
 from oauthcore.views.authorize import AuthorizeView
 from oauthcore.views.tokens import IntrospectView, RevokeView, TokenView, UserInfoView
@@ -34,6 +35,13 @@ urlpatterns = [
     path("logout", accounts.LogoutView.as_view(), name="logout"),
     path("login/mfa", mfa.SecondFactorView.as_view(), name="login-mfa"),
     path("login/mfa/enroll", mfa.EnrollAtLoginView.as_view(), name="login-mfa-enroll"),
+    path("account/security", security.SecurityView.as_view(), name="account-security"),
+    path("account/security/totp", security.TotpEnrollView.as_view(), name="account-security-totp"),
+    path("account/security/passkey", security.PasskeyEnrollView.as_view(), name="account-security-passkey"),
+    path("account/security/recovery-codes", security.RecoveryCodesView.as_view(), name="account-security-recovery"),
+    path(
+        "account/security/factors/<int:pk>/remove", security.RemoveFactorView.as_view(), name="account-security-remove"
+    ),
     path("login/connection/<str:name>", federation.StartView.as_view(), name="federation-start"),
     path("login/organization", organizations.OrganizationPromptView.as_view(), name="organization-prompt"),
     path("login/organization/choose", organizations.OrganizationPickerView.as_view(), name="organization-choose"),

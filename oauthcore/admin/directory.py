@@ -146,6 +146,7 @@ class TenantSettingsAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 "fields": ("default_audience", "enable_dynamic_client_registration", "require_partner_approval"),
             },
         ),
+        ("Multi-factor authentication", {"fields": ("mfa_policy",)}),
         ("Changed", {"fields": ("updated_at",)}),
     )
     readonly_fields = ("updated_at",)

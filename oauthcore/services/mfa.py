@@ -22,7 +22,7 @@ import webauthn
 from django.db import transaction
 from django.utils import timezone
 from webauthn.helpers import bytes_to_base64url, options_to_json
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
@@ -285,7 +285,7 @@ def passkey_register(*, actor: Actor, user, credential: str, challenge: str, nam
             expected_rp_id=rp_id,
             expected_origin=origin,
         )
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         raise MfaError("The passkey could not be registered. Try again.") from exc
     credential_id = bytes_to_base64url(verified.credential_id)
     with transaction.atomic():
@@ -324,7 +324,7 @@ def passkey_verify(*, user, credential: str, challenge: str) -> bool:
     rp_id, origin = relying_party()
     try:
         credential_id = webauthn.helpers.parse_authentication_credential_json(credential).id
-    except Exception:  # malformed JSON from the browser: simply not a passkey answer
+    except (WebAuthnException, ValueError, KeyError, TypeError):  # malformed: not a passkey answer
         return False
     with transaction.atomic():
         authenticator = (
@@ -343,7 +343,7 @@ def passkey_verify(*, user, credential: str, challenge: str) -> bool:
                 credential_public_key=bytes(authenticator.public_key),
                 credential_current_sign_count=authenticator.sign_count,
             )
-        except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
+        except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
             record_event(
                 actor=Actor.user(user),
                 action="mfa.verify_failed",

@@ -349,3 +349,9 @@ def test_discovery_lists_the_acr_value_and_the_amr_claim(client):
     metadata = client.get("/.well-known/openid-configuration").json()
     assert metadata["acr_values_supported"] == [MFA_ACR]
     assert {"amr", "acr"} <= set(metadata["claims_supported"])
+
+
+def test_a_forged_passkey_answer_is_a_wrong_answer_not_an_error(client, user, enrolled):
+    log_in(client)
+    response = client.post("/login/mfa", {"method": "passkey", "credential": '{"id": "x"}'})
+    assert response.status_code == 400 and not signed_in(client)
