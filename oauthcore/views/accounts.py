@@ -81,7 +81,7 @@ class LoginView(DjangoLoginView):
     def form_valid(self, form):
         """The password is right: a user who needs a second factor is not logged in yet
         (``oauthcore.views.mfa``); any other is, having used a password."""
-        user, next_url = form.get_user(), self.get_redirect_url()
+        user, next_url = form.get_user(), self.get_success_url()
         step = second_step(user, acr_mfa=next_asks_mfa(next_url))
         if step is not None:
             return begin_second_step(self.request, user, next_url=next_url, step=step)

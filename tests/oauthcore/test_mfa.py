@@ -355,3 +355,11 @@ def test_a_forged_passkey_answer_is_a_wrong_answer_not_an_error(client, user, en
     log_in(client)
     response = client.post("/login/mfa", {"method": "passkey", "credential": '{"id": "x"}'})
     assert response.status_code == 400 and not signed_in(client)
+
+
+def test_the_partner_portals_login_asks_for_the_second_factor_too(client, user, enrolled):
+    secret, _codes = enrolled
+    response = client.post("/portal/login", {"username": "mira", "password": PASSWORD})
+    assert response["Location"] == "/login/mfa" and not signed_in(client)
+    done = client.post("/login/mfa", {"method": "otp", "code": next_code(secret)})
+    assert done["Location"] == "/portal/" and signed_in(client)  # back to the portal, not the end users' page
