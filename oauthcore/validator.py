@@ -554,13 +554,13 @@ class PolicyValidator(OAuth2Validator):
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
         """DOT's, and the code remembers the organization ``/authorize`` decided for and how the user
         authenticated (set by the view in the request's context): one more statement, for
-        organization logins and logins with amr only."""
+        organization logins and logins with a second factor only."""
         super().save_authorization_code(client_id, code, request, *args, **kwargs)
         context = context_of(request)
         remembered = {}
         if context.organization is not None:
             remembered["organization"] = context.organization
-        if context.amr:
+        if used_second_factor(context.amr):  # a password-only login's tokens carry no amr: nothing to keep
             remembered["amr"] = " ".join(context.amr)
         if remembered:
             Grant.objects.filter(code=code["code"], application=request.client).update(**remembered)

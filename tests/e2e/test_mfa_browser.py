@@ -173,5 +173,14 @@ def test_a_passkey_made_by_a_virtual_authenticator_logs_in(issuer, page, alice, 
     tokens = tokens_at_callback(page, issuer, client)
     assert verify_jwt(issuer, tokens["access_token"], API, issuer)["amr"] == ["pwd", "hwk", "mfa"]
     passkey.refresh_from_db()
-    assert passkey.last_used_at is not None
+    assert passkey.last_used_at is not None and passkey.sign_count > 0
+    log_out(page, issuer)
+
+    # A signature counter that does not grow means a cloned authenticator: its answer is refused.
+    Authenticator.objects.filter(pk=passkey.pk).update(sign_count=passkey.sign_count + 1000)
+    log_in(page, issuer)
+    page.get_by_role("button", name="Use a passkey").click()
+    page.get_by_role("alert").wait_for()
+    assert "Your passkey was not accepted" in page.get_by_role("alert").inner_text()
+    assert urlsplit(page.url).path == "/login/mfa"
     assert csp_errors == []
