@@ -31,6 +31,7 @@ collect_ignore = (
     else [
         "platform/test_db_backend.py",
         "oauthcore/test_code_race.py",
+        "oauthcore/test_mfa_race.py",
         "oauthcore/test_device_poll_race.py",
         "oauthcore/test_security_signin_postgresql.py",
     ]
