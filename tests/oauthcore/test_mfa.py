@@ -363,3 +363,45 @@ def test_the_partner_portals_login_asks_for_the_second_factor_too(client, user, 
     assert response["Location"] == "/login/mfa" and not signed_in(client)
     done = client.post("/login/mfa", {"method": "otp", "code": next_code(secret)})
     assert done["Location"] == "/portal/" and signed_in(client)  # back to the portal, not the end users' page
+
+
+def test_policy_always_steps_up_a_session_signed_in_before_it(client, actor, user, enrolled, make_client, orders):
+    secret, _codes = enrolled
+    issued = make_client(first_party=True)
+    log_in(client)  # optional policy... but mira has a factor: the second step first
+    client.post("/login/mfa", {"method": "otp", "code": next_code(secret)})
+    other = Client()
+    other.force_login(user)  # a session without a second factor (signed in before the policy changed)
+    tenant_settings_update(actor=actor, mfa_policy="always")
+    path = authorize_path(issued.application, orders.identifier)
+    assert code_from(client.get(path))  # the session that used a second factor goes on
+    assert other.get(path)["Location"].startswith("/login/mfa?next=")
+
+
+def test_the_second_factor_costs_the_hot_paths_at_most_one_statement(
+    client, actor, user, enrolled, make_client, orders, django_assert_max_num_queries
+):
+    """/authorize of a session with a second factor: the code keeps its amr in the UPDATE the
+    organization precedent uses (one statement more); the code exchange costs what it did, and a
+    refresh checked against the policy always (rule 10) costs what it costs without: the policy
+    comes from the policy cache."""
+    secret, _codes = enrolled
+    strict = make_client()
+    log_in(client)
+    client.post("/login/mfa", {"method": "otp", "code": next_code(secret)})
+    tokens = tokens_for(client, strict, orders)  # consent stored, caches warm
+    path = authorize_path(strict.application, orders.identifier, scope="read:things offline_access")
+    with django_assert_max_num_queries(7):  # test_token_endpoint_queries' 6, and the amr's UPDATE
+        code = code_from(client.get(path))
+    with django_assert_max_num_queries(8):  # test_token_endpoint_queries' code exchange: no more
+        assert client.post("/oauth/token", exchange(strict, code)).status_code == 200
+
+    def refresh_statements() -> int:
+        refresh(client, strict, tokens["refresh_token"])  # warm (a regular web app's token does not rotate)
+        with django_assert_max_num_queries(20) as statements:
+            assert refresh(client, strict, tokens["refresh_token"]).status_code == 200
+        return len(statements.captured_queries)
+
+    optional = refresh_statements()
+    tenant_settings_update(actor=actor, mfa_policy="always")
+    assert refresh_statements() == optional
