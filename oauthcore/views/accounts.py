@@ -4,6 +4,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView as DjangoLoginView
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
@@ -60,7 +61,16 @@ class SignInForm(BoundedLoginName, AuthenticationForm):
 
 
 class AdminSignInForm(BoundedLoginName, AdminAuthenticationForm):
-    pass
+    """The admin's own login has no second step: an account the login would ask a second factor of
+    signs in at ``/login`` (which then opens the admin), never with its password alone here."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if second_step(user, acr_mfa=False) is not None:
+            raise ValidationError(
+                "This account signs in with a second factor: log in at /login?next=/admin/ instead.",
+                code="second_factor",
+            )
 
 
 @method_decorator([decision_page, throttled_login], name="dispatch")

@@ -405,3 +405,15 @@ def test_the_second_factor_costs_the_hot_paths_at_most_one_statement(
     optional = refresh_statements()
     tenant_settings_update(actor=actor, mfa_policy="always")
     assert refresh_statements() == optional
+
+
+def test_the_admins_login_sends_an_account_with_a_second_factor_to_login(client, user, enrolled):
+    """The admin's login has no second step: a password alone must not open a session there."""
+    type(user).objects.filter(pk=user.pk).update(is_staff=True)
+    response = client.post("/admin/login/?next=/admin/", {"username": "mira", "password": PASSWORD})
+    assert response.status_code == 200 and not signed_in(client)
+    assert "log in at /login?next=/admin/ instead" in response.content.decode()
+    secret, _codes = enrolled
+    log_in(client, next_url="/admin/")
+    assert client.post("/login/mfa", {"method": "otp", "code": next_code(secret)})["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200  # a staff session, with its second factor
