@@ -306,6 +306,8 @@ def test_tokens_of_a_login_with_a_second_factor_carry_amr_and_the_id_token_acr(
     assert claims_of(tokens["access_token"])["amr"] == MFA_AMR
     id_token = claims_of(tokens["id_token"])
     assert id_token["amr"] == MFA_AMR and id_token["acr"] == MFA_ACR
+    userinfo = client.get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").json()
+    assert userinfo["sub"] == user.user_id and "amr" not in userinfo  # how the user logged in is the tokens' say
     refreshed = refresh(client, issued, tokens["refresh_token"]).json()
     assert claims_of(refreshed["access_token"])["amr"] == MFA_AMR  # the refresh keeps the login's methods
 
