@@ -23,6 +23,7 @@ from oauthcore.mfa_login import (
     ENROLL,
     HARDWARE_KEY,
     OTP,
+    PASSWORD,
     VERIFY,
     clear_pending,
     pending,
@@ -52,10 +53,11 @@ from portal.platform.csp import decision_page
 PASSKEY_CHALLENGE_KEY = "portcullis_mfa_passkey_challenge"
 
 
-def begin_second_step(request, user, *, next_url: str, step: str):
-    """The password was right: the login waits for the second factor (or its enrollment)."""
+def begin_second_step(request, user, *, next_url: str, step: str, methods: list[str] | None = None):
+    """The first factor passed (the password, by default, or an enterprise provider's login): the
+    login waits for the second factor (or its enrollment)."""
     forget_failures(request)
-    start_pending(request, user, next_url=next_url, step=step, methods=["pwd"])
+    start_pending(request, user, next_url=next_url, step=step, methods=[PASSWORD] if methods is None else methods)
     return redirect("login-mfa-enroll" if step == ENROLL else "login-mfa")
 
 
