@@ -76,7 +76,7 @@ def _state(request) -> dict | None:
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         return None
     step = VERIFY if has_second_factor(request.user) else ENROLL
-    start_pending(request, request.user, next_url=next_url, step=step, methods=session_methods(request) or ["pwd"])
+    start_pending(request, request.user, next_url=next_url, step=step, methods=session_methods(request))
     return pending(request)
 
 

@@ -283,6 +283,8 @@ def test_acr_values_steps_up_a_session_that_used_a_password_only(client, user, e
     assert step_up.status_code == 302 and step_up["Location"] == "/login/mfa?" + urlencode({"next": path})
     assert client.get(step_up["Location"]).status_code == 200
     assert client.post("/login/mfa", {"method": "otp", "code": next_code(secret)})["Location"] == path
+    # This session's first factor is not known here (it was not signed in at /login): only what was checked.
+    assert client.session["portcullis_amr"] == ["otp", "mfa"]
     assert code_from(client.get(path))
 
 
