@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from oauthcore.conf import portcullis_settings
+from oauthcore.constants import MFA_ACR
 from oauthcore.keys import active_signing_key
 from oauthcore.policy_cache import cached_organization_name_in_tokens
 from oauthcore.request_context import context_of
@@ -56,6 +57,15 @@ def organization_claims(request) -> dict:
     return claims
 
 
+def mfa_claims(request, *, with_acr: bool = False) -> dict:
+    """``amr`` of a login that used a second factor (its methods: RFC 8176 values and ``mfa``), and
+    for an ID token ``acr``, the multi-factor policy URI; nothing for a password-only login."""
+    amr = list(context_of(request).amr)
+    if "mfa" not in amr:
+        return {}
+    return {"amr": amr, "acr": MFA_ACR} if with_acr else {"amr": amr}
+
+
 # Auth0's claim for the grant a token came from; a client-credentials token is not stored, and
 # this signed claim is what tells the places that check tokens to check it without a row.
 CLIENT_CREDENTIALS_GTY = "client-credentials"
@@ -94,6 +104,7 @@ def generate_access_token(request) -> str:
     if request.grant_type == "client_credentials":
         claims["gty"] = CLIENT_CREDENTIALS_GTY
     claims.update(organization_claims(request))
+    claims.update(mfa_claims(request))
     return sign_rs256({"alg": "RS256", "typ": "at+jwt", "kid": key.kid}, claims, key.private_key)
 
 

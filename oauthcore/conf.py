@@ -16,6 +16,9 @@ DEFAULT_RATE_LIMITS = {
     "login_failures": "5/15m",
     # Dynamic client registrations (POST /oidc/register) for the whole tenant (Auth0: 5 per second).
     "registration": "5/s",
+    # Wrong second-factor answers (a TOTP code, a recovery code, a passkey) for one account: the
+    # fifth within 15 minutes refuses that account's second step for 15 minutes.
+    "mfa_failures": "5/15m",
     # Partner portal sign-ups from one address.
     "signup": "10/h",
     # End users' account emails asked for at /login (sign-up, a password reset), per address typed.

@@ -197,3 +197,16 @@ MFA_API_SCOPES = (
 def mfa_api_scopes() -> list[tuple[str, str]]:
     """``(value, description)`` for every MFA API scope, e.g. ``enroll``."""
     return list(MFA_API_SCOPES)
+
+
+class MfaPolicy(models.TextChoices):
+    """The tenant's multi-factor policy: when the login page asks for a second factor."""
+
+    NEVER = "never", "Never (a password is enough; acr_values can still ask for a second factor)"
+    OPTIONAL = "optional", "Optional (asked of the users who enrolled a factor)"
+    ALWAYS = "always", "Always (everyone enrolls a factor at their next login)"
+
+
+# The acr value a client sends at /authorize to ask for a second factor, and the ID token's acr
+# once one was used (the PAPE multi-factor policy URI, as Auth0 uses it).
+MFA_ACR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"

@@ -370,10 +370,13 @@ def refresh_inputs(
     consented_scopes: frozenset[str] | None,
     organization: Organization | None = None,
     user=None,
+    mfa_required: bool = False,
+    authenticated_with_mfa: bool = False,
 ) -> DecisionInputs:
     """A refresh: the scopes its token carries (``original_scopes``) and what its user's stored
     consent holds today (``consented_scopes``, None: none), which rule 7 holds the refresh to.
-    A refresh token of an ``organization`` is held to its ``user``'s membership there today."""
+    A refresh token of an ``organization`` is held to its ``user``'s membership there today.
+    Rule 10: whether the tenant requires a second factor, and whether the token's login used one."""
     inputs = request_inputs(
         client,
         target,
@@ -384,7 +387,13 @@ def refresh_inputs(
         organization_asked=organization.id if organization is not None else None,
         organization=organization_facts(organization, user=user) if organization is not None else None,
     )
-    request = replace(inputs.request, consented_scopes=consented_scopes, consent_read=True)
+    request = replace(
+        inputs.request,
+        consented_scopes=consented_scopes,
+        consent_read=True,
+        mfa_required=mfa_required,
+        authenticated_with_mfa=authenticated_with_mfa,
+    )
     return replace(inputs, request=request)
 
 

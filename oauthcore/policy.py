@@ -166,6 +166,15 @@ class Rule(enum.IntEnum):
         "/userinfo. For strict third-party apps OIDC scopes are dropped (a trace line says so): no ID "
         "token, and /userinfo refuses their tokens, which never carry openid.",
     )
+    MFA = (
+        10,
+        "Multi-factor authentication",
+        "A refresh of a strict third-party app, when the tenant's MFA policy is always, needs the login "
+        "its refresh token came from to have used a second factor (its amr has mfa); otherwise "
+        'invalid_grant, "Multifactor authentication required" (400): never a token of a lesser login. '
+        "At /authorize, the policy always and acr_values asking for the multi-factor policy send the "
+        "user to the second step of the login first (oauthcore.views.mfa), not decided by decide().",
+    )
 
 
 @dataclass(frozen=True)
@@ -316,6 +325,12 @@ DENIAL_REASONS = {
         "The user has to consent first, and the request asked for no screen at all (prompt=none).",
     ),
     "consent_revoked": Denial(Rule.CONSENT, "Consent revoked", "The user has revoked their consent for this app."),
+    "mfa_required": Denial(
+        Rule.MFA,
+        "Second factor required",
+        "The tenant requires multi-factor authentication, and the login this refresh token came from "
+        "used no second factor.",
+    ),
 }
 
 
@@ -451,6 +466,8 @@ class RequestFacts:
     # refresh only
     original_scopes: frozenset[str] | None = None
     consent_read: bool = False  # consented_scopes holds the user's stored consent (None: there is none)
+    mfa_required: bool = False  # the tenant's MFA policy is always
+    authenticated_with_mfa: bool = False  # the login the refresh token came from used a second factor
 
 
 # -- outcome --------------------------------------------------------------------------------------
@@ -583,6 +600,7 @@ def _decide(client: ClientFacts, api: ApiFacts | None, request: RequestFacts, fl
             _client_credentials_scopes(client, api, request, ceiling, grant, trace), organization=organization
         )
     if flow is Flow.REFRESH_TOKEN:
+        _check_mfa(client, request, trace)
         organization, _join = _check_organization(client, request, flow, trace)
         return replace(_refresh_scopes(client, api, request, ceiling, special, grant, trace), organization=organization)
     effective = (request.requested_scopes & ceiling) | special
@@ -814,6 +832,17 @@ def _narrow_refresh(request: RequestFacts, original: frozenset[str], trace: _Tra
             400,
         )
     return request.requested_scopes
+
+
+def _check_mfa(client: ClientFacts, request: RequestFacts, trace: _Trace) -> None:
+    """``Rule.MFA`` for a refresh: a strict third-party app gets nothing of a login that lacked the
+    second factor the tenant requires."""
+    if not (client.is_strict and request.mfa_required):
+        trace.note(Rule.MFA, "no second factor required of this refresh")
+    elif request.authenticated_with_mfa:
+        trace.note(Rule.MFA, "the login used a second factor, as the tenant requires")
+    else:
+        raise _Denied("invalid_grant", "Multifactor authentication required", "mfa_required", 400)
 
 
 def connection_refusal(client: ClientFacts, *, is_domain: bool, enabled: bool) -> str | None:

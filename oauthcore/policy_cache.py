@@ -180,6 +180,14 @@ def cached_organization_name_in_tokens(application) -> bool:
     return _organization_name_in_tokens(stamp)
 
 
+def cached_mfa_policy(application) -> str:
+    """The tenant's ``mfa_policy`` (``never``, ``optional`` or ``always``)."""
+    stamp = getattr(application, STAMP_ATTRIBUTE, None)
+    if stamp is None:
+        return TenantSettings.load().mfa_policy
+    return _mfa_policy(stamp)
+
+
 @lru_cache(maxsize=MAX_ENTRIES)
 def _target(stamp: str, application_pk: int, audience: str, subject_type: str) -> Target:
     return read_target(application_pk=application_pk, audience=audience, subject_type=subject_type)
@@ -195,9 +203,15 @@ def _organization_name_in_tokens(stamp: str) -> bool:
     return TenantSettings.load().allow_organization_name_in_authentication_api
 
 
+@lru_cache(maxsize=8)
+def _mfa_policy(stamp: str) -> str:
+    return TenantSettings.load().mfa_policy
+
+
 def clear() -> None:
     """Forget every entry (tests start each from their own database)."""
     _client.cache_clear()
     _target.cache_clear()
     _default_audience.cache_clear()
     _organization_name_in_tokens.cache_clear()
+    _mfa_policy.cache_clear()

@@ -49,6 +49,9 @@ class OAuthRequestContext:
     shared_stamp: str | None = None
     # ``/authorize``: the organization the user logs in to, handed by the view to the code it saves.
     organization: Organization | None = None
+    # How the user authenticated (RFC 8176 amr values): the session's at ``/authorize``, then the
+    # code's and the refresh token's, so every token of that login carries them.
+    amr: tuple[str, ...] = ()
 
     @property
     def audience(self) -> str | None:

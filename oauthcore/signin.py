@@ -106,6 +106,15 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
         )
 
 
+def forget_failures(request) -> None:
+    """The password was right, and the login waits for a second factor: the failures before it are
+    forgotten now, as ``on_logged_in`` would (the ``login()`` comes in a later request)."""
+    attempt = _attempt(request)
+    if attempt is not None:
+        for key in attempt.lockout_keys:
+            LOGIN_LOCKOUT.success(key)
+
+
 def on_logged_in(sender, request=None, user=None, **kwargs):
     attempt = _attempt(request)
     if attempt is not None:

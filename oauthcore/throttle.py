@@ -6,8 +6,8 @@ check, so a change applies at once. Counting happens in the shared cache; when i
 requests go through (see ``oauthcore.ratelimit``).
 
 Where each limit is counted: ``TOKEN`` per client in the validator, ``LOGIN_*`` in
-``oauthcore.signin``, ``REGISTRATION`` per tenant in ``views.registration``, ``SIGNUP`` per address
-``PORTAL_EMAIL`` per member in the portal's views,
+``oauthcore.signin``, ``MFA_LOCKOUT`` per account in ``oauthcore.views.mfa``, ``REGISTRATION`` per
+tenant in ``views.registration``, ``SIGNUP`` per address, ``PORTAL_EMAIL`` per member in the portal's views,
 ``ACCOUNT_EMAIL`` per address and ``ACCOUNT_EMAIL_IP`` per caller in ``views.account_links`` and ``views.signup``.
 
 Hand-written because django-axes locks out in the database with answers of its own, while these
@@ -124,6 +124,7 @@ class Lockout:
 
 
 LOGIN_LOCKOUT = Lockout(LOGIN_FAILURES)
+MFA_LOCKOUT = Lockout(Limit("mfa_failures"))
 
 
 # -- answers -------------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ from oauthcore.views import (
     device,
     discovery,
     federation,
+    mfa,
     organizations,
     registration,
+    security,
     signup,
 )
 from oauthcore.views.authorize import AuthorizeView
@@ -37,6 +39,15 @@ urlpatterns = [
     path("login/password-reset", account_links.PasswordResetRequestView.as_view(), name="account-password-reset"),
     path("login/reset/<str:token>", account_links.PasswordResetView.as_view(), name="account-reset"),
     path("login/verify/<str:token>", account_links.VerifyEmailView.as_view(), name="account-verify"),
+    path("login/mfa", mfa.SecondFactorView.as_view(), name="login-mfa"),
+    path("login/mfa/enroll", mfa.EnrollAtLoginView.as_view(), name="login-mfa-enroll"),
+    path("account/security", security.SecurityView.as_view(), name="account-security"),
+    path("account/security/totp", security.TotpEnrollView.as_view(), name="account-security-totp"),
+    path("account/security/passkey", security.PasskeyEnrollView.as_view(), name="account-security-passkey"),
+    path("account/security/recovery-codes", security.RecoveryCodesView.as_view(), name="account-security-recovery"),
+    path(
+        "account/security/factors/<int:pk>/remove", security.RemoveFactorView.as_view(), name="account-security-remove"
+    ),
     path("login/connection/<str:name>", federation.StartView.as_view(), name="federation-start"),
     path("login/organization", organizations.OrganizationPromptView.as_view(), name="organization-prompt"),
     path("login/organization/choose", organizations.OrganizationPickerView.as_view(), name="organization-choose"),

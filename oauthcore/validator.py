@@ -32,14 +32,14 @@ from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
-from oauthcore.access_tokens import organization_claims, userinfo_audience
+from oauthcore.access_tokens import mfa_claims, organization_claims, userinfo_audience
 from oauthcore.activity import count_denied, count_issued
 from oauthcore.audit import DENIAL_ACTION, Actor, record_event
 from oauthcore.cimd import cimd_application, is_cimd_client_id
 from oauthcore.client_tokens import read_client_token, revoke_client_token
 from oauthcore.conf import portcullis_settings
 from oauthcore.consents import consent_store
-from oauthcore.constants import AppType
+from oauthcore.constants import AppType, MfaPolicy
 from oauthcore.decision_inputs import (
     DecisionInputs,
     Target,
@@ -52,9 +52,10 @@ from oauthcore.decision_inputs import (
     request_inputs,
     stored_grant_inputs,
 )
+from oauthcore.mfa_login import used_second_factor
 from oauthcore.models import AccessToken, Application, Grant, PreviousClientSecret, RefreshToken
 from oauthcore.policy import AudienceSource, Decision, Flow, decide_grant_type, resolve_audience
-from oauthcore.policy_cache import cached_default_audience, cached_target, client_with_stamp
+from oauthcore.policy_cache import cached_default_audience, cached_mfa_policy, cached_target, client_with_stamp
 from oauthcore.request_context import context_of
 from oauthcore.services.device import device_grant_poll
 from oauthcore.services.tokens import token_family_revoke
@@ -346,6 +347,7 @@ class PolicyValidator(OAuth2Validator):
             request.nonce = grant.nonce
         if grant.claims:
             request.claims = json.loads(grant.claims)
+        context_of(request).amr = tuple(grant.amr.split())
         # The grant or the policy may have changed since /authorize: decide again.
         self._decide_again(
             request, Flow.AUTHORIZATION_CODE, grant.audience, request.scopes, grant.user, grant.organization
@@ -387,6 +389,9 @@ class PolicyValidator(OAuth2Validator):
             audience=stored.audience or userinfo_audience(),
             organization=organization,
         )
+        # Rule 10: its tokens carry the methods of the login it came from, which the tenant's MFA
+        # policy holds it to.
+        amr = context_of(request).amr = tuple(stored.amr.split())
         inputs = refresh_inputs(
             client_facts(request.client),
             target,
@@ -396,6 +401,8 @@ class PolicyValidator(OAuth2Validator):
             consented_scopes=consented,
             organization=organization,
             user=stored.user,
+            mfa_required=cached_mfa_policy(request.client) == MfaPolicy.ALWAYS,
+            authenticated_with_mfa=used_second_factor(amr),
         )
         self._decide(request, Flow.REFRESH_TOKEN, inputs, target)
         return True
@@ -545,12 +552,18 @@ class PolicyValidator(OAuth2Validator):
         return decision.organization.id if decision is not None and decision.organization is not None else None
 
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
-        """DOT's, and the code remembers the organization ``/authorize`` decided for (set by the view
-        in the request's context): one more statement, for organization logins only."""
+        """DOT's, and the code remembers the organization ``/authorize`` decided for and how the user
+        authenticated (set by the view in the request's context): one more statement, for
+        organization logins and logins with a second factor only."""
         super().save_authorization_code(client_id, code, request, *args, **kwargs)
-        organization = context_of(request).organization
-        if organization is not None:
-            Grant.objects.filter(code=code["code"], application=request.client).update(organization=organization)
+        context = context_of(request)
+        remembered = {}
+        if context.organization is not None:
+            remembered["organization"] = context.organization
+        if used_second_factor(context.amr):  # a password-only login's tokens carry no amr: nothing to keep
+            remembered["amr"] = " ".join(context.amr)
+        if remembered:
+            Grant.objects.filter(code=code["code"], application=request.client).update(**remembered)
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         # django-oauth-toolkit 3.4.1's body, plus token_family (one INSERT, as before).
@@ -573,7 +586,8 @@ class PolicyValidator(OAuth2Validator):
         return access_token
 
     def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
-        # django-oauth-toolkit 3.4.1's body, with the family derived from the code (not random).
+        # django-oauth-toolkit 3.4.1's body, with the family derived from the code (not random), its
+        # organization and the login's amr.
         refresh_token = RefreshToken(
             user=request.user,
             application=request.client,
@@ -581,6 +595,7 @@ class PolicyValidator(OAuth2Validator):
             token_family=self._token_family(request, previous_refresh_token) or uuid.uuid4(),
             resource=getattr(request, "resource", []),
             organization_id=self._organization_id(request),
+            amr=" ".join(context_of(request).amr),
         )
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
@@ -624,6 +639,9 @@ class PolicyValidator(OAuth2Validator):
             "updated_at": int(user.date_joined.timestamp()),
             # The ID token of an organization login names it, as its access token does.
             **organization_claims(request),
+            # The ID token of a login with a second factor says so: amr (RFC 8176 values and mfa)
+            # and acr, the multi-factor policy URI. /userinfo's request carries no login: none there.
+            **mfa_claims(request, with_acr=True),
         }
 
     oidc_claim_scope = {
@@ -635,6 +653,8 @@ class PolicyValidator(OAuth2Validator):
         "email_verified": "email",
         "org_id": "openid",
         "org_name": "openid",
+        "amr": "openid",
+        "acr": "openid",
     }
 
     def get_oidc_issuer_endpoint(self, request):

@@ -32,6 +32,7 @@ collect_ignore = (
         "platform/test_db_backend.py",
         "oauthcore/test_code_race.py",
         "oauthcore/test_account_link_race.py",
+        "oauthcore/test_mfa_race.py",
         "oauthcore/test_device_poll_race.py",
         "oauthcore/test_security_signin_postgresql.py",
     ]

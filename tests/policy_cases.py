@@ -82,3 +82,17 @@ def system_api_expected(client_kind: str, flow: str, grants: str):
     if grants != "own":
         return "denied", "client_grant_removed" if flow == "refresh_token" else "client_grant_missing"
     return "allowed", REQUESTED & OWN_SCOPES
+
+
+# Rule 10 at a refresh (Auth0's rule for third-party apps and MFA): the tenant's MFA policy, and
+# whether the login the refresh token came from used a second factor.
+MFA_POLICIES = ("never", "optional", "always")
+MFA_CASES = list(itertools.product(CLIENT_KINDS, MFA_POLICIES, (True, False)))
+
+
+def expected_refresh_with_mfa(client_kind: str, mfa_policy: str, login_used_mfa: bool) -> str:
+    """ "allowed", or the denial reason: a strict third-party app never gets a token of a login
+    without the second factor the tenant requires."""
+    if client_kind == "strict" and mfa_policy == "always" and not login_used_mfa:
+        return "mfa_required"
+    return "allowed"

@@ -35,9 +35,9 @@ ADDED_COLUMNS = {
     "oauthcore_user": {"email_verified": False, "federated_profile": "{}"},
     "consent_usergrant": {"organization_id": None},
     "oauthcore_accesstoken": {"organization_id": None},
-    "oauthcore_refreshtoken": {"organization_id": None},
-    "oauthcore_grant": {"organization_id": None},
-    "oauthcore_tenantsettings": {"allow_organization_name_in_authentication_api": False},
+    "oauthcore_refreshtoken": {"organization_id": None, "amr": ""},
+    "oauthcore_grant": {"organization_id": None, "amr": ""},
+    "oauthcore_tenantsettings": {"allow_organization_name_in_authentication_api": False, "mfa_policy": "optional"},
     "oauthcore_connection": {"options": "{}", "sealed_secrets": "", "show_as_button": True, "is_enabled": True},
     "portal_outboundemail": {"from_email": ""},
 }

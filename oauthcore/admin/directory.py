@@ -22,6 +22,7 @@ from oauthcore.audit import DENIAL_ACTION, record_event, recorded_denial
 from oauthcore.constants import DATABASE_CONNECTION_NAME
 from oauthcore.models import AuditEvent, Connection, TenantSettings, User
 from oauthcore.models.tenant import SINGLETON_ID
+from oauthcore.services.mfa import confirmed_factors, unused_recovery_codes
 from oauthcore.services.tenant import UPDATABLE_FIELDS as TENANT_FIELDS
 from oauthcore.services.tenant import tenant_settings_update
 from oauthcore.services.users import user_delete, user_password_changed, user_update
@@ -48,10 +49,11 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
     list_select_related = ("connection",)
     list_filter = ("connection", "is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("username", "email", "first_name", "last_name", "uid")
-    readonly_fields = ("display_user_id", "last_login", "date_joined")
+    readonly_fields = ("display_user_id", "last_login", "date_joined", "second_factors")
     fieldsets = (
         (None, {"fields": ("username", "password", "display_user_id", "connection")}),
         ("Personal info", {"fields": ("first_name", "last_name", "email", "email_verified")}),
+        ("Multi-factor authentication", {"fields": ("second_factors",)}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Important dates", {"fields": ("last_login", "date_joined")}),
     )
@@ -77,6 +79,14 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
         # The connection is part of the user_id (the tokens' sub): fixed once the user exists.
         readonly = super().get_readonly_fields(request, obj)
         return (*readonly, "connection") if obj is not None else readonly
+
+    @admin.display(description="second factors")
+    def second_factors(self, obj):
+        """What the user enrolled (they manage it at /account/security); never a secret."""
+        factors = [str(factor) for factor in confirmed_factors(obj)] if obj.pk else []
+        if not factors:
+            return "None: a password alone signs this user in."
+        return f"{', '.join(factors)}; {unused_recovery_codes(obj)} unused recovery codes"
 
     @admin.display(description="user ID", ordering="uid")
     def display_user_id(self, obj):
@@ -153,6 +163,7 @@ class TenantSettingsAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 "fields": ("default_audience", "enable_dynamic_client_registration", "require_partner_approval"),
             },
         ),
+        ("Multi-factor authentication", {"fields": ("mfa_policy",)}),
         ("Changed", {"fields": ("updated_at",)}),
     )
     readonly_fields = ("updated_at",)

@@ -12,6 +12,7 @@ from oauthcore.constants import (
     ClientPolicy,
     ConnectionStrategy,
     DefaultFor,
+    MfaPolicy,
     OrganizationRequireBehavior,
     OrganizationUsage,
     RedirectionPolicy,
@@ -460,6 +461,7 @@ class TenantSettingsSerializer(serializers.Serializer):
         return {"enable_dynamic_client_registration": tenant.enable_dynamic_client_registration}
 
     allow_organization_name_in_authentication_api = serializers.BooleanField(read_only=True)
+    mfa_policy = serializers.CharField(read_only=True)
 
 
 class TenantSettingsUpdateSerializer(StrictSerializer):
@@ -468,5 +470,10 @@ class TenantSettingsUpdateSerializer(StrictSerializer):
     default_audience = serializers.CharField(max_length=600, allow_blank=True, required=False)
     allow_organization_name_in_authentication_api = serializers.BooleanField(
         required=False, help_text="Organization tokens carry org_name too; requests may name an organization."
+    )
+    mfa_policy = serializers.ChoiceField(
+        choices=MfaPolicy.values,
+        required=False,
+        help_text="When the login asks for a second factor: never, optional (who enrolled one) or always.",
     )
     flags = TenantFlagsSerializer(required=False)

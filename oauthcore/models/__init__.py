@@ -7,6 +7,7 @@ from oauthcore.models.connection_setup import ConnectionSetupLink
 from oauthcore.models.connections import Connection, ConnectionDomain, FederatedAssertion, FederationFlow
 from oauthcore.models.email_templates import EmailTemplate, EmailTemplateName
 from oauthcore.models.keys import SigningKey
+from oauthcore.models.mfa import Authenticator, AuthenticatorKind, RecoveryCode
 from oauthcore.models.organizations import (
     Organization,
     OrganizationClientGrant,
@@ -30,6 +31,8 @@ __all__ = [
     "Application",
     "AuditChainHead",
     "AuditEvent",
+    "Authenticator",
+    "AuthenticatorKind",
     "ClientGrant",
     "Connection",
     "ConnectionDomain",
@@ -48,6 +51,7 @@ __all__ = [
     "OutboundEmail",
     "PolicyVersion",
     "PreviousClientSecret",
+    "RecoveryCode",
     "RefreshToken",
     "ResourceServer",
     "ResourceServerScope",

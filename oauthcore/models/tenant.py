@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from oauthcore.constants import MfaPolicy
+
 SINGLETON_ID = 1
 
 
@@ -28,6 +30,12 @@ class TenantSettings(models.Model):
     )
     require_partner_approval = models.BooleanField(
         default=False, help_text="New partners wait for a tenant admin's approval."
+    )
+    mfa_policy = models.CharField(
+        max_length=16,
+        choices=MfaPolicy.choices,
+        default=MfaPolicy.OPTIONAL,
+        help_text="When the login page asks for a second factor (an authenticator app, a passkey or a recovery code).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -26,6 +26,14 @@ def organization_field():
     )
 
 
+AMR_HELP = 'How the user authenticated (RFC 8176 values, space-separated), e.g. "pwd otp mfa".'
+
+
+def amr_field():
+    """The authentication methods of the login a user-delegated grant came from: its tokens carry them."""
+    return models.CharField(max_length=100, blank=True, default="", editable=False, help_text=AMR_HELP)
+
+
 class AudienceFromResourceMixin:
     """``audience`` is ``resource`` (RFC 8707, one API per token here) as an indexed column,
     so revocation can find a token's API on every database."""
@@ -43,6 +51,7 @@ class Grant(AudienceFromResourceMixin, AbstractGrant):
 
     audience = models.CharField(max_length=600, blank=True, default="", help_text=AUDIENCE_HELP)
     organization = organization_field()
+    amr = amr_field()
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
@@ -72,6 +81,7 @@ class AccessToken(AudienceFromResourceMixin, AbstractAccessToken):
 class RefreshToken(AudienceFromResourceMixin, AbstractRefreshToken):
     audience = models.CharField(max_length=600, blank=True, default="", help_text=AUDIENCE_HELP)
     organization = organization_field()
+    amr = amr_field()
 
     class Meta(AbstractRefreshToken.Meta):
         swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"

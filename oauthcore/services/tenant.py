@@ -12,6 +12,7 @@ UPDATABLE_FIELDS = frozenset(
         "default_audience",
         "require_partner_approval",
         "allow_organization_name_in_authentication_api",
+        "mfa_policy",
     }
 )
 

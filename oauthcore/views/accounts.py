@@ -4,6 +4,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView as DjangoLoginView
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
@@ -16,8 +17,10 @@ from oauthcore.federation.discovery import (
     organization_of_next,
     start_url,
 )
+from oauthcore.mfa_login import PASSWORD, next_asks_mfa, remember_methods, second_step
 from oauthcore.models import TenantSettings
 from oauthcore.signin import throttled_login
+from oauthcore.views.mfa import begin_second_step
 from oauthcore.views.signup import signup_connection
 from portal.platform.csp import decision_page
 
@@ -59,7 +62,16 @@ class SignInForm(BoundedLoginName, AuthenticationForm):
 
 
 class AdminSignInForm(BoundedLoginName, AdminAuthenticationForm):
-    pass
+    """The admin's own login has no second step: an account the login would ask a second factor of
+    signs in at ``/login`` (which then opens the admin), never with its password alone here."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if second_step(user, acr_mfa=False) is not None:
+            raise ValidationError(
+                "This account signs in with a second factor: log in at /login?next=/admin/ instead.",
+                code="second_factor",
+            )
 
 
 @method_decorator([decision_page, throttled_login], name="dispatch")
@@ -76,6 +88,17 @@ class LoginView(DjangoLoginView):
         if connection is not None:
             return redirect(start_url(connection, next_url))
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        """The password is right: a user who needs a second factor is not logged in yet
+        (``oauthcore.views.mfa``); any other is, having used a password."""
+        user, next_url = form.get_user(), self.get_success_url()
+        step = second_step(user, acr_mfa=next_asks_mfa(next_url))
+        if step is not None:
+            return begin_second_step(self.request, user, next_url=next_url, step=step)
+        response = super().form_valid(form)
+        remember_methods(self.request, [PASSWORD])
+        return response
 
     def get_context_data(self, **kwargs):
         next_url = self.get_redirect_url()

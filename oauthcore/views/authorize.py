@@ -31,12 +31,15 @@ from oauthcore.conf import portcullis_settings
 from oauthcore.consents import ACCOUNT_TITLE, consent_store
 from oauthcore.constants import OrganizationRequireBehavior, OrganizationUsage, RedirectionPolicy
 from oauthcore.federation.discovery import connection_open_to, start_url
+from oauthcore.mfa_login import acr_asks_mfa, mfa_required, session_methods, used_second_factor
 from oauthcore.models import Application, Connection, ResourceServerScope
 from oauthcore.policy import Decision, Flow
+from oauthcore.policy_cache import cached_mfa_policy
 from oauthcore.request_context import CONTEXT_ATTRIBUTE, OAuthRequestContext, context_of
 from oauthcore.selectors import app_is_unverified
 from oauthcore.services.organizations import organization_member_join
 from oauthcore.validator import audit_denial
+from oauthcore.views.mfa import second_step_url
 from oauthcore.views.organizations import prompt_url
 from portal.platform.csp import decision_page
 
@@ -46,6 +49,8 @@ DECLINED_TEMPLATE = "oauthcore/authorize_declined.html"
 UNREADABLE = errors.InvalidRequestError(description="The authorization request could not be read.")
 CONSENT_TEMPLATE = "oauthcore/consent.html"
 DECLINED = "The user declined to authorize the application."
+# prompt=none when the login still needs a second factor (OpenID Connect Core §3.1.2.6).
+MFA_REQUIRED = "Multifactor authentication required"
 # OAuth 2.0 Multiple Response Type Encoding Practices §2.1. form_post is not served: it is refused,
 # not silently answered in the query.
 RESPONSE_MODES = ("query", "fragment")
@@ -193,6 +198,14 @@ class AuthorizeView(OAuthLibMixin, View):
                 return redirect(start_url(connection, back))
             return redirect_to_login(back, settings.LOGIN_URL)
 
+        if self.second_factor_needed(request, application):
+            if "none" in prompt:
+                required = errors.CustomOAuth2Error(
+                    error="interaction_required", description=MFA_REQUIRED, request=oauthlib_request
+                )
+                return self.error(request, required, application)
+            return redirect(second_step_url(request.get_full_path()))
+
         if organization_prompt == OrganizationRequireBehavior.POST_LOGIN_PROMPT and "none" not in prompt:
             return redirect(prompt_url(request.get_full_path(), after_login=True))
 
@@ -216,7 +229,9 @@ class AuthorizeView(OAuthLibMixin, View):
             return self.error(request, error, application, force_page=force_page)
 
         # The code (and the tokens) will be for the organization the decision checked.
-        credentials[CONTEXT_ATTRIBUTE] = OAuthRequestContext(organization=organization)
+        credentials[CONTEXT_ATTRIBUTE] = OAuthRequestContext(
+            organization=organization, amr=tuple(session_methods(request))
+        )
         if answer is not None:
             return self.answer(request, answer, decision, audience, credentials, oauthlib_request)
         if not decision.consent_required:
@@ -307,6 +322,15 @@ class AuthorizeView(OAuthLibMixin, View):
         if max_age.isdigit() and request.user.last_login is not None:
             return (timezone.now() - request.user.last_login).total_seconds() > int(max_age)
         return False
+
+    @staticmethod
+    def second_factor_needed(request, application: Application) -> bool:
+        """The tenant's MFA policy is always, or ``acr_values`` asks for the multi-factor policy, and
+        this session's login used no second factor: the user gives one first (``views.mfa``)."""
+        required = mfa_required(
+            acr_mfa=acr_asks_mfa(request.GET.get("acr_values")), policy=cached_mfa_policy(application)
+        )
+        return required and not used_second_factor(session_methods(request))
 
     def approve(self, request, decision: Decision, scopes, credentials, application):
         if decision.join_organization:

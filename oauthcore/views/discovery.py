@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from oauthcore.conf import portcullis_settings
+from oauthcore.constants import MFA_ACR
 from oauthcore.keys import active_signing_key, published_keys
 from oauthcore.models import TenantSettings
 from oauthcore.validator import PolicyValidator
@@ -45,6 +46,8 @@ def server_metadata() -> dict:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "claims_supported": CLAIMS,
+        # acr_values=<this> at /authorize asks for a second factor (oauthcore.mfa_login).
+        "acr_values_supported": [MFA_ACR],
         "authorization_response_iss_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

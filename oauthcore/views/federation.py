@@ -21,10 +21,12 @@ from oauthcore.constants import ENTERPRISE_STRATEGIES, ConnectionStrategy
 from oauthcore.federation import flow
 from oauthcore.federation.base import FederatedProfile, FederationError
 from oauthcore.federation.discovery import application_of_next, connection_open_to
+from oauthcore.mfa_login import next_asks_mfa, remember_methods, second_step
 from oauthcore.models import Connection, FederationFlow
 from oauthcore.services.federated_users import federated_user_sign_in
 from oauthcore.throttle import LOGIN_ADDRESS, client_address, retry_message
 from oauthcore.views.connection_setup import show_setup_result
+from oauthcore.views.mfa import begin_second_step
 from portal.platform.csp import decision_page
 
 ERROR_TEMPLATE = "oauthcore/federation_error.html"
@@ -91,8 +93,16 @@ def sign_in(request, federation: FederationFlow, profile: FederatedProfile):
     user = federated_user_sign_in(connection=federation.connection, profile=profile)
     if not user.is_active:
         raise FederationError(BLOCKED, reason="blocked")
+    next_url = safe_next(request, federation.next_url)
+    # A second factor enrolled here is asked for after the provider's login too (the provider's own
+    # methods are not known: the session's amr has only what this server checked).
+    step = second_step(user, acr_mfa=next_asks_mfa(next_url))
+    if step is not None:
+        user.backend = settings.AUTHENTICATION_BACKENDS[0]
+        return begin_second_step(request, user, next_url=next_url, step=step, methods=[])
     login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-    return HttpResponseRedirect(safe_next(request, federation.next_url))
+    remember_methods(request, [])
+    return HttpResponseRedirect(next_url)
 
 
 def show_test_result(request, federation: FederationFlow, profile: FederatedProfile):

@@ -69,8 +69,9 @@ class Browser:
             allow_redirects=False,
         )
 
-    def authorize(self, url: str, *, username: str | None = None) -> AuthorizeOutcome:
-        """Open the authorization URL and follow our own redirects (logging in when asked)."""
+    def authorize(self, url: str, *, username: str | None = None, otp: str | None = None) -> AuthorizeOutcome:
+        """Open the authorization URL and follow our own redirects (logging in when asked, and
+        typing ``otp`` when the login asks for a second factor)."""
         response = self.session.get(url, allow_redirects=False)
         for _ in range(10):
             if response.status_code in (301, 302, 303):
@@ -78,6 +79,16 @@ class Browser:
                 if not self.is_ours(location):
                     return AuthorizeOutcome("redirect", response, location)
                 response = self.session.get(self.url(location), allow_redirects=False)
+                continue
+            if urlsplit(response.url).path == "/login/mfa" and otp is not None:
+                token = CSRF_RE.search(response.text).group(1)
+                response = self.session.post(
+                    response.url,
+                    data={"csrfmiddlewaretoken": token, "method": "otp", "code": otp},
+                    headers={"Referer": response.url},
+                    allow_redirects=False,
+                )
+                otp = None
                 continue
             if "/login" in urlsplit(response.url).path and username is not None:
                 response = self.submit_login(response, username)

@@ -7,8 +7,10 @@ step signs the user in just in time, consent, then the code is exchanged: the to
 ``samlp|{connection}|{NameID}``.
 """
 
+import re
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 import requests
 from django.contrib.auth import get_user_model
@@ -19,7 +21,8 @@ from oauthcore.federation import saml
 from oauthcore.models import FederatedAssertion
 from oauthcore.services.applications import application_create
 from oauthcore.services.connections import connection_create, connection_set_enabled_clients
-from tests.e2e.oauth_helpers import Browser, oauth_client, verify_jwt
+from oauthcore.services.tenant import tenant_settings_update
+from tests.e2e.oauth_helpers import CSRF_RE, Browser, oauth_client, verify_jwt
 from tests.federation.saml_idp import SamlIdp, form_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -173,3 +176,35 @@ def test_a_first_party_app_signs_in_through_the_saml_connection_enabled_for_it(
     )
     claims = verify_jwt(live_server.url, token["access_token"], orders.identifier, portcullis_settings.issuer)
     assert claims["sub"] == "samlp|acme-corp|E1234"
+
+
+def test_with_the_mfa_policy_always_a_saml_user_enrolls_a_second_factor_before_the_app(
+    live_server, actor, acme, partner, saml_idp
+):
+    """The provider's login is the first factor; the tenant's policy still asks for a second one,
+    enrolled here at the first login, and the token's amr says what this server checked."""
+    tenant_settings_update(actor=actor, mfa_policy="always")
+    app, secret, orders = partner
+    client = oauth_client(app, secret, CALLBACK, "read:orders")
+    browser = Browser(live_server.url)
+    saml_idp.login("E7777", mail="lee@acme.example", givenName="Lee", sn="Park")
+    url, _ = client.create_authorization_url(
+        f"{live_server.url}/authorize", code_verifier=VERIFIER, audience=orders.identifier, connection=acme.name
+    )
+    _posted, back = post_idp_answer(browser, browser.authorize(url).location, acme)
+    enroll = browser.authorize(browser.url(back.headers["Location"])).response
+    assert urlsplit(enroll.url).path == "/login/mfa/enroll", enroll.text
+    key = re.search(r"data-totp-secret>([A-Z2-7]+)<", enroll.text).group(1)
+    codes = browser.session.post(
+        enroll.url,
+        data={"csrfmiddlewaretoken": CSRF_RE.search(enroll.text).group(1), "code": pyotp.TOTP(key).now()},
+        headers={"Referer": enroll.url},
+    )
+    assert codes.status_code == 200 and "Your recovery codes" in codes.text
+    next_url = re.search(r'class="button primary" href="([^"]+)"', codes.text).group(1).replace("&amp;", "&")
+    done = browser.answer_consent(browser.authorize(browser.url(next_url)), accept=True)
+    token = client.fetch_token(
+        f"{live_server.url}/oauth/token", authorization_response=done.location, code_verifier=VERIFIER
+    )
+    claims = verify_jwt(live_server.url, token["access_token"], orders.identifier, portcullis_settings.issuer)
+    assert claims["sub"] == "samlp|acme-corp|E7777" and claims["amr"] == ["otp", "mfa"]

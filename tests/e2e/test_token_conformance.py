@@ -2,9 +2,11 @@
 discovery and the management API, as strict outside clients (authlib, requests-oauthlib, PyJWT)
 and the raw wire see them. Each test names the section it checks."""
 
+import time
 from urllib.parse import urlencode
 
 import jwt
+import pyotp
 import pytest
 import requests
 from django.test import Client
@@ -15,6 +17,7 @@ from requests_oauthlib import OAuth2Session as RequestsOAuth2Session
 from oauthcore.constants import DATABASE_CONNECTION_NAME, AppType, GrantType, SubjectType, UserPolicy
 from oauthcore.models import AccessToken, Connection, TenantSettings
 from oauthcore.services.applications import application_create, application_update
+from oauthcore.services.mfa import totp_enroll_confirm, totp_enroll_start
 from oauthcore.services.tenant import tenant_settings_update
 from tests.e2e.oauth_helpers import Browser, oauth_client
 
@@ -67,12 +70,13 @@ def debug_on(settings):
     settings.DEBUG = True
 
 
-def code_flow_token(live_server, issued, scope: str, **params) -> dict:
-    """authlib's code flow for ``issued``, through alice's login and consent."""
+def code_flow_token(live_server, issued, scope: str, *, otp: str | None = None, **params) -> dict:
+    """authlib's code flow for ``issued``, through alice's login (with ``otp`` when she has an
+    authenticator app) and consent."""
     client = oauth_client(issued.application, issued.client_secret, CALLBACK, scope)
     url, _state = client.create_authorization_url(f"{live_server.url}/authorize", code_verifier=VERIFIER, **params)
     browser = Browser(live_server.url)
-    outcome = browser.authorize(url, username="alice")
+    outcome = browser.authorize(url, username="alice", otp=otp)
     if outcome.kind == "consent":
         outcome = browser.answer_consent(outcome, accept=True)
     assert outcome.kind == "redirect", outcome.page_text
@@ -423,6 +427,15 @@ def test_claims_supported_lists_every_claim_the_server_returns(live_server, acto
     org_claims = verified_id_token(live_server, token["id_token"], web_app.application.client_id)
     assert (org_claims["org_id"], org_claims["org_name"]) == (acme.id, "acme")
     returned |= set(org_claims)
+    # A login with a second factor: amr and acr (oauthcore.access_tokens.mfa_claims).
+    enrollment = totp_enroll_start(actor=actor, user=alice)
+    totp_enroll_confirm(actor=actor, user=alice, code=pyotp.TOTP(enrollment.secret).now())
+    token = code_flow_token(
+        live_server, web_app, "openid", nonce="n-3", otp=pyotp.TOTP(enrollment.secret).at(time.time() + 30)
+    )
+    mfa_claims = verified_id_token(live_server, token["id_token"], web_app.application.client_id)
+    assert mfa_claims["amr"] == ["pwd", "otp", "mfa"]
+    returned |= set(mfa_claims)
     advertised = set(
         requests.get(f"{live_server.url}/.well-known/openid-configuration", timeout=10).json()["claims_supported"]
     )

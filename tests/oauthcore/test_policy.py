@@ -23,11 +23,13 @@ from tests.policy_cases import (
     API_SCOPES,
     CASES,
     DEFAULT_SCOPES,
+    MFA_CASES,
     OWN_SCOPES,
     REQUESTED,
     SYSTEM_API_CASES,
     denial_message,
     expected,
+    expected_refresh_with_mfa,
     grants_of,
     system_api_expected,
 )
@@ -307,6 +309,24 @@ def refresh_request(**overrides):
     values = dict(original_scopes=frozenset({"read", "write", "offline_access"}), own_grant=WIDE)
     values.update(overrides)
     return RequestFacts(**values)
+
+
+@pytest.mark.parametrize(("client_kind", "mfa_policy", "login_used_mfa"), MFA_CASES)
+def test_rule_10_a_refresh_is_held_to_the_tenants_mfa_policy(client_kind, mfa_policy, login_used_mfa):
+    request = refresh_request(mfa_required=mfa_policy == "always", authenticated_with_mfa=login_used_mfa)
+    decision = decide(CLIENTS[client_kind], CUSTOM, request, Flow.REFRESH_TOKEN)
+    outcome = expected_refresh_with_mfa(client_kind, mfa_policy, login_used_mfa)
+    if outcome == "allowed":
+        assert decision.allowed, decision.trace
+        assert any(step.rule is Rule.MFA for step in decision.steps)
+    else:
+        # Never a silent downgrade: the refresh is refused, saying why (RFC 6749 §5.2 invalid_grant).
+        assert (decision.error, decision.description, decision.status) == (
+            "invalid_grant",
+            "Multifactor authentication required",
+            400,
+        )
+        assert decision.reason == outcome and decision.steps[-1].rule is Rule.MFA
 
 
 def test_refresh_without_scope_keeps_the_original_scopes():
