@@ -162,16 +162,16 @@ class OrganizationViewSet(ManagementViewSet):
 
 
 def users_named(user_ids: list[str]) -> list:
-    """The users of these Auth0 user ids; a 404 naming the first that does not exist."""
+    """The users of these Auth0 user ids, in the order given (members join in that order, and are
+    listed so); a 404 naming the first that does not exist."""
     parsed = {user_id: parse_user_id(user_id) for user_id in dict.fromkeys(user_ids)}
     lookup = Q(pk__in=[])
     for strategy_uid in filter(None, parsed.values()):
         lookup |= Q(connection__strategy=strategy_uid[0], uid=strategy_uid[1])
-    users = list(get_user_model().objects.select_related("connection").filter(lookup))
-    found = {user.user_id for user in users}
+    found = {user.user_id: user for user in get_user_model().objects.select_related("connection").filter(lookup)}
     if missing := [user_id for user_id in parsed if user_id not in found]:
         raise NotFoundError(f"The user does not exist: {missing[0]}", "inexistent_user")
-    return users
+    return [found[user_id] for user_id in parsed]
 
 
 class DeleteWithBodySchema(AutoSchema):
