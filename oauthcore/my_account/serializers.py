@@ -49,5 +49,6 @@ class GrantSerializer(serializers.Serializer):
 class AuthenticationMethodSerializer(serializers.Serializer):
     id = serializers.CharField(read_only=True)
     type = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True, required=False)
     usage = serializers.ListField(child=serializers.CharField(), read_only=True)
-    created_at = serializers.CharField(read_only=True)
+    created_at = serializers.CharField(read_only=True, required=False)

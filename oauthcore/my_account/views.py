@@ -18,6 +18,7 @@ from oauthcore.audit import Actor
 from oauthcore.conf import portcullis_settings
 from oauthcore.consents import consent_store
 from oauthcore.constants import ConnectionStrategy
+from oauthcore.models.mfa import AuthenticatorKind
 from oauthcore.my_account.authentication import MyAccountTokenAuthentication
 from oauthcore.my_account.serializers import (
     AuthenticationMethodSerializer,
@@ -25,19 +26,22 @@ from oauthcore.my_account.serializers import (
     ProfileSerializer,
     ProfileUpdateSerializer,
 )
+from oauthcore.services.mfa import confirmed_factors, unused_recovery_codes
 from oauthcore.services.users import user_update
 
 FEDERATED_NAME = (
     "The name of a user of an enterprise connection comes from their identity provider at each sign-in; "
     "change it there."
 )
+# Auth0's types for this server's second factors.
+FACTOR_TYPES = {AuthenticatorKind.TOTP: "totp", AuthenticatorKind.WEBAUTHN: "passkey"}
 PASSWORD_METHOD = "password"  # noqa: S105 (the method's type, not a secret)
 
 
 def security_page_sentence() -> str:
     return (
-        "Multi-factor authentication methods are managed on the account's security page: "
-        f"{portcullis_settings.issuer}/account/security"
+        "Multi-factor authentication methods are enrolled and removed on the account's security page, "
+        f"after typing the password: {portcullis_settings.issuer}/account/security"
     )
 
 
@@ -102,8 +106,10 @@ class GrantsViewSet(MyAccountViewSet):
 
 
 class AuthenticationMethodsViewSet(MyAccountViewSet):
-    """The user's ways to sign in: the password of a database connection's user. Enrolling and
-    removing a second factor happen on the account's security page, and are answered so."""
+    """The user's ways to sign in: the password of a database connection's user and their second
+    factors. Enrolling and removing a second factor happen on the account's security page, where
+    the user types their password first (a bearer token alone never strips an account of its
+    factors), and are answered so."""
 
     required_scopes = {
         "list": "read:me:authentication_methods",
@@ -113,17 +119,34 @@ class AuthenticationMethodsViewSet(MyAccountViewSet):
     }
 
     def _methods(self) -> list[dict]:
+        """The password (a database connection's user), then the confirmed second factors with
+        Auth0's types, then the recovery codes while some are unused."""
         user = self.request.user
-        if user.connection.strategy != ConnectionStrategy.DATABASE or not user.has_usable_password():
-            return []  # an enterprise connection's users sign in at their identity provider
-        return [
-            {
-                "id": f"{PASSWORD_METHOD}|{user.uid}",
-                "type": PASSWORD_METHOD,
-                "usage": ["primary"],
-                "created_at": auth0_datetime(user.date_joined),
-            }
-        ]
+        methods = []
+        if user.connection.strategy == ConnectionStrategy.DATABASE and user.has_usable_password():
+            methods.append(
+                {
+                    "id": f"{PASSWORD_METHOD}|{user.uid}",
+                    "type": PASSWORD_METHOD,
+                    "usage": ["primary"],
+                    "created_at": auth0_datetime(user.date_joined),
+                }
+            )
+        factors = list(confirmed_factors(user))
+        for factor in factors:
+            kind = FACTOR_TYPES[factor.kind]
+            methods.append(
+                {
+                    "id": f"{kind}|{factor.pk}",
+                    "type": kind,
+                    "name": factor.name,
+                    "usage": ["secondary"],
+                    "created_at": auth0_datetime(factor.created_at),
+                }
+            )
+        if factors and unused_recovery_codes(user):
+            methods.append({"id": f"recovery-code|{user.uid}", "type": "recovery-code", "usage": ["secondary"]})
+        return methods
 
     def _method(self, method_id: str) -> dict:
         for method in self._methods():

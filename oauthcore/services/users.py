@@ -1,13 +1,13 @@
 """Creating, changing, deactivating and deleting users (the management API's /users, the admin's user pages)."""
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from oauthcore.audit import Actor, record_event
 from oauthcore.consents import consent_store
 from oauthcore.constants import ConnectionStrategy
+from oauthcore.database_connection import validate_connection_password
 from oauthcore.exceptions import ConflictError
 from oauthcore.models import Connection
 from oauthcore.services.base import save_audited
@@ -41,7 +41,7 @@ def user_create(
     email_verified: bool = False,
     address_claim: bool = False,
 ):
-    """A user of ``connection`` (a database connection), with a password checked by Django's validators.
+    """A user of ``connection`` (a database connection), with a password checked by its password policy.
 
     ``email_verified`` says the caller has proof of the address (an invitation accepted, an admin's
     word). ``address_claim`` is for self-service sign-ups: an address belongs to nobody until it is
@@ -52,7 +52,7 @@ def user_create(
     if connection.strategy != ConnectionStrategy.DATABASE:
         raise ValidationError({"connection": "Users can only be created in database connections."})
     user = User(username=username, email=email, connection=connection, email_verified=email_verified)
-    validate_password(password, user=user)
+    validate_connection_password(password, user=user, connection=connection)
     user.set_password(password)
     if not address_claim and User.objects.filter(connection=connection, email__iexact=email).exists():
         raise ConflictError(USER_EXISTS)
@@ -128,8 +128,8 @@ LOCAL_CREDENTIALS_ONLY = "Only users of a database connection have a password he
 
 
 def user_password_set(*, actor: Actor, user, password: str, reason: str = "password changed") -> None:
-    """Give ``user`` a new password (checked by the password validators), and end every way in the old
-    one opened.
+    """Give ``user`` a new password (checked by the password policy of their connection), and end
+    every way in the old one opened.
 
     Sessions: the session's auth hash derives from the password hash, so every session the user had
     fails its next request (a caller that keeps the current one calls ``update_session_auth_hash``).
@@ -138,7 +138,7 @@ def user_password_set(*, actor: Actor, user, password: str, reason: str = "passw
     """
     if user.connection.strategy != ConnectionStrategy.DATABASE:
         raise ValidationError({"password": LOCAL_CREDENTIALS_ONLY})
-    validate_password(password, user=user)
+    validate_connection_password(password, user=user, connection=user.connection)
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])

@@ -142,6 +142,17 @@ def test_the_connections_password_policy_applies_and_the_page_lists_it(client, a
     assert change(client, new="Brand-new passphrase 42").status_code == 302
 
 
+def test_a_lighter_policy_than_the_projects_is_the_one_that_counts(client, actor, dora):
+    """``low`` asks for 6 characters: a 7-character password passes, though the project's default
+    validators (8) would refuse it."""
+    connection = Connection.objects.get(name=DATABASE_CONNECTION_NAME)
+    connection_update(actor=actor, connection=connection, options={"passwordPolicy": "low"})
+    assert change(client, new="Qx7!pzm").status_code == 302
+    user, _ = dora
+    user.refresh_from_db()
+    assert user.check_password("Qx7!pzm")
+
+
 def test_two_different_new_passwords_are_a_field_error(client, dora):
     response = change(client, again="something else entirely 9")
     assert field_errors(response) == {"new_password2": ["The two new passwords differ."]}

@@ -10,9 +10,11 @@ none at all is a 401.
 
 import json
 
+import pyotp
 import pytest
 from django.contrib.auth import get_user_model
 
+from oauthcore.audit import Actor
 from oauthcore.conf import portcullis_settings
 from oauthcore.consents import consent_store
 from oauthcore.constants import (
@@ -25,8 +27,10 @@ from oauthcore.constants import (
     my_account_api_scopes,
 )
 from oauthcore.models import AuditEvent, Connection, ResourceServer
+from oauthcore.models.mfa import Authenticator
 from oauthcore.services.applications import application_create
 from oauthcore.services.connections import connection_set_domain_level, connection_set_enabled_clients
+from oauthcore.services.mfa import totp_enroll_confirm, totp_enroll_start
 from tests.oauthcore.flows import authorize_path, code_from, exchange
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
@@ -241,8 +245,8 @@ def test_the_password_is_listed_and_second_factors_are_the_security_pages(client
         501,
     )
     assert enroll["message"] == (
-        "Multi-factor authentication methods are managed on the account's security page: "
-        f"{portcullis_settings.issuer}/account/security"
+        "Multi-factor authentication methods are enrolled and removed on the account's security page, "
+        f"after typing the password: {portcullis_settings.issuer}/account/security"
     )
     kept = error_of(client.delete(f"/me/v1/authentication-methods/{password['id']}", **bearer(token)), 400)
     assert kept["message"].endswith(f"{portcullis_settings.issuer}/account/password")
@@ -299,3 +303,24 @@ def test_no_token_or_a_malformed_one_is_a_401(client):
     assert error_of(client.get("/me/v1/profile"), 401)["message"] == "Missing authentication"
     assert error_of(client.get("/me/v1/profile", **bearer("not-a-token")), 401)["message"] == "Invalid token"
     assert error_of(client.get("/me/v1/nothing-here"), 404)["errorCode"] == "inexistent_resource"
+
+
+def test_second_factors_are_listed_and_only_the_security_page_removes_them(client, account_app, ada):
+    """A bearer token alone never strips an account of its factors: the security page asks for the
+    password first."""
+    token = access_token(client, account_app, ada)
+    enrollment = totp_enroll_start(actor=Actor.user(ada), user=ada)
+    totp_enroll_confirm(actor=Actor.user(ada), user=ada, code=pyotp.TOTP(enrollment.secret).now())
+    factor = Authenticator.objects.get(user=ada)
+
+    methods = client.get("/me/v1/authentication-methods", **bearer(token)).json()["authentication_methods"]
+    assert [(m["type"], m["usage"]) for m in methods] == [
+        ("password", ["primary"]),
+        ("totp", ["secondary"]),
+        ("recovery-code", ["secondary"]),
+    ]
+    totp = methods[1]
+    assert (totp["id"], totp["name"]) == (f"totp|{factor.pk}", factor.name)
+    refused = error_of(client.delete(f"/me/v1/authentication-methods/{totp['id']}", **bearer(token)), 501)
+    assert refused["message"].endswith(f"{portcullis_settings.issuer}/account/security")
+    assert Authenticator.objects.filter(pk=factor.pk).exists()
