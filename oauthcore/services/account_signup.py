@@ -11,7 +11,6 @@ import re
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -44,7 +43,6 @@ def account_sign_up(*, connection, email: str, password: str, application=None, 
     probe = User(username=email, email=email, connection=connection)
     # Every check on the password before any lookup of the address: the answer must not depend on it.
     validate_connection_password(password, user=probe, connection=connection)
-    validate_password(password, user=probe)
     with transaction.atomic():
         if User.objects.filter(connection=connection, email__iexact=email, email_verified=True).exists():
             record_event(

@@ -119,6 +119,16 @@ def test_the_connections_password_policy_is_enforced(client, actor, options, pas
     assert not get_user_model().objects.filter(email="policy@example.com").exists()
 
 
+def test_a_lighter_policy_than_the_projects_validators_is_the_one_that_counts(client, actor):
+    """``low`` asks for 6 characters: the project's default validators (8) are not checked on top."""
+    set_options(actor, passwordPolicy="low")
+
+    response = sign_up(client, "light@example.com", password="qz7#kw")
+
+    assert response.status_code == 200, page(response)
+    assert get_user_model().objects.get(email="light@example.com").check_password("qz7#kw")
+
+
 def test_a_policy_is_checked_before_the_address_so_refusals_reveal_nothing(client, actor):
     owner = get_user_model().objects.create_user(username="owner", email="taken@example.com", password=PASSWORD)
     user_update(actor=actor, user=owner, email_verified=True)
