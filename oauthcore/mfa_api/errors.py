@@ -38,7 +38,8 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, exceptions.AuthenticationFailed):
         description = str(exc.detail)
-        headers = _challenge(context, f', error="invalid_token", error_description="{description}"')
+        quoted = description.replace("\\", "").replace('"', "'")  # a quoted-string (RFC 6750 §3)
+        headers = _challenge(context, f', error="invalid_token", error_description="{quoted}"')
         return error_response(status.HTTP_401_UNAUTHORIZED, "invalid_token", description, headers)
     if isinstance(exc, exceptions.PermissionDenied):
         view = context.get("view")

@@ -27,7 +27,6 @@ from oauthcore.mfa_api.authentication import MfaApiTokenAuthentication
 from oauthcore.mfa_api.errors import MfaApiError, exception_handler
 from oauthcore.models import Authenticator, AuthenticatorKind, RecoveryCode
 from oauthcore.services.mfa import (
-    RECOVERY_CODE_PREFIX,
     MfaError,
     authenticator_remove,
     factor_by_id,
@@ -118,7 +117,7 @@ class AuthenticatorView(MfaApiView):
 
     def delete(self, request, authenticator_id: str):
         user = request.user
-        if authenticator_id.partition("|")[0] == RECOVERY_CODE_PREFIX and authenticator_id == recovery_code_id(user):
+        if authenticator_id == recovery_code_id(user):
             raise MfaApiError(
                 status.HTTP_400_BAD_REQUEST,
                 "invalid_request",

@@ -330,3 +330,23 @@ def test_a_login_ui_enrolls_an_app_the_next_login_asks_for_it_and_it_is_removed(
     assert api("GET", "/mfa/authenticators", fresh).json() == []
     assert AuditEvent.objects.filter(action="mfa.remove").count() == 1
     assert AuditEvent.objects.filter(action="mfa.verify", data__kind="totp").count() == 1
+
+
+@pytest.mark.django_db
+def test_auth0s_mfa_otp_grant_and_challenge_are_not_offered(client, login_app, ada):
+    """The conformance statement's deviations: confirmation is /mfa/associate/confirm, and a login's
+    second step is /login/mfa, so neither the mfa-otp grant nor /mfa/challenge exists."""
+    token = access_token(client, login_app, ada)
+    grant = client.post(
+        "/oauth/token",
+        {
+            "grant_type": "http://auth0.com/oauth/grant-type/mfa-otp",
+            "client_id": login_app.application.client_id,
+            "client_secret": login_app.client_secret,
+            "mfa_token": token,
+            "otp": "123456",
+        },
+    )
+    assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
+    challenge = post(client, "/mfa/challenge", {"challenge_type": "otp", "mfa_token": token}, token)
+    error_of(challenge, 404, "not_found")
