@@ -350,3 +350,17 @@ def test_auth0s_mfa_otp_grant_and_challenge_are_not_offered(client, login_app, a
     assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
     challenge = post(client, "/mfa/challenge", {"challenge_type": "otp", "mfa_token": token}, token)
     error_of(challenge, 404, "not_found")
+
+
+@pytest.mark.django_db
+def test_an_unconfirmed_app_is_listed_inactive_and_a_stale_login_cannot_associate_over_a_factor(client, login_app, ada):
+    token = access_token(client, login_app, ada)
+    post(client, "/mfa/associate", {"authenticator_types": ["otp"]}, token)
+    (pending,) = client.get("/mfa/authenticators", **bearer(token)).json()
+    assert (pending["authenticator_type"], pending["active"], pending["last_auth_at"]) == ("otp", False, None)
+
+    enroll(client, token)
+    get_user_model().objects.filter(pk=ada.pk).update(last_login=timezone.now() - timedelta(minutes=11))
+    stale = post(client, "/mfa/associate", {"authenticator_types": ["otp"]}, token)
+    assert "recent login" in error_of(stale, 403, "access_denied")
+    assert AuditEvent.objects.filter(action="mfa.totp_enroll_start", target_id=str(ada.pk)).count() == 2
