@@ -166,8 +166,8 @@ def my_organization_api_scopes() -> list[tuple[str, str]]:
 MY_ACCOUNT_API_NAME = "Portcullis My Account API"
 MY_ACCOUNT_API_PATH = "/me/"
 # The My Account API's scopes, with Auth0's names (``{action}:me:{resource}``): a signed-in user's own
-# profile, the apps they authorized and their authentication methods. Enrolling and removing a method
-# answer that it is managed on the account's security page, so the scopes exist for the day they do more.
+# profile, the apps they authorized and their authentication methods (an authenticator app enrolled and a
+# second factor removed through the MFA services; a passkey is enrolled on the account's security page).
 MY_ACCOUNT_API_SCOPES = (
     ("read:me:profile", "Read your profile"),
     ("update:me:profile", "Update your name"),

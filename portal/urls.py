@@ -5,7 +5,7 @@ from django.urls import include, path, reverse_lazy
 from consent.api import urls as consent_api
 from oauthcore.api import urls as management_api
 from oauthcore.conf import portcullis_settings
-from oauthcore.constants import MY_ACCOUNT_API_PATH, MY_ORGANIZATION_API_PATH
+from oauthcore.constants import MFA_API_PATH, MY_ACCOUNT_API_PATH, MY_ORGANIZATION_API_PATH
 from oauthcore.models import TenantSettings
 from oauthcore.signin import throttled_login
 from portal.platform.favicon import favicon
@@ -40,6 +40,7 @@ urlpatterns = [
     path("api/v2/", include(([*consent_api.urlpatterns, *management_api.urlpatterns], management_api.app_name))),
     path(MY_ORGANIZATION_API_PATH.lstrip("/"), include("oauthcore.my_org.urls")),
     path(MY_ACCOUNT_API_PATH.lstrip("/"), include("oauthcore.my_account.urls")),
+    path(MFA_API_PATH.lstrip("/"), include("oauthcore.mfa_api.urls")),
     path("portal/", include("portal.partners.urls")),
     path("", include("oauthcore.urls")),
     path("", include("consent.urls")),

@@ -19,11 +19,12 @@ ADDITIONAL_PROPERTIES = "__additional_properties__"
 class ApiError(exceptions.APIException):
     """An error with an explicit Auth0 ``errorCode``."""
 
-    def __init__(self, status_code: int, message: str, error_code: str):
+    def __init__(self, status_code: int, message: str, error_code: str, headers: dict | None = None):
         super().__init__(detail=message, code=error_code)
         self.status_code = status_code
         self.error_code = error_code
         self.message = message
+        self.headers = headers
 
 
 class NotFoundError(ApiError):
@@ -119,7 +120,7 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         return error_response(status.HTTP_400_BAD_REQUEST, django_error_message(exc), "invalid_body")
     if isinstance(exc, ApiError):
-        return error_response(exc.status_code, exc.message, exc.error_code)
+        return error_response(exc.status_code, exc.message, exc.error_code, exc.headers)
     if isinstance(exc, Http404 | exceptions.NotFound):
         return error_response(status.HTTP_404_NOT_FOUND, "Not Found", "inexistent_resource")
     if isinstance(exc, exceptions.NotAuthenticated):

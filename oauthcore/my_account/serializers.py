@@ -47,8 +47,24 @@ class GrantSerializer(serializers.Serializer):
 
 
 class AuthenticationMethodSerializer(serializers.Serializer):
+    """Auth0's fields; ``name``, ``confirmed`` and ``last_auth_at`` for a second factor only."""
+
     id = serializers.CharField(read_only=True)
     type = serializers.CharField(read_only=True)
     name = serializers.CharField(read_only=True, required=False)
     usage = serializers.ListField(child=serializers.CharField(), read_only=True)
     created_at = serializers.CharField(read_only=True, required=False)
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        body.update({key: instance[key] for key in ("name", "confirmed", "last_auth_at") if key in instance})
+        return body
+
+
+class EnrollmentSerializer(StrictSerializer):
+    type = serializers.CharField()
+
+
+class EnrollmentVerifySerializer(StrictSerializer):
+    auth_session = serializers.CharField(max_length=1000)
+    otp_code = serializers.CharField(max_length=16)

@@ -29,5 +29,10 @@ urlpatterns = [
         AuthenticationMethodsViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
         name="authentication-method",
     ),
+    path(
+        "v1/authentication-methods/<str:method_id>/verify",
+        AuthenticationMethodsViewSet.as_view({"post": "verify"}),
+        name="authentication-method-verify",
+    ),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

@@ -5,6 +5,7 @@ apps get one) and checked for the endpoint's scope. No path names a user: a toke
 user's account only. Errors use the management API's envelope.
 """
 
+from django.core import signing
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.renderers import JSONRenderer
@@ -18,16 +19,29 @@ from oauthcore.audit import Actor
 from oauthcore.conf import portcullis_settings
 from oauthcore.consents import consent_store
 from oauthcore.constants import ConnectionStrategy
-from oauthcore.models.mfa import AuthenticatorKind
+from oauthcore.models import Authenticator, AuthenticatorKind, RecoveryCode
 from oauthcore.my_account.authentication import MyAccountTokenAuthentication
 from oauthcore.my_account.serializers import (
     AuthenticationMethodSerializer,
+    EnrollmentSerializer,
+    EnrollmentVerifySerializer,
     GrantSerializer,
     ProfileSerializer,
     ProfileUpdateSerializer,
 )
-from oauthcore.services.mfa import confirmed_factors, unused_recovery_codes
+from oauthcore.services.mfa import (
+    MfaError,
+    authenticator_remove,
+    confirmed_factors,
+    factor_by_id,
+    factor_id,
+    logged_in_recently,
+    recovery_code_id,
+    totp_enroll_confirm,
+    totp_enroll_start,
+)
 from oauthcore.services.users import user_update
+from oauthcore.throttle import MFA_LOCKOUT, retry_message
 
 FEDERATED_NAME = (
     "The name of a user of an enterprise connection comes from their identity provider at each sign-in; "
@@ -38,11 +52,16 @@ FACTOR_TYPES = {AuthenticatorKind.TOTP: "totp", AuthenticatorKind.WEBAUTHN: "pas
 PASSWORD_METHOD = "password"  # noqa: S105 (the method's type, not a secret)
 
 
+# The My Account API's type of each second factor (Auth0's names).
+METHOD_TYPES = {AuthenticatorKind.TOTP: "totp", AuthenticatorKind.WEBAUTHN: "passkey"}
+RECOVERY_CODE_METHOD = "recovery-code"
+ENROLLMENT_SALT = "portcullis.my_account.totp_enrollment"
+ENROLLMENT_MAX_AGE = 600  # seconds an auth_session stays good
+RECENT_LOGIN_SENTENCE = "This needs a recent login: sign in again, then retry with the new token."
+
+
 def security_page_sentence() -> str:
-    return (
-        "Multi-factor authentication methods are enrolled and removed on the account's security page, "
-        f"after typing the password: {portcullis_settings.issuer}/account/security"
-    )
+    return f"Enroll a passkey on the account's security page: {portcullis_settings.issuer}/account/security"
 
 
 # Not in the Management API's OpenAPI document (served at api/v2/schema), which is that API's alone.
@@ -106,15 +125,17 @@ class GrantsViewSet(MyAccountViewSet):
 
 
 class AuthenticationMethodsViewSet(MyAccountViewSet):
-    """The user's ways to sign in: the password of a database connection's user and their second
-    factors. Enrolling and removing a second factor happen on the account's security page, where
-    the user types their password first (a bearer token alone never strips an account of its
-    factors), and are answered so."""
+    """The user's ways to sign in: the password of a database connection's user, and their second
+    factors. An authenticator app is enrolled here in two steps (Auth0's): ``POST`` with
+    ``{"type": "totp"}`` answers its secret and an ``auth_session``, then ``POST .../{id}/verify``
+    with that session and a code the app made confirms it. Passkeys are enrolled on the security
+    page (a browser ceremony). Removing a factor needs a recent login, as on the security page."""
 
     required_scopes = {
         "list": "read:me:authentication_methods",
         "retrieve": "read:me:authentication_methods",
         "create": "create:me:authentication_methods",
+        "verify": "create:me:authentication_methods",
         "destroy": "delete:me:authentication_methods",
     }
 
@@ -124,6 +145,7 @@ class AuthenticationMethodsViewSet(MyAccountViewSet):
         user = self.request.user
         methods = []
         if user.connection.strategy == ConnectionStrategy.DATABASE and user.has_usable_password():
+            # (an enterprise connection's users sign in at their identity provider)
             methods.append(
                 {
                     "id": f"{PASSWORD_METHOD}|{user.uid}",
@@ -132,20 +154,19 @@ class AuthenticationMethodsViewSet(MyAccountViewSet):
                     "created_at": auth0_datetime(user.date_joined),
                 }
             )
-        factors = list(confirmed_factors(user))
-        for factor in factors:
-            kind = FACTOR_TYPES[factor.kind]
+        for factor in confirmed_factors(user):
+            methods.append(_factor_method(factor))
+        first = RecoveryCode.objects.filter(user=user, used_at__isnull=True).order_by("created_at").first()
+        if first is not None:
             methods.append(
                 {
-                    "id": f"{kind}|{factor.pk}",
-                    "type": kind,
-                    "name": factor.name,
+                    "id": recovery_code_id(user),
+                    "type": RECOVERY_CODE_METHOD,
+                    "confirmed": True,
                     "usage": ["secondary"],
-                    "created_at": auth0_datetime(factor.created_at),
+                    "created_at": auth0_datetime(first.created_at),
                 }
             )
-        if factors and unused_recovery_codes(user):
-            methods.append({"id": f"recovery-code|{user.uid}", "type": "recovery-code", "usage": ["secondary"]})
         return methods
 
     def _method(self, method_id: str) -> dict:
@@ -162,7 +183,63 @@ class AuthenticationMethodsViewSet(MyAccountViewSet):
         return Response(AuthenticationMethodSerializer(self._method(method_id)).data)
 
     def create(self, request):
-        raise ApiError(status.HTTP_501_NOT_IMPLEMENTED, security_page_sentence(), "operation_not_supported")
+        serializer = EnrollmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if serializer.validated_data["type"] != METHOD_TYPES[AuthenticatorKind.TOTP]:
+            raise ApiError(status.HTTP_400_BAD_REQUEST, security_page_sentence(), "operation_not_supported")
+        user = request.user
+        if Authenticator.objects.filter(user=user, confirmed_at__isnull=False).exists() and not logged_in_recently(
+            user
+        ):
+            raise ApiError(status.HTTP_403_FORBIDDEN, RECENT_LOGIN_SENTENCE, "recent_login_required")
+        try:
+            enrollment = totp_enroll_start(actor=self.actor, user=user)
+        except MfaError as exc:
+            raise ApiError(status.HTTP_409_CONFLICT, str(exc), "already_enrolled") from exc
+        method_id = factor_id(enrollment.authenticator)
+        body = {
+            "id": method_id,
+            "auth_session": signing.dumps({"a": enrollment.authenticator.pk, "u": user.pk}, salt=ENROLLMENT_SALT),
+            "barcode_uri": enrollment.uri,
+            "manual_input_code": enrollment.secret,
+        }
+        location = f"{portcullis_settings.my_account_api_identifier}v1/authentication-methods/{method_id}"
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+    def verify(self, request, method_id):
+        serializer = EnrollmentVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = request.user
+        pending = factor_by_id(user, method_id)
+        try:
+            session = signing.loads(
+                serializer.validated_data["auth_session"], salt=ENROLLMENT_SALT, max_age=ENROLLMENT_MAX_AGE
+            )
+        except signing.BadSignature:
+            session = {}
+        if pending is None or pending.confirmed or session != {"a": pending.pk, "u": user.pk}:
+            raise ApiError(
+                status.HTTP_400_BAD_REQUEST, "The enrollment is over or unknown; start again.", "invalid_auth_session"
+            )
+        key = f"user:{user.pk}"  # the account's second-step lockout, shared with /login/mfa
+        locked = MFA_LOCKOUT.locked_for(key)
+        if not locked:
+            try:
+                codes = totp_enroll_confirm(actor=self.actor, user=user, code=serializer.validated_data["otp_code"])
+            except MfaError as exc:
+                locked = MFA_LOCKOUT.failure(key)
+                if not locked:
+                    raise ApiError(status.HTTP_400_BAD_REQUEST, str(exc), "invalid_otp_code") from exc
+            else:
+                MFA_LOCKOUT.success(key)
+                pending.refresh_from_db()
+                body = dict(AuthenticationMethodSerializer(_factor_method(pending)).data)
+                if codes:
+                    body["recovery_codes"] = codes
+                return Response(body)
+        raise ApiError(
+            status.HTTP_429_TOO_MANY_REQUESTS, retry_message(locked), "too_many_attempts", {"Retry-After": str(locked)}
+        )
 
     def destroy(self, request, method_id):
         method = self._method(method_id)
@@ -173,4 +250,25 @@ class AuthenticationMethodsViewSet(MyAccountViewSet):
                 f"{portcullis_settings.issuer}/account/password",
                 "operation_not_supported",
             )
-        raise ApiError(status.HTTP_501_NOT_IMPLEMENTED, security_page_sentence(), "operation_not_supported")
+        if method["type"] == RECOVERY_CODE_METHOD:
+            raise ApiError(
+                status.HTTP_400_BAD_REQUEST,
+                "Recovery codes go with the last factor removed; they cannot be removed alone.",
+                "operation_not_supported",
+            )
+        if not logged_in_recently(request.user):
+            raise ApiError(status.HTTP_403_FORBIDDEN, RECENT_LOGIN_SENTENCE, "recent_login_required")
+        authenticator_remove(actor=self.actor, authenticator=factor_by_id(request.user, method_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _factor_method(factor: Authenticator) -> dict:
+    return {
+        "id": factor_id(factor),
+        "type": METHOD_TYPES[factor.kind],
+        "name": factor.name,
+        "confirmed": factor.confirmed,
+        "usage": ["secondary"],
+        "created_at": auth0_datetime(factor.created_at),
+        "last_auth_at": auth0_datetime(factor.last_used_at) if factor.last_used_at else None,
+    }

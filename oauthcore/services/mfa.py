@@ -15,6 +15,7 @@
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pyotp
@@ -40,6 +41,11 @@ from oauthcore.services.base import save_audited
 RECOVERY_CODE_COUNT = 10
 TOTP_DRIFT_STEPS = 1
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+# Removing a factor weakens the account: it needs a login this recent (or, on the page, the password).
+RECENT_LOGIN = timedelta(minutes=10)
+# How the APIs name a factor: ``{prefix}|{pk}``, and the recovery codes as one ``recovery-code|{user uid}``.
+FACTOR_ID_PREFIX = {AuthenticatorKind.TOTP: "totp", AuthenticatorKind.WEBAUTHN: "webauthn"}
+RECOVERY_CODE_PREFIX = "recovery-code"
 
 
 class MfaError(Exception):
@@ -59,6 +65,28 @@ def has_second_factor(user) -> bool:
 
 def unused_recovery_codes(user) -> int:
     return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+
+
+def logged_in_recently(user) -> bool:
+    """The user's last login (any session's) is within RECENT_LOGIN."""
+    return user.last_login is not None and timezone.now() - user.last_login <= RECENT_LOGIN
+
+
+def factor_id(authenticator: Authenticator) -> str:
+    return f"{FACTOR_ID_PREFIX[authenticator.kind]}|{authenticator.pk}"
+
+
+def recovery_code_id(user) -> str:
+    return f"{RECOVERY_CODE_PREFIX}|{user.uid}"
+
+
+def factor_by_id(user, identifier: str) -> Authenticator | None:
+    """The user's authenticator ``identifier`` names (``factor_id``), confirmed or not; None for another's."""
+    prefix, _, pk = str(identifier).partition("|")
+    kinds = {value: kind for kind, value in FACTOR_ID_PREFIX.items()}
+    if prefix not in kinds or not pk.isdigit():
+        return None
+    return Authenticator.objects.filter(user=user, kind=kinds[prefix], pk=int(pk)).first()
 
 
 def tenant_mfa_policy() -> str:

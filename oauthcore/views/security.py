@@ -6,12 +6,10 @@ authentication: a login within ``RECENT_LOGIN`` or the account's password typed 
 """
 
 import json
-from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -22,6 +20,7 @@ from oauthcore.services.mfa import (
     MfaError,
     authenticator_remove,
     confirmed_factors,
+    logged_in_recently,
     passkey_register,
     passkey_registration_options,
     recovery_codes_regenerate,
@@ -33,7 +32,6 @@ from oauthcore.services.mfa import (
 from oauthcore.throttle import MFA_LOCKOUT, retry_message
 from portal.platform.csp import decision_page
 
-RECENT_LOGIN = timedelta(minutes=10)
 REGISTRATION_CHALLENGE_KEY = "portcullis_passkey_registration_challenge"
 SECURITY_PAGE = "account-security"
 
@@ -41,8 +39,7 @@ account_page = [login_required, never_cache, decision_page]
 
 
 def recently_authenticated(request) -> bool:
-    last_login = request.user.last_login
-    return last_login is not None and timezone.now() - last_login <= RECENT_LOGIN
+    return logged_in_recently(request.user)
 
 
 def reauthenticated(request) -> bool:

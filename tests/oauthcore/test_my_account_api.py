@@ -3,16 +3,18 @@
 A user signs in to the tenant's first-party account app with the My Account API's audience; every
 call acts on the token's user: their profile (the name is theirs to change, unless their identity
 provider owns it), the apps they authorized (revoking one ends its tokens at once) and their
-authentication methods (enrolling a second factor is the security page's). Enforced: a user's
-token for this audience, with the endpoint's scope; a token for another API, a client's token or
-none at all is a 401.
+authentication methods (an authenticator app is enrolled and removed here, a passkey on the
+security page). Enforced: a user's token for this audience, with the endpoint's scope; a token
+for another API, a client's token or none at all is a 401.
 """
 
 import json
+from datetime import timedelta
 
 import pyotp
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from oauthcore.audit import Actor
 from oauthcore.conf import portcullis_settings
@@ -230,7 +232,7 @@ def test_another_users_grant_is_not_found_and_stays(client, account_app, ada, pa
 # -- authentication methods -------------------------------------------------------------------------
 
 
-def test_the_password_is_listed_and_second_factors_are_the_security_pages(client, account_app, ada):
+def test_the_password_is_listed_and_cannot_be_removed(client, account_app, ada):
     token = access_token(client, account_app, ada)
     listed = client.get("/me/v1/authentication-methods", **bearer(token))
     assert listed.status_code == 200
@@ -238,15 +240,14 @@ def test_the_password_is_listed_and_second_factors_are_the_security_pages(client
     assert (password["id"], password["type"], password["usage"]) == (f"password|{ada.uid}", "password", ["primary"])
     assert client.get(f"/me/v1/authentication-methods/{password['id']}", **bearer(token)).json() == password
 
-    enroll = error_of(
+    passkey = error_of(
         client.post(
-            "/me/v1/authentication-methods", {"type": "totp"}, content_type="application/json", **bearer(token)
+            "/me/v1/authentication-methods", {"type": "passkey"}, content_type="application/json", **bearer(token)
         ),
-        501,
+        400,
     )
-    assert enroll["message"] == (
-        "Multi-factor authentication methods are enrolled and removed on the account's security page, "
-        f"after typing the password: {portcullis_settings.issuer}/account/security"
+    assert passkey["message"] == (
+        f"Enroll a passkey on the account's security page: {portcullis_settings.issuer}/account/security"
     )
     kept = error_of(client.delete(f"/me/v1/authentication-methods/{password['id']}", **bearer(token)), 400)
     assert kept["message"].endswith(f"{portcullis_settings.issuer}/account/password")
@@ -254,6 +255,71 @@ def test_the_password_is_listed_and_second_factors_are_the_security_pages(client
     assert unknown["errorCode"] == "inexistent_authentication_method"
     ada.refresh_from_db()
     assert ada.check_password("correct horse battery")
+
+
+def start_totp(client, token):
+    response = client.post(
+        "/me/v1/authentication-methods", {"type": "totp"}, content_type="application/json", **bearer(token)
+    )
+    assert response.status_code == 202, response.content
+    return response
+
+
+def verify(client, token, method_id, body):
+    return client.post(
+        f"/me/v1/authentication-methods/{method_id}/verify",
+        json.dumps(body),
+        content_type="application/json",
+        **bearer(token),
+    )
+
+
+def test_the_user_enrolls_an_authenticator_app_in_auth0s_two_steps_and_removes_it(
+    client, account_app, ada, django_assert_max_num_queries
+):
+    token = access_token(client, account_app, ada)
+    started = start_totp(client, token)
+    body = started.json()
+    assert set(body) == {"id", "auth_session", "barcode_uri", "manual_input_code"}
+    assert started["Location"] == f"{ME}v1/authentication-methods/{body['id']}"
+    assert (
+        body["barcode_uri"].startswith("otpauth://totp/")
+        and f"secret={body['manual_input_code']}" in body["barcode_uri"]
+    )
+    session = {"auth_session": body["auth_session"]}
+    wrong = error_of(verify(client, token, body["id"], {**session, "otp_code": "000000"}), 400)
+    assert wrong["errorCode"] == "invalid_otp_code"
+    forged = error_of(verify(client, token, body["id"], {"auth_session": "forged", "otp_code": "000000"}), 400)
+    assert forged["errorCode"] == "invalid_auth_session"
+    code = pyotp.TOTP(body["manual_input_code"]).now()
+    done = verify(client, token, body["id"], {**session, "otp_code": code})
+    assert done.status_code == 200, done.content
+    method = done.json()
+    assert (method["id"], method["type"], method["confirmed"], method["usage"]) == (
+        body["id"],
+        "totp",
+        True,
+        ["secondary"],
+    )
+    assert len(method["recovery_codes"]) == 10
+    assert AuditEvent.objects.filter(action="mfa.enroll", target_id=str(ada.pk), actor_id=str(ada.pk)).exists()
+
+    with django_assert_max_num_queries(6):
+        listed = client.get("/me/v1/authentication-methods", **bearer(token)).json()["authentication_methods"]
+    assert [m["type"] for m in listed] == ["password", "totp", "recovery-code"]
+    again = error_of(verify(client, token, body["id"], {**session, "otp_code": code}), 400)
+    assert again["errorCode"] == "invalid_auth_session"  # the enrollment is over
+
+    get_user_model().objects.filter(pk=ada.pk).update(last_login=timezone.now() - timedelta(minutes=11))
+    stale = error_of(client.delete(f"/me/v1/authentication-methods/{body['id']}", **bearer(token)), 403)
+    assert stale["errorCode"] == "recent_login_required"
+    fresh = access_token(client, account_app, ada)
+    removed = client.delete(f"/me/v1/authentication-methods/{body['id']}", **bearer(fresh))
+    assert removed.status_code == 204
+    assert [
+        m["type"] for m in client.get("/me/v1/authentication-methods", **bearer(fresh)).json()["authentication_methods"]
+    ] == ["password"]
+    assert AuditEvent.objects.filter(action="mfa.remove", target_id=str(ada.pk)).count() == 1
 
 
 # -- who may call it ------------------------------------------------------------------------------
@@ -268,6 +334,7 @@ def test_each_endpoint_needs_its_scope(client, account_app, ada):
         ("delete", "/me/v1/grants/abc", "delete:me:grants"),
         ("get", "/me/v1/authentication-methods", "read:me:authentication_methods"),
         ("post", "/me/v1/authentication-methods", "create:me:authentication_methods"),
+        ("post", "/me/v1/authentication-methods/totp|1/verify", "create:me:authentication_methods"),
         ("delete", "/me/v1/authentication-methods/x", "delete:me:authentication_methods"),
     ]:
         refused = error_of(getattr(client, method)(path, **bearer(token)), 403)
@@ -305,9 +372,8 @@ def test_no_token_or_a_malformed_one_is_a_401(client):
     assert error_of(client.get("/me/v1/nothing-here"), 404)["errorCode"] == "inexistent_resource"
 
 
-def test_second_factors_are_listed_and_only_the_security_page_removes_them(client, account_app, ada):
-    """A bearer token alone never strips an account of its factors: the security page asks for the
-    password first."""
+def test_second_factors_are_listed_after_the_password(client, account_app, ada):
+    """The password first, then each confirmed factor, then the recovery codes as one method."""
     token = access_token(client, account_app, ada)
     enrollment = totp_enroll_start(actor=Actor.user(ada), user=ada)
     totp_enroll_confirm(actor=Actor.user(ada), user=ada, code=pyotp.TOTP(enrollment.secret).now())
@@ -321,6 +387,3 @@ def test_second_factors_are_listed_and_only_the_security_page_removes_them(clien
     ]
     totp = methods[1]
     assert (totp["id"], totp["name"]) == (f"totp|{factor.pk}", factor.name)
-    refused = error_of(client.delete(f"/me/v1/authentication-methods/{totp['id']}", **bearer(token)), 501)
-    assert refused["message"].endswith(f"{portcullis_settings.issuer}/account/security")
-    assert Authenticator.objects.filter(pk=factor.pk).exists()
