@@ -220,7 +220,8 @@ def account_link_find(token: str, *, purpose: str, lock: bool = False) -> Accoun
         refusal = ("expired", EXPIRED)
     elif not user.is_active:
         refusal = ("user blocked", INACTIVE)
-    elif purpose == AccountLinkPurpose.VERIFY_EMAIL and link.email.lower() != user.email.lower():
+    elif purpose != AccountLinkPurpose.CHANGE_EMAIL and link.email.lower() != user.email.lower():
+        # A reset link too: it went to an address the account no longer has (whose owner may not be the user's).
         refusal = ("email changed", EMAIL_CHANGED)
     elif purpose in PASSWORD_BOUND and not constant_time_compare(link.password_stamp, password_stamp(user)):
         refusal = ("password changed", PASSWORD_CHANGED)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from oauthcore.constants import DATABASE_CONNECTION_NAME, ConnectionStrategy
 from oauthcore.models import AccountLink, AuditEvent, Connection, OutboundEmail
+from oauthcore.services.account_links import password_reset_email_send
 from oauthcore.services.connections import connection_set_domain_level
 from oauthcore.services.users import user_password_set, user_update
 
@@ -106,6 +107,14 @@ def test_the_old_address_stays_until_the_link_from_the_new_one_is_used(client, d
     assert NEW in notice.body and "was changed" in notice.subject
     hub = client.get("/account/").content.decode()  # this session stays
     assert NEW in hub and "(not verified)" not in hub
+
+
+def test_reset_links_sent_to_the_old_address_stop_working_once_it_changed(client, actor, dora):
+    reset = password_reset_email_send(actor=actor, user=dora)
+    ask(client)
+    Client().post(link_path())
+    refused = Client().get(reset.url[len(ISSUER) :])
+    assert refused.status_code == 410 and "an address your account no longer has" in refused.content.decode()
 
 
 def test_a_used_link_is_refused(client, dora):
