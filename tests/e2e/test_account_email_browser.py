@@ -53,7 +53,7 @@ def test_changing_the_email_from_the_account_hub_through_the_emailed_link(
     page.screenshot(path=str(artifacts / "account-email-sent.png"), full_page=True)
 
     page.goto(f"{live_server.url}/account/")  # nothing changes before the link is opened
-    assert page.locator("#account-email").inner_text() == "alice@example.com"
+    assert page.locator("#account-email").inner_text() == "alice@example.com (verified)"
 
     message = email_to(smtp, NEW, "Verify your email")
     link = re.search(re.escape(issuer) + r"/login/change-email/[\w-]+", message.get_content()).group(0)
@@ -63,7 +63,7 @@ def test_changing_the_email_from_the_account_hub_through_the_emailed_link(
 
     page.goto(f"{live_server.url}/account/")
     page.get_by_role("heading", name="Your account", exact=True).wait_for()
-    assert page.locator("#account-email").inner_text() == NEW  # no "(not verified)" after it
+    assert page.locator("#account-email").inner_text() == f"{NEW} (verified)"
     page.screenshot(path=str(artifacts / "account-email-changed.png"), full_page=True)
     alice.refresh_from_db()
     assert (alice.email, alice.email_verified) == (NEW, True)
