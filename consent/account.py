@@ -1,7 +1,7 @@
 """``/account/``: an end user's own account. The hub (profile, apps, security), changing the password
-and deleting the account. Each change is a service of oauthcore's (``user_password_set``,
-``user_delete``): audited, and ending what it must (other sessions, tokens, consents) in its
-transaction.
+or the email address, and deleting the account. Each change is a service of oauthcore's
+(``user_password_set``, ``email_change_request``, ``user_delete``): audited, and ending what it
+must (other sessions, tokens, consents) in its transaction.
 """
 
 from django.contrib import messages
@@ -12,13 +12,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from consent.forms import AccountDeleteForm, PasswordChangeForm
+from consent.forms import AccountDeleteForm, EmailChangeForm, PasswordChangeForm
 from consent.models import UserGrant
 from consent.signals import deletion_refusals
 from oauthcore.audit import Actor
 from oauthcore.constants import ConnectionStrategy
+from oauthcore.services.account_links import email_change_request
 from oauthcore.services.users import user_delete, user_password_set
 from oauthcore.throttle import LOGIN_LOCKOUT, retry_message
+from oauthcore.views.account_links import email_rate_check
 from portal.platform.csp import decision_page
 
 STAFF_STAYS = "A staff account is removed by another administrator, not from here."
@@ -119,6 +121,33 @@ def delete(request):
     apps = UserGrant.objects.filter(user=user).values("client").distinct().count()
     context = {"form": form, "apps": apps}
     return render(request, "consent/account_delete.html", context, status=400 if form.errors else 200)
+
+
+@never_cache
+@decision_page
+@login_required
+@require_http_methods(["GET", "POST"])
+def email(request):
+    """A new address is proven before it is the account's: a link goes to it, and the account keeps
+    its address until the link is used. The answer is the same whether the address is free or
+    another account's (nothing is sent then), so the page tells no one whose address it is."""
+    user = request.user
+    if not _has_local_password(user):
+        return render(request, "consent/email_federated.html", {"connection": user.connection})
+    form = EmailChangeForm(user, request.POST or None)
+    valid, locked = _confirmed(form, user) if request.method == "POST" else (False, 0)
+    if locked:
+        return _locked(request, "consent/email_change.html", EmailChangeForm(user), locked)
+    if valid:
+        new_email = form.cleaned_data["email"]
+        if wait := email_rate_check(request, new_email):
+            form.add_error(None, retry_message(wait))
+            response = render(request, "consent/email_change.html", {"form": form}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        email_change_request(actor=Actor.user(user), user=user, email=new_email)
+        return render(request, "consent/email_change_sent.html", {"email": new_email})
+    return render(request, "consent/email_change.html", {"form": form}, status=400 if form.errors else 200)
 
 
 def _locked(request, template: str, form, seconds: int):

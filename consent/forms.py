@@ -92,3 +92,35 @@ class AccountDeleteForm(forms.Form):
             what = "email address" if self.user.email else "username"
             raise ValidationError(f"Type the {what} of this account.", code="email_mismatch")
         return email
+
+
+class EmailChangeForm(forms.Form):
+    """The new address and the current password (a session left open must not be enough to take
+    the account's address, and with it its password resets)."""
+
+    email = forms.EmailField(
+        label="New email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip()
+        if email.lower() == (self.user.email or "").lower():
+            raise ValidationError("This is already your address.", code="same_email")
+        return email
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError(WRONG_PASSWORD, code="password_incorrect")
+        return password

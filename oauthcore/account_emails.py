@@ -25,6 +25,7 @@ from django.template import Context, Engine, Library, TemplateSyntaxError, defau
 
 from oauthcore.constants import RedirectionPolicy
 from oauthcore.models import EmailTemplate, EmailTemplateName, TenantSettings
+from oauthcore.outbox import email_queue
 
 logger = logging.getLogger(__name__)
 
@@ -240,3 +241,26 @@ def sample_variables(application=None) -> dict:
             "callback_domain": "https://app.example.com",
         },
     }
+
+
+def account_email_send(
+    *, template: str, user, application=None, url: str = "", to: str = "", required: bool = False
+) -> bool:
+    """Queue one of the account emails to ``user`` (or to ``to``, an address they are proving, which
+    the template then sees as ``user.email``) if its template is enabled, or ``required`` (a flow
+    that cannot go on without it) (True when queued)."""
+    settings = template_settings(template)
+    address = to or user.email
+    if not (settings.enabled or required) or not address:
+        return False
+    context = variables(user=user, application=application, url=url)
+    context["user"]["email"] = address
+    email = render_email(settings, context)
+    email_queue(
+        kind=f"account.{template}",
+        to=address,
+        subject=email.subject,
+        body=email.body,
+        from_email=settings.from_address,
+    )
+    return True

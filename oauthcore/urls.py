@@ -39,6 +39,11 @@ urlpatterns = [
     path("login/password-reset", account_links.PasswordResetRequestView.as_view(), name="account-password-reset"),
     path("login/reset/<str:token>", account_links.PasswordResetView.as_view(), name="account-reset"),
     path("login/verify/<str:token>", account_links.VerifyEmailView.as_view(), name="account-verify"),
+    path(
+        "login/change-email/<str:token>",
+        account_links.EmailChangeConfirmView.as_view(),
+        name="account-change-email-confirm",
+    ),
     path("login/mfa", mfa.SecondFactorView.as_view(), name="login-mfa"),
     path("login/mfa/enroll", mfa.EnrollAtLoginView.as_view(), name="login-mfa-enroll"),
     path("account/security", security.SecurityView.as_view(), name="account-security"),

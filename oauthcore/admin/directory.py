@@ -3,11 +3,15 @@
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_http_methods
 
 from oauthcore.admin.base import (
     ReadOnlyAdminMixin,
@@ -22,7 +26,7 @@ from oauthcore.audit import DENIAL_ACTION, record_event, recorded_denial
 from oauthcore.constants import DATABASE_CONNECTION_NAME
 from oauthcore.models import AuditEvent, Connection, TenantSettings, User
 from oauthcore.models.tenant import SINGLETON_ID
-from oauthcore.services.mfa import confirmed_factors, unused_recovery_codes
+from oauthcore.services.mfa import confirmed_factors, factors_reset, unused_recovery_codes
 from oauthcore.services.tenant import UPDATABLE_FIELDS as TENANT_FIELDS
 from oauthcore.services.tenant import tenant_settings_update
 from oauthcore.services.users import user_delete, user_password_changed, user_update
@@ -74,6 +78,48 @@ class UserAdmin(TokenCascadeMixin, ServiceAdminMixin, DjangoUserAdmin):
             },
         ),
     )
+
+    change_form_template = "admin/oauthcore/user/change_form.html"
+
+    def get_urls(self):
+        reset = self.admin_site.admin_view(require_http_methods(["GET", "POST"])(self.factors_reset_view))
+        return [
+            path("<path:object_id>/second-factors/remove/", reset, name="oauthcore_user_factors_reset"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        user = self.get_object(request, unquote(object_id))
+        has_factors = user is not None and confirmed_factors(user).exists()
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "has_factors": has_factors})
+
+    def factors_reset_view(self, request, object_id):
+        """ "Remove second factors" (a user who lost their device): a confirmation page saying what goes,
+        then ``factors_reset`` on POST. Nothing changes on GET."""
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            raise Http404("No such user.")
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        change_url = reverse("admin:oauthcore_user_change", args=[user.pk])
+        if request.method == "POST":
+            removed = factors_reset(actor=self.actor(request), user=user)
+            messages.success(
+                request,
+                f"{removed} second factor{'s' if removed != 1 else ''} and the recovery codes of {user} were removed: "
+                "a password alone signs them in until they enroll again.",
+            )
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Remove second factors",
+            "opts": self.model._meta,
+            "original": user,
+            "change_url": change_url,
+            "factors": [str(factor) for factor in confirmed_factors(user)],
+            "recovery_codes": unused_recovery_codes(user),
+        }
+        return TemplateResponse(request, "admin/oauthcore/user/factors_reset_confirmation.html", context)
 
     def get_readonly_fields(self, request, obj=None):
         # The connection is part of the user_id (the tokens' sub): fixed once the user exists.

@@ -5,6 +5,8 @@ table holds no working link and a guessed token finds nothing. A link works once
 ``expires_at``, and only while what it was issued for still holds: a verification link for the
 address the user had then (``email``), a reset link for the password they had then
 (``password_stamp``, a keyed digest of the password hash, so any change of password voids it).
+An email change link carries the new address (``email``, not the user's until the link is used)
+and the password stamp: the account keeps its old address until the new one is proven.
 ``application`` is the app whose sign-in started the flow (it decides where the flow may end,
 see ``oauthcore.account_flows``); ``result_url`` is where a management API ticket sends the user.
 """
@@ -17,6 +19,7 @@ from django.utils import timezone
 class AccountLinkPurpose(models.TextChoices):
     VERIFY_EMAIL = "verify_email", "Email verification"
     RESET_PASSWORD = "reset_password", "Password reset"
+    CHANGE_EMAIL = "change_email", "Email change"
 
 
 class AccountLink(models.Model):
@@ -26,7 +29,11 @@ class AccountLink(models.Model):
         "oauthcore.Application", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     token_digest = models.CharField(max_length=64, unique=True, editable=False)
-    email = models.CharField(max_length=254, blank=True, help_text="The user's address when the link was issued.")
+    email = models.CharField(
+        max_length=254,
+        blank=True,
+        help_text="The user's address when the link was issued (the new one, for an email change).",
+    )
     password_stamp = models.CharField(max_length=64, blank=True, editable=False)
     result_url = models.URLField(max_length=2000, blank=True)
     # The /authorize request the user was on when the flow started (continued at the end when the

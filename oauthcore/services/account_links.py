@@ -41,7 +41,13 @@ EMAIL_CHANGED = "This link was sent to an address your account no longer has."
 PASSWORD_CHANGED = "Your password changed since this link was sent: it no longer works."  # noqa: S105
 INACTIVE = "This account is blocked."
 VERIFIED_ELSEWHERE = "This email address is already verified on another account. Log in with that account."
-PURPOSE_PATHS = {AccountLinkPurpose.VERIFY_EMAIL: "account-verify", AccountLinkPurpose.RESET_PASSWORD: "account-reset"}
+EMAIL_TAKEN = "This email address is already verified on another account. Choose another address."
+PURPOSE_PATHS = {
+    AccountLinkPurpose.VERIFY_EMAIL: "account-verify",
+    AccountLinkPurpose.RESET_PASSWORD: "account-reset",
+    AccountLinkPurpose.CHANGE_EMAIL: "account-change-email-confirm",
+}
+PASSWORD_BOUND = frozenset({AccountLinkPurpose.RESET_PASSWORD, AccountLinkPurpose.CHANGE_EMAIL})
 PURPOSE_TEMPLATES = {
     AccountLinkPurpose.VERIFY_EMAIL: EmailTemplateName.VERIFY_EMAIL,
     AccountLinkPurpose.RESET_PASSWORD: EmailTemplateName.RESET_EMAIL,
@@ -77,7 +83,7 @@ def password_stamp(user) -> str:
 
 
 def default_lifetime(purpose: str) -> int:
-    if purpose == AccountLinkPurpose.VERIFY_EMAIL:
+    if purpose in (AccountLinkPurpose.VERIFY_EMAIL, AccountLinkPurpose.CHANGE_EMAIL):
         return portcullis_settings.EMAIL_VERIFICATION_LINK_SECONDS
     return portcullis_settings.PASSWORD_RESET_LINK_SECONDS
 
@@ -103,22 +109,25 @@ def account_link_issue(
     ttl_seconds: int | None = None,
     mark_email_verified: bool = False,
     include_email_in_redirect: bool = False,
+    email: str | None = None,
 ) -> IssuedAccountLink:
-    """A link for ``user`` to verify their address or choose a new password (database users only)."""
-    if purpose == AccountLinkPurpose.RESET_PASSWORD and user.connection.strategy != ConnectionStrategy.DATABASE:
+    """A link for ``user`` to verify their address, choose a new password or take ``email`` as
+    their new address (the last two for database users only)."""
+    if purpose in PASSWORD_BOUND and user.connection.strategy != ConnectionStrategy.DATABASE:
         raise ValidationError({"user_id": "Only users of a database connection have a password here."})
     lifetime = ttl_seconds or default_lifetime(purpose)
     if not 0 < lifetime <= portcullis_settings.ACCOUNT_LINK_MAX_SECONDS:
         raise ValidationError({"ttl_sec": f"Must be from 1 to {portcullis_settings.ACCOUNT_LINK_MAX_SECONDS} seconds."})
     token = secrets.token_urlsafe(32)
+    email = user.email if email is None else email
     with transaction.atomic():
         link = AccountLink.objects.create(
             purpose=purpose,
             user=user,
             application=application,
             token_digest=link_token_digest(token),
-            email=user.email,
-            password_stamp=password_stamp(user) if purpose == AccountLinkPurpose.RESET_PASSWORD else "",
+            email=email,
+            password_stamp=password_stamp(user) if purpose in PASSWORD_BOUND else "",
             result_url=result_url,
             next_url=next_url[:4000],
             mark_email_verified=mark_email_verified,
@@ -129,28 +138,14 @@ def account_link_issue(
             link,
             "issue",
             actor=actor,
-            email=user.email,
+            email=email,
             application=application.client_id if application is not None else None,
             expires_at=link.expires_at.isoformat(),
         )
     return IssuedAccountLink(link, token)
 
 
-def account_email_send(*, template: str, user, application=None, url: str = "") -> bool:
-    """Queue one of the account emails to ``user`` if its template is enabled (True when queued)."""
-    settings = account_emails.template_settings(template)
-    if not settings.enabled or not user.email:
-        return False
-    context = account_emails.variables(user=user, application=application, url=url)
-    email = account_emails.render_email(settings, context)
-    email_queue(
-        kind=f"account.{template}",
-        to=user.email,
-        subject=email.subject,
-        body=email.body,
-        from_email=settings.from_address,
-    )
-    return True
+account_email_send = account_emails.account_email_send
 
 
 def _link_email_send(
@@ -225,11 +220,10 @@ def account_link_find(token: str, *, purpose: str, lock: bool = False) -> Accoun
         refusal = ("expired", EXPIRED)
     elif not user.is_active:
         refusal = ("user blocked", INACTIVE)
-    elif purpose == AccountLinkPurpose.VERIFY_EMAIL and link.email.lower() != user.email.lower():
+    elif purpose != AccountLinkPurpose.CHANGE_EMAIL and link.email.lower() != user.email.lower():
+        # A reset link too: it went to an address the account no longer has (whose owner may not be the user's).
         refusal = ("email changed", EMAIL_CHANGED)
-    elif purpose == AccountLinkPurpose.RESET_PASSWORD and not constant_time_compare(
-        link.password_stamp, password_stamp(user)
-    ):
+    elif purpose in PASSWORD_BOUND and not constant_time_compare(link.password_stamp, password_stamp(user)):
         refusal = ("password changed", PASSWORD_CHANGED)
     if refusal is not None:
         _audit(link, "refused", reason=refusal[0])
@@ -302,6 +296,131 @@ def password_reset_redeem(*, token: str, password: str) -> AccountLink:
                     _mark_verified(link)
             _use(link)
             _audit(link, "redeem", email_verified=user.email_verified)
+    if refused is not None:
+        raise refused
+    return link
+
+
+def _email_held_verified(user, email: str) -> bool:
+    """Whether another account of the user's connection holds ``email`` verified."""
+    return (
+        get_user_model()
+        .objects.filter(connection_id=user.connection_id, email__iexact=email, email_verified=True)
+        .exclude(pk=user.pk)
+        .exists()
+    )
+
+
+def _supersede_email_changes(user, *, keep: AccountLink | None = None) -> None:
+    """Only the latest email change stands: earlier pending ones are marked used."""
+    pending = AccountLink.objects.filter(user=user, purpose=AccountLinkPurpose.CHANGE_EMAIL, used_at__isnull=True)
+    if keep is not None:
+        pending = pending.exclude(pk=keep.pk)
+    pending.update(used_at=timezone.now())
+
+
+def email_change_request(*, actor: Actor, user, email: str, application=None) -> IssuedAccountLink | None:
+    """The user asked for ``email`` to become their address: a link to it, worded by the tenant's
+        verification template (``user.email`` there is the new address), sent even when the tenant turned
+    verification emails off, as the change cannot happen without it. The account keeps its address
+        until the link is used. Nothing is sent (None) when another account of the connection holds
+        the address verified; the caller answers the same either way, so the page tells no one whose
+        address it is. Earlier pending changes are superseded."""
+    if user.connection.strategy != ConnectionStrategy.DATABASE:
+        raise ValidationError({"email": "Your identity provider manages your email address."})
+    template = account_emails.template_settings(EmailTemplateName.VERIFY_EMAIL)
+    with transaction.atomic():
+        _supersede_email_changes(user)
+        if _email_held_verified(user, email):
+            record_event(
+                actor=actor,
+                action="account_link.withheld",
+                target=user,
+                reason="email verified elsewhere",
+                data={"purpose": AccountLinkPurpose.CHANGE_EMAIL, "email": email},
+            )
+            return None
+        issued = account_link_issue(
+            actor=actor,
+            user=user,
+            purpose=AccountLinkPurpose.CHANGE_EMAIL,
+            application=application,
+            ttl_seconds=template.url_lifetime_in_seconds,
+            email=email,
+        )
+        account_emails.account_email_send(
+            template=EmailTemplateName.VERIFY_EMAIL,
+            user=user,
+            application=application,
+            url=issued.url,
+            to=email,
+            required=True,
+        )
+    return issued
+
+
+def email_change_check(*, token: str) -> AccountLink:
+    """The standing email change link behind ``token`` (for the confirmation page), without using it."""
+    return account_link_find(token, purpose=AccountLinkPurpose.CHANGE_EMAIL)
+
+
+EMAIL_CHANGED_SUBJECT = "The email address of your {tenant} account was changed"
+EMAIL_CHANGED_BODY = (
+    "Hello {name},\n\n"
+    "The email address of your {tenant} account is now {new}; this address ({old}) no longer signs in.\n"
+    "If you did not ask for this change, reset your password and write to {support}.\n"
+)
+
+
+def _email_changed_notice(user, *, old_email: str) -> None:
+    """A fixed notice to the address the account had: its owner learns of the change, and whom to ask."""
+    if not old_email:
+        return
+    tenant = account_emails.tenant_variables()
+    email_queue(
+        kind="account.email_changed",
+        to=old_email,
+        subject=EMAIL_CHANGED_SUBJECT.format(tenant=tenant["friendly_name"]),
+        body=EMAIL_CHANGED_BODY.format(
+            name=user.get_full_name() or old_email,
+            tenant=tenant["friendly_name"],
+            new=user.email,
+            old=old_email,
+            support=tenant["support_email"] or "the administrator",
+        ),
+    )
+
+
+def email_change_redeem(*, token: str) -> AccountLink:
+    """The new address is proven: it becomes the user's, verified (``user_update``), the link is
+    used, and the old address gets a notice. Refused (audited) when the link does not stand, when the
+    password changed since it was sent, or with a 409 when another account of the connection holds
+    the address verified by now."""
+    refused = None
+    with transaction.atomic():
+        try:
+            link = account_link_find(token, purpose=AccountLinkPurpose.CHANGE_EMAIL, lock=True)
+            user = link.user
+            old_email = user.email
+            try:
+                with transaction.atomic():
+                    user_update(
+                        actor=Actor.user(user),
+                        user=user,
+                        email=link.email,
+                        email_verified=True,
+                        changes="email changed by a link sent to the new address",
+                    )
+            except (IntegrityError, ValidationError):
+                user.refresh_from_db()
+                _audit(link, "refused", reason="email verified elsewhere")
+                raise AccountLinkRefused(EMAIL_TAKEN, status=409, link=link) from None
+            _use(link)
+            _supersede_email_changes(user, keep=link)
+            _audit(link, "redeem", email=link.email, old_email=old_email)
+            _email_changed_notice(user, old_email=old_email)
+        except AccountLinkRefused as exc:
+            refused = exc
     if refused is not None:
         raise refused
     return link

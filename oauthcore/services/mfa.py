@@ -403,3 +403,23 @@ def authenticator_remove(*, actor: Actor, authenticator: Authenticator) -> None:
         authenticator.delete()
         if not confirmed_factors(user).exists():
             RecoveryCode.objects.filter(user=user).delete()
+
+
+def factors_reset(*, actor: Actor, user) -> int:
+    """Remove every second factor of ``user`` (pending enrollments too) and their recovery codes, in
+    one transaction: for a user who lost their device, whom an administrator vouches for. They sign
+    in with their password alone until they enroll again (or the tenant's policy asks them to).
+    Returns how many factors went."""
+    with transaction.atomic():
+        type(user).objects.select_for_update().filter(pk=user.pk).first()  # one reset at a time per user
+        factors = list(Authenticator.objects.filter(user=user).values_list("pk", "kind"))
+        codes, _ = RecoveryCode.objects.filter(user=user).delete()
+        Authenticator.objects.filter(pk__in=[pk for pk, _ in factors]).delete()
+        record_event(
+            actor=actor,
+            action="mfa.reset",
+            target=user,
+            data={"authenticators": [pk for pk, _ in factors], "kinds": sorted({kind for _, kind in factors})}
+            | {"recovery_codes": codes},
+        )
+    return len(factors)

@@ -3,8 +3,8 @@ and the tickets it hands out (``POST /api/v2/tickets/...``): one-time links retu
 instead of emailed.
 
 Blocking is a deactivation (``user_update`` with ``is_active`` off runs ``user_deactivate``: tokens
-and consents revoked, sessions ended) and queues the ``blocked_account`` email when that template is
-enabled. A new password goes through the connection's policy and ``user_password_set`` (sessions
+and consents revoked, sessions ended, and the ``blocked_account`` email queued when that template is
+enabled). A new password goes through the connection's policy and ``user_password_set`` (sessions
 signed out, refresh tokens revoked).
 """
 
@@ -14,10 +14,9 @@ from django.db import IntegrityError, transaction
 from oauthcore.audit import Actor
 from oauthcore.database_connection import validate_connection_password
 from oauthcore.exceptions import ConflictError
-from oauthcore.models import AccountLinkPurpose, EmailTemplateName
+from oauthcore.models import AccountLinkPurpose
 from oauthcore.services.account_links import (
     IssuedAccountLink,
-    account_email_send,
     account_link_issue,
     verification_email_send,
 )
@@ -47,15 +46,12 @@ def user_account_update(
         fields["is_active"] = not blocked
     if password is not None:
         validate_connection_password(password, user=user, connection=user.connection)
-    was_active = user.is_active
     try:
         with transaction.atomic():
             if fields:
                 user_update(actor=actor, user=user, **fields)
             if password is not None:
                 user_password_set(actor=actor, user=user, password=password, reason="password set by an admin")
-            if was_active and blocked:
-                account_email_send(template=EmailTemplateName.BLOCKED_ACCOUNT, user=user)
             if verify_email and not user.email_verified:
                 verification_email_send(actor=actor, user=user)
     except IntegrityError as exc:

@@ -4,12 +4,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from oauthcore.account_emails import account_email_send
 from oauthcore.audit import Actor, record_event
 from oauthcore.consents import consent_store
 from oauthcore.constants import ConnectionStrategy
 from oauthcore.database_connection import validate_connection_password
 from oauthcore.exceptions import ConflictError
-from oauthcore.models import Connection
+from oauthcore.models import Connection, EmailTemplateName
 from oauthcore.services.base import save_audited
 from oauthcore.services.tokens import tokens_revoke
 
@@ -85,6 +86,7 @@ def user_delete(*, actor: Actor, user) -> None:
     and the audit log says what went with it."""
     with transaction.atomic():
         consent_store().revoke_all(actor=actor, user=user)
+        account_email_send(template=EmailTemplateName.BLOCKED_ACCOUNT, user=user)
         tokens_revoke(actor=actor, user=user, reason="user deleted", target=user)
         record_event(
             actor=actor,
@@ -163,6 +165,9 @@ def user_deactivate(*, actor: Actor, user) -> None:
     revoked here, as when the user is deleted (refresh tokens fail at /oauth/token, access tokens
     introspect inactive). Their consents: revoked by the consent store (``oauthcore.consents``, the
     consent app's by default), with its own audit entries, inside this transaction.
+    And the user hears of it: the ``blocked_account`` email, when that template is enabled, queued
+    here so that every way of blocking (the admin's checkbox, the management API's ``blocked``)
+    sends it, once the block commits.
     """
     with transaction.atomic():
         user.is_active = False
@@ -170,3 +175,4 @@ def user_deactivate(*, actor: Actor, user) -> None:
         record_event(actor=actor, action="user.deactivate", target=user, data={"user_id": user.user_id})
         tokens_revoke(actor=actor, user=user, reason="user deactivated", target=user)
         consent_store().revoke_all(actor=actor, user=user)
+        account_email_send(template=EmailTemplateName.BLOCKED_ACCOUNT, user=user)

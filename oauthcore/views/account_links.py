@@ -1,5 +1,5 @@
 """The pages an end user reaches from the login page or an emailed link: forgot password, the
-new-password form of a reset link, and the confirmation of a verification link.
+new-password form of a reset link, and the confirmation of a verification or email change link.
 
 The forgot-password answer is the same whether the address has an account or not; it is rate limited
 per address typed and per caller. Each flow ends by the redirection rule (``oauthcore.account_flows``).
@@ -19,6 +19,8 @@ from oauthcore.models import AccountLinkPurpose, TenantSettings
 from oauthcore.services.account_links import (
     AccountLinkRefused,
     account_link_find,
+    email_change_check,
+    email_change_redeem,
     email_verify_redeem,
     password_reset_check,
     password_reset_redeem,
@@ -179,6 +181,32 @@ class VerifyEmailView(View):
                 | {"purpose": "verify", "end": link_flow_end(link), "email": link.email, "again": True},
             )
         return refused_page(request, refused)
+
+
+@method_decorator(decision_page, name="dispatch")
+class EmailChangeConfirmView(View):
+    """The link sent to a new address: GET asks (a mail scanner opening it changes nothing), POST
+    makes the address the account's. Another account holding it verified by now is a 409 page."""
+
+    template = "oauthcore/account_change_email.html"
+
+    def get(self, request, token: str):
+        try:
+            link = email_change_check(token=token)
+        except AccountLinkRefused as refused:
+            return refused_page(request, refused)
+        return render(request, self.template, tenant_context() | {"email": link.email})
+
+    def post(self, request, token: str):
+        try:
+            link = email_change_redeem(token=token)
+        except AccountLinkRefused as refused:
+            return refused_page(request, refused)
+        return render(
+            request,
+            "oauthcore/account_link_done.html",
+            tenant_context() | {"purpose": "change_email", "end": link_flow_end(link), "email": link.email},
+        )
 
 
 def _same(a: str, b: str) -> bool:

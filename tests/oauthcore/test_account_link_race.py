@@ -43,3 +43,35 @@ def test_two_resets_racing_with_one_link_set_one_password(actor):
     assert user.check_password(winner)
     assert AuditEvent.objects.filter(action="account_link.redeem").count() == 1
     assert AuditEvent.objects.filter(action="user.password_change", target_id=str(user.pk)).count() == 1
+
+
+def test_two_accounts_racing_to_take_one_address_leave_it_to_one(actor):
+    """Two accounts' email change links to the same address, confirmed at once: the first takes it,
+    verified; the other waits on the user rows' constraint and gets the 409 page, keeping its address."""
+    User = get_user_model()
+    users = [
+        User.objects.create_user(username=name, email=f"{name}@example.com", password="racing passphrase 3")
+        for name in ("hal", "ivy")
+    ]
+    paths = [
+        urlsplit(account_link_issue(actor=actor, user=u, purpose="change_email", email="shared@example.com").url).path
+        for u in users
+    ]
+    start = threading.Barrier(2)
+
+    def race(path):
+        try:
+            start.wait()
+            return Client().post(path).status_code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = sorted(pool.map(race, paths))
+
+    assert answers == [200, 409]
+    holders = User.objects.filter(email="shared@example.com", email_verified=True)
+    assert holders.count() == 1
+    loser = User.objects.exclude(pk=holders.get().pk).get(pk__in=[u.pk for u in users])
+    assert loser.email in ("hal@example.com", "ivy@example.com")
+    assert AuditEvent.objects.filter(action="account_link.redeem").count() == 1
