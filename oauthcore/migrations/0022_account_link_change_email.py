@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oauthcore', '0022_mfa'),
+        ('oauthcore', '0021_mfa'),
     ]
 
     operations = [
