@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from oauthcore.account_emails import account_email_send
 from oauthcore.audit import Actor, record_event
@@ -10,7 +11,7 @@ from oauthcore.consents import consent_store
 from oauthcore.constants import ConnectionStrategy
 from oauthcore.database_connection import validate_connection_password
 from oauthcore.exceptions import ConflictError
-from oauthcore.models import Connection, EmailTemplateName
+from oauthcore.models import AccountLink, AccountLinkPurpose, Connection, EmailTemplateName
 from oauthcore.services.base import save_audited
 from oauthcore.services.tokens import tokens_revoke
 
@@ -111,8 +112,16 @@ def user_update(*, actor: Actor, user, changes=None, **fields):
         raise TypeError(f"user_update got unexpected fields: {', '.join(sorted(unknown))}")
     with transaction.atomic():
         was_active, old_email = type(user).objects.select_for_update().values_list("is_active", "email").get(pk=user.pk)
-        if "email" in fields and "email_verified" not in fields and fields["email"].lower() != old_email.lower():
+        email_changes = "email" in fields and fields["email"].lower() != old_email.lower()
+        if email_changes and "email_verified" not in fields:
             fields["email_verified"] = False
+        if email_changes:
+            # A change the user asked for from the old address must not overwrite this one (an admin
+            # taking a hijacked account back): its pending link stops working. A link to this very
+            # address is left alone: it is the one making this change, or would make the same one.
+            AccountLink.objects.filter(
+                user=user, purpose=AccountLinkPurpose.CHANGE_EMAIL, used_at__isnull=True
+            ).exclude(email__iexact=fields["email"]).update(expires_at=timezone.now())
         related = {name: fields[name] for name in MANY_TO_MANY_FIELDS if name in fields}
         scalar = {name: value for name, value in fields.items() if name not in related}
         data = {"fields": sorted(fields)} | ({"changes": changes} if changes is not None else {})

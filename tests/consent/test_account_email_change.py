@@ -152,6 +152,18 @@ def test_a_newer_request_supersedes_the_pending_one(client, dora):
     assert Client().post(link_path()).status_code == 200
 
 
+def test_an_address_changed_by_an_admin_meanwhile_is_not_overwritten_by_the_pending_link(client, actor, dora):
+    """An admin (or the management API) sets the address after the user asked for another one, e.g.
+    to take a hijacked account back: the older request's link no longer works."""
+    ask(client)
+    pending = link_path()
+    user_update(actor=actor, user=dora, email="dora.fixed@example.com", email_verified=True)
+
+    assert Client().post(pending).status_code == 410
+    dora.refresh_from_db()
+    assert (dora.email, dora.email_verified) == ("dora.fixed@example.com", True)
+
+
 def test_an_address_verified_on_another_account_gets_the_same_answer_and_no_email(client, dora):
     get_user_model().objects.create_user(username="nora", email=NEW, password=PASSWORD, email_verified=True)
     taken = ask(client)
