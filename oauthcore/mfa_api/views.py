@@ -28,15 +28,15 @@ from oauthcore.mfa_api.errors import MfaApiError, exception_handler
 from oauthcore.models import Authenticator, AuthenticatorKind, RecoveryCode
 from oauthcore.services.mfa import (
     MfaError,
+    MfaLockedOut,
     authenticator_remove,
     factor_by_id,
     factor_id,
     logged_in_recently,
     recovery_code_id,
-    totp_enroll_confirm,
+    totp_enroll_confirm_counted,
     totp_enroll_start,
 )
-from oauthcore.throttle import MFA_LOCKOUT, retry_message
 
 # Auth0's authenticator_type for each kind. Auth0's MFA API has no passkey type: "passkey" is this
 # server's, the name Auth0's My Account API gives the same factor.
@@ -53,10 +53,6 @@ def recent_login_required(user) -> None:
             "access_denied",
             "This needs a recent login: sign in again, then retry with the new token.",
         )
-
-
-def lockout_key(user) -> str:
-    return f"user:{user.pk}"  # the same key as the login's second step and the security page
 
 
 class AssociateSerializer(StrictSerializer):
@@ -168,26 +164,20 @@ class AssociateConfirmView(MfaApiView):
         serializer = ConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = request.user
-        key = lockout_key(user)
-        locked = MFA_LOCKOUT.locked_for(key)
-        if not locked:
-            try:
-                codes = totp_enroll_confirm(actor=self.actor, user=user, code=serializer.validated_data["otp"])
-            except MfaError as exc:
-                locked = MFA_LOCKOUT.failure(key)
-                if not locked:
-                    pending = Authenticator.objects.filter(
-                        user=user, kind=AuthenticatorKind.TOTP, confirmed_at__isnull=True
-                    ).exists()
-                    description = WRONG_OTP if pending else str(exc)
-                    raise MfaApiError(status.HTTP_403_FORBIDDEN, "invalid_grant", description) from exc
-            else:
-                MFA_LOCKOUT.success(key)
-                authenticator = Authenticator.objects.get(user=user, kind=AuthenticatorKind.TOTP)
-                body = authenticator_body(authenticator)
-                if codes:
-                    body["recovery_codes"] = codes
-                return Response(body)
-        raise MfaApiError(
-            status.HTTP_429_TOO_MANY_REQUESTS, "too_many_attempts", retry_message(locked), {"Retry-After": str(locked)}
-        )
+        try:
+            codes = totp_enroll_confirm_counted(actor=self.actor, user=user, code=serializer.validated_data["otp"])
+        except MfaLockedOut as exc:
+            raise MfaApiError(
+                status.HTTP_429_TOO_MANY_REQUESTS, "too_many_attempts", str(exc), {"Retry-After": str(exc.retry_after)}
+            ) from exc
+        except MfaError as exc:
+            pending = Authenticator.objects.filter(
+                user=user, kind=AuthenticatorKind.TOTP, confirmed_at__isnull=True
+            ).exists()
+            description = WRONG_OTP if pending else str(exc)
+            raise MfaApiError(status.HTTP_403_FORBIDDEN, "invalid_grant", description) from exc
+        authenticator = Authenticator.objects.get(user=user, kind=AuthenticatorKind.TOTP)
+        body = authenticator_body(authenticator)
+        if codes:
+            body["recovery_codes"] = codes
+        return Response(body)

@@ -31,17 +31,17 @@ from oauthcore.my_account.serializers import (
 )
 from oauthcore.services.mfa import (
     MfaError,
+    MfaLockedOut,
     authenticator_remove,
     confirmed_factors,
     factor_by_id,
     factor_id,
     logged_in_recently,
     recovery_code_id,
-    totp_enroll_confirm,
+    totp_enroll_confirm_counted,
     totp_enroll_start,
 )
 from oauthcore.services.users import user_update
-from oauthcore.throttle import MFA_LOCKOUT, retry_message
 
 FEDERATED_NAME = (
     "The name of a user of an enterprise connection comes from their identity provider at each sign-in; "
@@ -221,25 +221,19 @@ class AuthenticationMethodsViewSet(MyAccountViewSet):
             raise ApiError(
                 status.HTTP_400_BAD_REQUEST, "The enrollment is over or unknown; start again.", "invalid_auth_session"
             )
-        key = f"user:{user.pk}"  # the account's second-step lockout, shared with /login/mfa
-        locked = MFA_LOCKOUT.locked_for(key)
-        if not locked:
-            try:
-                codes = totp_enroll_confirm(actor=self.actor, user=user, code=serializer.validated_data["otp_code"])
-            except MfaError as exc:
-                locked = MFA_LOCKOUT.failure(key)
-                if not locked:
-                    raise ApiError(status.HTTP_400_BAD_REQUEST, str(exc), "invalid_otp_code") from exc
-            else:
-                MFA_LOCKOUT.success(key)
-                pending.refresh_from_db()
-                body = dict(AuthenticationMethodSerializer(_factor_method(pending)).data)
-                if codes:
-                    body["recovery_codes"] = codes
-                return Response(body)
-        raise ApiError(
-            status.HTTP_429_TOO_MANY_REQUESTS, retry_message(locked), "too_many_attempts", {"Retry-After": str(locked)}
-        )
+        try:
+            codes = totp_enroll_confirm_counted(actor=self.actor, user=user, code=serializer.validated_data["otp_code"])
+        except MfaLockedOut as exc:
+            raise ApiError(
+                status.HTTP_429_TOO_MANY_REQUESTS, str(exc), "too_many_attempts", {"Retry-After": str(exc.retry_after)}
+            ) from exc
+        except MfaError as exc:
+            raise ApiError(status.HTTP_400_BAD_REQUEST, str(exc), "invalid_otp_code") from exc
+        pending.refresh_from_db()
+        body = dict(AuthenticationMethodSerializer(_factor_method(pending)).data)
+        if codes:
+            body["recovery_codes"] = codes
+        return Response(body)
 
     def destroy(self, request, method_id):
         method = self._method(method_id)

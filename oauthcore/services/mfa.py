@@ -37,6 +37,7 @@ from oauthcore.credentials import link_token_digest
 from oauthcore.models import Authenticator, AuthenticatorKind, RecoveryCode, TenantSettings
 from oauthcore.sealed import seal, unseal
 from oauthcore.services.base import save_audited
+from oauthcore.throttle import MFA_LOCKOUT, retry_message
 
 RECOVERY_CODE_COUNT = 10
 TOTP_DRIFT_STEPS = 1
@@ -50,6 +51,20 @@ RECOVERY_CODE_PREFIX = "recovery-code"
 
 class MfaError(Exception):
     """Input a person can correct: the message says what to do."""
+
+
+class MfaLockedOut(MfaError):
+    """Too many wrong answers for this account: nothing is checked for ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_message(retry_after))
+        self.retry_after = retry_after
+
+
+def mfa_lockout_key(user) -> str:
+    """The account's one count of wrong second-factor answers (``throttle.MFA_LOCKOUT``), shared by
+    the login's second step, the enrollment pages and the account APIs."""
+    return f"user:{user.pk}"
 
 
 # -- what a login needs ------------------------------------------------------------------------
@@ -178,6 +193,22 @@ def totp_enroll_confirm(*, actor: Actor, user, code: str) -> list[str]:
             data={"kind": authenticator.kind, "authenticator": authenticator.pk},
         )
         return _first_recovery_codes(actor=actor, user=user)
+
+
+def totp_enroll_confirm_counted(*, actor: Actor, user, code: str) -> list[str]:
+    """``totp_enroll_confirm`` under the account's lockout: a wrong code counts, and at the limit
+    (or while locked) ``MfaLockedOut`` is raised without checking the code; a right one clears the count."""
+    key = mfa_lockout_key(user)
+    if locked := MFA_LOCKOUT.locked_for(key):
+        raise MfaLockedOut(locked)
+    try:
+        codes = totp_enroll_confirm(actor=actor, user=user, code=code)
+    except MfaError:
+        if locked := MFA_LOCKOUT.failure(key):
+            raise MfaLockedOut(locked) from None
+        raise
+    MFA_LOCKOUT.success(key)
+    return codes
 
 
 def totp_verify(*, user, code: str) -> bool:

@@ -37,10 +37,11 @@ from oauthcore.services.mfa import (
     MfaError,
     confirmed_factors,
     has_second_factor,
+    mfa_lockout_key,
     passkey_authentication_options,
     passkey_verify,
     recovery_code_use,
-    totp_enroll_confirm,
+    totp_enroll_confirm_counted,
     totp_enroll_start,
     totp_pending_enrollment,
     totp_verify,
@@ -97,10 +98,6 @@ def _complete(request, state: dict, user, factor: str | None) -> str:
     return state["next"] or resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
-def _lockout_key(user) -> str:
-    return f"user:{user.pk}"
-
-
 @method_decorator([never_cache, decision_page], name="dispatch")
 class SecondFactorView(View):
     """``/login/mfa``: the user proves the second factor."""
@@ -124,7 +121,7 @@ class SecondFactorView(View):
         user = _user(state) if state is not None and state["step"] == VERIFY else None
         if user is None:
             return redirect(settings.LOGIN_URL)
-        key = _lockout_key(user)
+        key = mfa_lockout_key(user)
         locked = MFA_LOCKOUT.locked_for(key)
         if locked:
             return self.page(request, user, error=retry_message(locked), status=429, retry_after=locked)
@@ -204,21 +201,15 @@ class EnrollAtLoginView(View):
         enrollment = totp_pending_enrollment(user)
         if enrollment is None:
             return redirect("login-mfa-enroll")
-        key = _lockout_key(user)
-        locked = MFA_LOCKOUT.locked_for(key)
-        error = retry_message(locked) if locked else ""
-        if not locked:
-            try:
-                codes = totp_enroll_confirm(actor=Actor.user(user), user=user, code=request.POST.get("code", ""))
-            except MfaError as exc:
-                locked = MFA_LOCKOUT.failure(key)
-                error = retry_message(locked) if locked else str(exc)
-            else:
-                MFA_LOCKOUT.success(key)
-                next_url = _complete(request, state, user, OTP)
-                if not codes:
-                    return redirect(next_url)
-                return render(request, "oauthcore/mfa_recovery_codes.html", {"codes": codes, "next": next_url})
+        try:
+            codes = totp_enroll_confirm_counted(actor=Actor.user(user), user=user, code=request.POST.get("code", ""))
+        except MfaError as exc:
+            locked, error = getattr(exc, "retry_after", 0), str(exc)
+        else:
+            next_url = _complete(request, state, user, OTP)
+            if not codes:
+                return redirect(next_url)
+            return render(request, "oauthcore/mfa_recovery_codes.html", {"codes": codes, "next": next_url})
         response = render(
             request, self.template_name, {"enrollment": enrollment, "error": error}, status=429 if locked else 400
         )

@@ -24,12 +24,11 @@ from oauthcore.services.mfa import (
     passkey_register,
     passkey_registration_options,
     recovery_codes_regenerate,
-    totp_enroll_confirm,
+    totp_enroll_confirm_counted,
     totp_enroll_start,
     totp_pending_enrollment,
     unused_recovery_codes,
 )
-from oauthcore.throttle import MFA_LOCKOUT, retry_message
 from portal.platform.csp import decision_page
 
 REGISTRATION_CHALLENGE_KEY = "portcullis_passkey_registration_challenge"
@@ -82,21 +81,15 @@ class TotpEnrollView(View):
         enrollment = totp_pending_enrollment(request.user)
         if enrollment is None:
             return redirect("account-security-totp")
-        key = f"user:{request.user.pk}"
-        locked = MFA_LOCKOUT.locked_for(key)
-        if not locked:
-            try:
-                codes = totp_enroll_confirm(
-                    actor=Actor.user(request.user), user=request.user, code=request.POST.get("code", "")
-                )
-            except MfaError as exc:
-                locked = MFA_LOCKOUT.failure(key)
-                error = str(exc)
-            else:
-                messages.success(request, "Your authenticator app is set up.")
-                return _codes_page(request, codes)
-        if locked:
-            error = retry_message(locked)
+        try:
+            codes = totp_enroll_confirm_counted(
+                actor=Actor.user(request.user), user=request.user, code=request.POST.get("code", "")
+            )
+        except MfaError as exc:
+            locked, error = getattr(exc, "retry_after", 0), str(exc)
+        else:
+            messages.success(request, "Your authenticator app is set up.")
+            return _codes_page(request, codes)
         context = {"enrollment": enrollment, "error": error}
         return render(request, self.template_name, context, status=429 if locked else 400)
 
