@@ -6,16 +6,12 @@ user's account only. Errors use the management API's envelope.
 """
 
 from django.core import signing
-from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
-from rest_framework.renderers import JSONRenderer
+from rest_framework import status
 from rest_framework.response import Response
 
-from oauthcore.api.errors import ApiError, NotFoundError, exception_handler
-from oauthcore.api.permissions import HasRequiredScope
+from oauthcore.api.errors import ApiError, NotFoundError
 from oauthcore.api.serializers import auth0_datetime
-from oauthcore.api.views.base import NestingSafeJSONParser
-from oauthcore.audit import Actor
+from oauthcore.api.views.user_api import UserApiViewSet
 from oauthcore.conf import portcullis_settings
 from oauthcore.consents import consent_store
 from oauthcore.constants import ConnectionStrategy
@@ -64,28 +60,8 @@ def security_page_sentence() -> str:
     return f"Enroll a passkey on the account's security page: {portcullis_settings.issuer}/account/security"
 
 
-# Not in the Management API's OpenAPI document (served at api/v2/schema), which is that API's alone.
-@extend_schema(exclude=True)
-class MyAccountViewSet(viewsets.ViewSet):
+class MyAccountViewSet(UserApiViewSet):
     authentication_classes = [MyAccountTokenAuthentication]
-    permission_classes = [HasRequiredScope]
-    throttle_classes = []
-    parser_classes = [NestingSafeJSONParser]
-    renderer_classes = [JSONRenderer]
-    metadata_class = None
-    # {action: scope}: the token needs it.
-    required_scopes: dict[str, str] = {}
-
-    def get_exception_handler(self):
-        return exception_handler
-
-    def required_scopes_for(self, request) -> tuple[str, ...]:
-        scope = self.required_scopes.get(self.action or "")
-        return (scope,) if scope else ()
-
-    @property
-    def actor(self) -> Actor:
-        return Actor.user(self.request.user)
 
 
 class ProfileViewSet(MyAccountViewSet):

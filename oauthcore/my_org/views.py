@@ -7,17 +7,13 @@ organization cannot reach another. Errors use the management API's envelope.
 """
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
-from rest_framework.renderers import JSONRenderer
+from rest_framework import status
 from rest_framework.response import Response
 
-from oauthcore.api.errors import ApiError, InvalidQueryError, NotFoundError, exception_handler
+from oauthcore.api.errors import ApiError, InvalidQueryError, NotFoundError
 from oauthcore.api.pagination import offset_page
-from oauthcore.api.permissions import HasRequiredScope
-from oauthcore.api.views.base import NestingSafeJSONParser
+from oauthcore.api.views.user_api import UserApiViewSet
 from oauthcore.api.views.users import user_lookup
-from oauthcore.audit import Actor
 from oauthcore.models import OrganizationMember
 from oauthcore.models.organizations import MemberRole
 from oauthcore.my_org.authentication import MyOrganizationTokenAuthentication
@@ -37,26 +33,10 @@ NOT_AN_ADMIN = "Only administrators of the organization may manage it."
 PAGING_PARAMETERS = frozenset({"page", "per_page", "include_totals"})
 
 
-# Not in the Management API's OpenAPI document (served at api/v2/schema), which is that API's alone.
-@extend_schema(exclude=True)
-class MyOrganizationViewSet(viewsets.ViewSet):
+class MyOrganizationViewSet(UserApiViewSet):
     authentication_classes = [MyOrganizationTokenAuthentication]
-    permission_classes = [HasRequiredScope]
-    throttle_classes = []
-    parser_classes = [NestingSafeJSONParser]
-    renderer_classes = [JSONRenderer]
-    metadata_class = None
-    # {action: scope}: the token needs it.
-    required_scopes: dict[str, str] = {}
     # {action: names}: any other query parameter is refused, so a misspelt one never goes unnoticed.
     query_parameters: dict[str, frozenset[str]] = {}
-
-    def get_exception_handler(self):
-        return exception_handler
-
-    def required_scopes_for(self, request) -> tuple[str, ...]:
-        scope = self.required_scopes.get(self.action or "")
-        return (scope,) if scope else ()
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # the token, then the scope: 401 and 403 first
@@ -83,10 +63,6 @@ class MyOrganizationViewSet(viewsets.ViewSet):
     @property
     def organization(self):
         return self.membership.organization
-
-    @property
-    def actor(self) -> Actor:
-        return Actor.user(self.request.user)
 
 
 class DetailsViewSet(MyOrganizationViewSet):
